@@ -1,0 +1,7 @@
+"""`mlflow run . -e main`: not implemented yet."""
+
+import sys
+
+if __name__ == "__main__":
+    print("frenk: error: the main step is not implemented yet", file=sys.stderr)
+    sys.exit(2)

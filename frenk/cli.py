@@ -1,0 +1,56 @@
+"""Command-line options generated from the typed step configs.
+
+Each entry point is ``command(ConfigClass, step_function)``: one click option per
+dataclass field (with the field's help text and choices), the parsed options build the
+config (whose ``__post_init__`` validates them), and the step function does the work.
+A :class:`~frenk.errors.FrenkError` is printed as one clear line and exits with status 2.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import typing
+from collections.abc import Callable
+
+import click
+
+from .errors import FrenkError
+
+_TYPES = {"str": click.STRING, "int": click.INT, "float": click.FLOAT, "bool": click.BOOL}
+
+
+def _click_type(f: dataclasses.Field) -> click.ParamType:
+    choices = f.metadata.get("choices")
+    if choices:
+        return click.Choice(list(choices))
+    name = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
+    if name not in _TYPES:
+        raise TypeError(f"config field {f.name} has unsupported type {name}")
+    return _TYPES[name]
+
+
+def command(config_cls: type, step: Callable[[typing.Any], typing.Any]) -> click.Command:
+    """Return a click command that parses ``config_cls``'s fields and runs ``step(config)``."""
+
+    def run(**kwargs: typing.Any) -> None:
+        try:
+            config = config_cls(**kwargs)
+            step(config)
+        except FrenkError as exc:
+            click.echo(f"frenk: error: {exc}", err=True)
+            sys.exit(2)
+
+    cmd = run
+    for f in reversed(dataclasses.fields(config_cls)):
+        if not f.init:
+            continue
+        cmd = click.option(
+            f"--{f.name.replace('_', '-')}",
+            f.name,
+            type=_click_type(f),
+            default=f.default,
+            show_default=True,
+            help=f.metadata.get("help", ""),
+        )(cmd)
+    return click.command(help=(config_cls.__doc__ or "").strip())(cmd)

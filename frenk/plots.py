@@ -1,0 +1,87 @@
+"""Figures for the MLflow UI and reports. Built on ``matplotlib.figure.Figure`` directly, so
+no pyplot state and no GUI backend are involved."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+
+def label_distribution(table: pd.DataFrame) -> Figure:
+    """Grouped bars: examples per label, one group per split x topic. ``table`` has columns
+    split, topic, label, count."""
+    pivot = table.pivot_table(index=["split", "topic"], columns="label", values="count", aggfunc="sum", fill_value=0)
+    fig = Figure(figsize=(max(6, 1.2 * len(pivot)), 4), layout="constrained")
+    ax = fig.subplots()
+    x = np.arange(len(pivot))
+    width = 0.8 / max(1, pivot.shape[1])
+    for i, label in enumerate(pivot.columns):
+        ax.bar(x + i * width, pivot[label].to_numpy(), width, label=str(label))
+    ax.set_xticks(x + width * (pivot.shape[1] - 1) / 2, [f"{s}\n{t}" for s, t in pivot.index])
+    ax.set_ylabel("examples")
+    ax.set_title("Label distribution")
+    ax.legend(fontsize="small")
+    return fig
+
+
+def confusion_matrix(matrix: np.ndarray, labels: list[str], title: str = "Confusion matrix (test)") -> Figure:
+    fig = Figure(figsize=(1.2 * len(labels) + 3, 1.2 * len(labels) + 2), layout="constrained")
+    ax = fig.subplots()
+    im = ax.imshow(matrix, cmap="Blues")
+    fig.colorbar(im, ax=ax)
+    ax.set_xticks(range(len(labels)), labels, rotation=30, ha="right")
+    ax.set_yticks(range(len(labels)), labels)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    peak = matrix.max() if matrix.size else 0
+    for (i, j), v in np.ndenumerate(matrix):
+        ax.text(j, i, str(v), ha="center", va="center", color="white" if v > peak / 2 else "black")
+    ax.set_title(title)
+    return fig
+
+
+def scores_by_system(scores: dict[str, list[float]], metric: str) -> Figure:
+    """Box plot with the individual runs drawn on top (strip plot)."""
+    fig = Figure(figsize=(max(4, 1.5 * len(scores)), 4), layout="constrained")
+    ax = fig.subplots()
+    names = list(scores)
+    ax.boxplot([scores[n] for n in names], showfliers=False)
+    ax.set_xticks(range(1, len(names) + 1), names)
+    rng = np.random.default_rng(0)
+    for i, n in enumerate(names, start=1):
+        ys = np.asarray(scores[n], dtype=float)
+        ax.scatter(i + rng.uniform(-0.08, 0.08, len(ys)), ys, s=18, zorder=3)
+    ax.set_ylabel(metric)
+    ax.set_title(f"{metric} per system (one point per run)")
+    return fig
+
+
+def critical_difference(avg_ranks: dict[str, float], cd: float, title: str) -> Figure:
+    """A critical-difference diagram (Demšar 2006): average ranks on a line; systems whose
+    ranks differ by less than ``cd`` are joined by a bar."""
+    names = sorted(avg_ranks, key=avg_ranks.get)
+    k = len(names)
+    fig = Figure(figsize=(7, 1.8 + 0.3 * k), layout="constrained")
+    ax = fig.subplots()
+    ax.set_xlim(0.8, k + 0.2)
+    ax.set_ylim(-(k + 2) * 0.3, 1.0)
+    ax.hlines(0.5, 1, k, color="black")
+    for r in range(1, k + 1):
+        ax.vlines(r, 0.45, 0.55, color="black")
+        ax.text(r, 0.65, str(r), ha="center")
+    ax.hlines(0.85, 1, 1 + cd, color="red", linewidth=2)
+    ax.text(1 + cd / 2, 0.92, f"CD = {cd:.2f}", ha="center", color="red", fontsize="small")
+    for i, n in enumerate(names):
+        y = -0.3 * (i + 1)
+        ax.plot([avg_ranks[n], avg_ranks[n]], [0.5, y], color="gray", linewidth=0.8)
+        ax.text(avg_ranks[n] + 0.03, y, f"{n} ({avg_ranks[n]:.2f})", va="center", fontsize="small")
+    level = 0
+    for i, a in enumerate(names):
+        group = [b for b in names[i:] if avg_ranks[b] - avg_ranks[a] < cd]
+        if len(group) > 1:
+            level += 1
+            ax.hlines(0.35 - 0.06 * level, avg_ranks[group[0]], avg_ranks[group[-1]], linewidth=3, color="black")
+    ax.axis("off")
+    ax.set_title(title)
+    return fig

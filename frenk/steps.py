@@ -1,0 +1,39 @@
+"""The steps behind the entry points: library work plus tracking, one function each.
+
+Each function takes a typed config and returns a result; the entry points only parse
+options into the config and call one of these.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+from . import tracking
+from .config import PreprocessConfig, TuneConfig
+from .errors import FrenkError
+from .data import PreparedData, PreprocessOptions, prepare, write_prepared
+
+
+@dataclass
+class PreprocessResult:
+    data: PreparedData
+    output: Path
+    run_id: str
+
+
+def preprocess(cfg: PreprocessConfig) -> PreprocessResult:
+    """Prepare the data, write it (all or nothing) and log the run."""
+    options = PreprocessOptions(**{f.name: getattr(cfg, f.name) for f in fields(PreprocessOptions)})
+    data = prepare(options)  # validates everything before anything is written or logged
+    tags = tracking.frenk_tags(step="preprocess", lang=cfg.lang, labels=cfg.labels, data_digest=data.data_digest)
+    with tracking.step_run(f"preprocess-{cfg.lang}-{cfg.labels}", tags) as run:
+        output = write_prepared(data, cfg.output)
+        tracking.log_preprocess(data, output)
+    print(f"prepared {data.manifest['rows']} rows into {output} (data digest {data.data_digest[:12]}, run {run.info.run_id})")
+    return PreprocessResult(data=data, output=output, run_id=run.info.run_id)
+
+
+def tune(cfg: TuneConfig) -> None:
+    """Hyperparameter search: declared in MLproject, not implemented yet."""
+    raise FrenkError("the tune step is not implemented yet; use the train step with explicit hyperparameters")

@@ -1,0 +1,53 @@
+"""Shared fixtures: an isolated MLflow store, tiny models, and no network."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+# Tests never touch the network: the Hugging Face libraries stay offline.
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("MLFLOW_ENABLE_ASYNC_LOGGING", "false")
+
+
+@pytest.fixture
+def mlflow_store(tmp_path, monkeypatch):
+    """A fresh MLflow SQLite store (and artifact folder) in a temporary working directory."""
+    import mlflow
+
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    uri = f"sqlite:///{work}/mlflow.db"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    for var in ("MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME"):
+        monkeypatch.delenv(var, raising=False)
+    mlflow.set_tracking_uri(uri)
+    yield uri
+    while mlflow.active_run():
+        mlflow.end_run()
+
+
+@pytest.fixture(scope="session")
+def sample_texts():
+    from frenk.sample import generate_sample
+
+    return generate_sample("hr")["text"].tolist()
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tmp_path_factory, sample_texts):
+    """A tiny random ELECTRA and a tiny random BERT binary classifier with a tokenizer trained
+    on the synthetic corpus, saved as Hugging Face folders (no download)."""
+    from frenk.labels import scheme
+    from frenk.models import build_tiny
+
+    id2label = scheme("binary").id2label
+    root = tmp_path_factory.mktemp("tiny-models")
+    return {
+        arch: build_tiny(sample_texts, id2label, root / arch, seed=0, architecture=arch)
+        for arch in ("electra", "bert")
+    }

@@ -1,0 +1,52 @@
+"""MLproject: every declared parameter reaches its command and its command's options."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from pathlib import Path
+
+import click
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+SPEC = yaml.safe_load((ROOT / "MLproject").read_text())
+STEPS = ["preprocess", "tune", "train", "compare", "publish", "main"]
+
+
+def test_every_step_is_declared():
+    assert sorted(SPEC["entry_points"]) == sorted(STEPS)
+
+
+@pytest.mark.parametrize("step", STEPS)
+def test_parameters_reach_the_command(step):
+    entry = SPEC["entry_points"][step]
+    params = set(entry.get("parameters", {}))
+    placeholders = set(re.findall(r"\{(\w+)\}", entry["command"]))
+    assert params - placeholders == set(), "declared but dropped from the command"
+    assert placeholders - params == set(), "used in the command but not declared"
+    script = re.match(r"python (\S+)", entry["command"]).group(1)
+    assert (ROOT / script).is_file()
+
+
+def _command(script: Path):
+    spec = importlib.util.spec_from_file_location(f"entry_{script.stem}", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return getattr(module, "main", None)
+
+
+@pytest.mark.parametrize("step", STEPS)
+def test_command_options_exist(step):
+    entry = SPEC["entry_points"][step]
+    script = ROOT / re.match(r"python (\S+)", entry["command"]).group(1)
+    command = _command(script)
+    if not isinstance(command, click.Command):
+        pytest.skip(f"{step} is not implemented yet")
+    options = {opt for p in command.params for opt in p.opts}
+    used = set(re.findall(r"(--[\w-]+) \{", entry["command"]))
+    assert used <= options
+    # and each option is fed by the parameter of the same name
+    for flag, param in re.findall(r"(--[\w-]+) \{(\w+)\}", entry["command"]):
+        assert flag == "--" + param.replace("_", "-")
