@@ -1,7 +1,10 @@
-"""`mlflow run . -e train`: not implemented yet."""
+"""`mlflow run . -e train`: options -> TrainConfig -> frenk.steps.train."""
 
-import sys
+from frenk.cli import command
+from frenk.config import TrainConfig
+from frenk.steps import train
+
+main = command(TrainConfig, train)
 
 if __name__ == "__main__":
-    print("frenk: error: the train step is not implemented yet", file=sys.stderr)
-    sys.exit(2)
+    main()

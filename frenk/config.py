@@ -38,3 +38,65 @@ class TuneConfig:
     seed: int = option(42, "sampler seed")
     storage: str = option("", "Optuna storage URL (empty: in memory)")
     study_name: str = option("", "Optuna study name (empty: derived from model and data)")
+
+
+#: names accepted in ``-P args='{...}'``: simpletransformers' model_args (as published FRENK
+#: results were obtained with) and this project's own parameter names
+ARG_ALIASES = {
+    "num_train_epochs": "epochs",
+    "epochs": "epochs",
+    "learning_rate": "learning_rate",
+    "train_batch_size": "batch_size",
+    "batch_size": "batch_size",
+    "max_seq_length": "max_length",
+    "max_length": "max_length",
+    "manual_seed": "seed",
+    "seed": "seed",
+}
+
+
+@dataclass
+class TrainConfig:
+    """Fine-tune a model (or the TF-IDF baseline), evaluate it, log it and register it."""
+
+    model: str = option("bertic", "preset (bertic, crosloengual, sloberta, xlmr, xlmr-large, mbert, roberta, tiny, tfidf), Hugging Face model id or local folder")
+    data: str = option("hub", "preprocessed folder, or a preprocess source (hub, sample, path) prepared in-process")
+    lang: str = option("hr", "language", ("hr", "sl", "en"))
+    labels: str = option("binary", "label scheme", ("binary", "multiclass"))
+    epochs: float = option(0.0, "training epochs (0: the preset's published value)")
+    learning_rate: float = option(0.0, "peak learning rate (0: the preset's published value)")
+    batch_size: int = option(0, "effective batch size (0: the preset's); per-device batch and gradient accumulation are fitted to memory")
+    max_length: int = option(128, "truncate comments to this many tokens (padding is per batch)")
+    seed: int = option(42, "seed of the first run; repeats use seed, seed+1, ...")
+    repeats: int = option(1, "number of seeds; >1 makes child runs of one parent run")
+    group: str = option("", "comparison group tag frenk.group (empty: {lang}-{labels})")
+    register: str = option("frenk-{lang}", "registered model name (empty: do not register)")
+    precision: str = option("auto", "auto (bf16/fp16 on a GPU that has it, fp32 on CPU), fp32, fp16 or bf16", ("auto", "fp32", "fp16", "bf16"))
+    keep_models: str = option("best", "with repeats, whose weights to keep: best (by validation macro-F1), all or none", ("best", "all", "none"))
+    device_batch_size: int = option(0, "upper bound of the per-device batch (0: largest that fits)")
+    args: str = option("{}", "JSON of hyperparameters, simpletransformers names accepted (num_train_epochs, learning_rate, train_batch_size, max_seq_length, manual_seed); overrides the parameters above")
+
+    def __post_init__(self) -> None:
+        import json
+
+        try:
+            extra = json.loads(self.args or "{}")
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"args is not valid JSON ({exc}); example: args='{{\"num_train_epochs\": 12}}'") from None
+        if not isinstance(extra, dict):
+            raise ConfigError("args must be a JSON object, e.g. {\"learning_rate\": 1e-5}")
+        unknown = sorted(set(extra) - set(ARG_ALIASES))
+        if unknown:
+            raise ConfigError(f"args has unknown keys {unknown}; accepted: {', '.join(sorted(ARG_ALIASES))}")
+        for key, value in extra.items():
+            target = ARG_ALIASES[key]
+            kind = type(getattr(self, target))
+            setattr(self, target, kind(value))
+        if self.repeats < 1:
+            raise ConfigError(f"repeats={self.repeats}: must be at least 1")
+        if self.max_length < 8:
+            raise ConfigError(f"max_length={self.max_length}: must be at least 8")
+        if min(self.epochs, self.learning_rate, self.batch_size, self.device_batch_size) < 0:
+            raise ConfigError("epochs, learning_rate, batch_size and device_batch_size must not be negative")
+        self.group = self.group or f"{self.lang}-{self.labels}"
+        self.register = self.register.replace("{lang}", self.lang)

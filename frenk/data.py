@@ -100,6 +100,7 @@ class PreparedData:
 
     splits: dict[str, pd.DataFrame]
     manifest: dict = field(default_factory=dict)
+    folder: Path | None = None  # where the splits were read from, if from a prepared folder
 
     @property
     def data_digest(self) -> str:
@@ -464,7 +465,7 @@ def load_prepared(folder: str | os.PathLike) -> PreparedData:
         if canonical_digest(part) != manifest["digests"][name]:
             raise DataError(f"{path}: content does not match the digest in {MANIFEST}; the file was changed, preprocess again")
         splits[name] = part
-    return PreparedData(splits=splits, manifest=manifest)
+    return PreparedData(splits=splits, manifest=manifest, folder=root.resolve())
 
 
 def is_prepared_folder(path: str) -> bool:

@@ -93,7 +93,7 @@ def log_params(params: dict[str, object]) -> None:
         mlflow.log_params(new)
 
 
-def log_frame_dataset(frame: pd.DataFrame, *, name: str, source: str, context: str, digest: str) -> None:
+def log_frame_dataset(frame: pd.DataFrame, *, name: str, source, context: str, digest: str) -> None:
     """Log a split as an MLflow dataset input, with the split's own content digest."""
     import mlflow
     import mlflow.data
@@ -153,3 +153,125 @@ def distribution_table(manifest: dict) -> pd.DataFrame:
         for label, n in labels.items()
     ]
     return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------- train
+
+
+def epoch_logger(epoch: int, metrics: dict[str, float]) -> None:
+    """An epoch listener for :mod:`frenk.training`: validation metrics as step metrics, so
+    the MLflow UI draws learning curves."""
+    import mlflow
+
+    mlflow.log_metrics(metrics, step=epoch)
+
+
+def log_prepared_inputs(data) -> None:
+    """The splits a model was trained and evaluated on, as MLflow dataset inputs: the
+    prepared Parquet files, or (prepared in-process) the source the step read."""
+    from mlflow.data.code_dataset_source import CodeDatasetSource
+
+    lang = data.manifest["parameters"]["lang"]
+    for split, frame in data.splits.items():
+        if data.folder is not None:
+            source = (data.folder / f"{split}.parquet").as_uri()
+        else:
+            source = CodeDatasetSource(tags={"frenk.source": data.manifest["source"], "frenk.prepared": "in-process"})
+        log_frame_dataset(
+            frame, name=f"frenk-{lang}-{split}", source=source, context=split, digest=data.manifest["digests"][split]
+        )
+
+
+def log_train_result(result) -> None:
+    """Metrics, the reload check, the confusion matrix, per-example predictions and the
+    learning-curve table of one trained model."""
+    import mlflow
+
+    from . import plots
+
+    metrics = {**result.evaluation.metrics, **{f"final_{k}": v for k, v in result.validation.items()}}
+    metrics["reload_max_prob_diff"] = result.reload_max_prob_diff
+    metrics["train_seconds"] = result.train_seconds
+    if result.peak_gpu_memory_mb is not None:
+        metrics["peak_gpu_memory_mb"] = result.peak_gpu_memory_mb
+    mlflow.log_metrics(metrics)
+    log_params(
+        {
+            "per_device_batch_size": result.per_device_batch,
+            "gradient_accumulation_steps": result.accumulation_steps,
+            "resolved_precision": result.precision,
+            "device": result.device,
+        }
+    )
+    mlflow.set_tag("frenk.reload_check", "passed" if result.reload_identical else "failed")
+    labels = [c for c in result.evaluation.predictions.filter(like="prob.").columns]
+    names = [c[len("prob."):].replace("_", " ") for c in labels]
+    log_figure(plots.confusion_matrix(result.evaluation.confusion, names), "confusion_matrix.png")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "predictions.parquet"
+        result.evaluation.predictions.to_parquet(path, index=False)
+        mlflow.log_artifact(str(path))
+        if result.history:
+            hist = Path(tmp) / "history.csv"
+            pd.DataFrame(result.history).to_csv(hist, index=False)
+            mlflow.log_artifact(str(hist))
+
+
+def _pip_requirements() -> list[str]:
+    from importlib.metadata import version
+
+    reqs = []
+    for name in ("mlflow", "torch", "transformers", "scikit-learn", "pandas", "numpy", "joblib", "safetensors", "tokenizers"):
+        try:
+            reqs.append(f"{name}=={version(name).split('+')[0]}")
+        except Exception:
+            continue
+    return reqs
+
+
+def log_model(model_dir: Path, registered_name: str | None):
+    """Log a model folder as an MLflow pyfunc model (and register it); returns the ModelInfo."""
+    import mlflow.pyfunc
+
+    from .pyfunc_model import ARTIFACT, FrenkTextClassifier
+
+    package_dir = Path(__file__).resolve().parent
+    return mlflow.pyfunc.log_model(
+        name="model",
+        python_model=FrenkTextClassifier(),
+        artifacts={ARTIFACT: str(model_dir)},
+        code_paths=[str(package_dir)],
+        pip_requirements=_pip_requirements(),
+        registered_model_name=registered_name or None,
+    )
+
+
+def register(model_uri: str, name: str):
+    import mlflow
+
+    return mlflow.register_model(model_uri, name)
+
+
+def set_candidate(name: str, version: str | int, tags: dict[str, str]) -> None:
+    """Alias ``candidate`` on ``version`` and tag the version with the run's frenk tags."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient()
+    for key, value in tags.items():
+        client.set_model_version_tag(name, str(version), key, value)
+    client.set_registered_model_alias(name, "candidate", str(version))
+
+
+@contextlib.contextmanager
+def resume_run(run_id: str, nested: bool = True) -> Iterator:
+    import mlflow
+
+    with mlflow.start_run(run_id=run_id, nested=nested) as run:
+        yield run
+
+
+def log_summary(metrics: dict[str, float], tags: dict[str, str]) -> None:
+    import mlflow
+
+    mlflow.log_metrics(metrics)
+    mlflow.set_tags(tags)
