@@ -32,8 +32,8 @@ def configure() -> str:
     import mlflow
 
     uri = tracking_uri()
-    mlflow.set_tracking_uri(uri)
     check_reachable(uri)
+    mlflow.set_tracking_uri(uri)
     return uri
 
 
@@ -104,7 +104,7 @@ def log_frame_dataset(frame: pd.DataFrame, *, name: str, source, context: str, d
         warnings.filterwarnings("ignore", message=".*can be interpreted in multiple ways.*")
         warnings.filterwarnings("ignore", message=".*Inferred schema contains integer column.*")
         dataset = mlflow.data.from_pandas(frame, source=source, targets="label", name=name, digest=digest[:32])
-    mlflow.log_input(dataset, context=context, tags={"sha256": digest})
+        mlflow.log_input(dataset, context=context, tags={"sha256": digest})
 
 
 def log_figure(fig, path: str) -> None:

@@ -51,3 +51,22 @@ def tiny_models(tmp_path_factory, sample_texts):
         arch: build_tiny(sample_texts, id2label, root / arch, seed=0, architecture=arch)
         for arch in ("electra", "bert")
     }
+
+
+@pytest.fixture(scope="session")
+def prepared_sample(tmp_path_factory):
+    """The Croatian synthetic sample, preprocessed once into a folder."""
+    from frenk.data import PreprocessOptions, prepare, write_prepared
+
+    return write_prepared(prepare(PreprocessOptions(source="sample")), tmp_path_factory.mktemp("data") / "hr")
+
+
+@pytest.fixture
+def private_tmp(tmp_path, monkeypatch):
+    """Route tempfile's folders into a private folder, so tests can see what is left there."""
+    import tempfile
+
+    folder = tmp_path / "tmp"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    return folder

@@ -1,0 +1,144 @@
+"""The train step with a real MLflow store: runs, registry, disk, failures."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import mlflow
+import pytest
+
+from frenk.config import TrainConfig
+from frenk.errors import ConfigError, DataError, ModelError, TrackingError
+from frenk.steps import train
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[1]
+FAST = '{"num_train_epochs": 1, "max_seq_length": 64}'
+
+
+def _leftovers(folder: Path) -> list[Path]:
+    """What is left in the temp folder, besides torch's own compile cache."""
+    return [p for p in folder.iterdir() if not p.name.startswith("torchinductor")]
+
+
+def _runs(**filters):
+    return mlflow.search_runs(search_all_experiments=True, output_format="list", **filters)
+
+
+def test_tiny_repeats_make_a_parent_children_and_one_registered_model(mlflow_store, prepared_sample, private_tmp):
+    outcome = train(TrainConfig(model="tiny", data=str(prepared_sample), repeats=2, seed=10, args=FAST))
+    runs = {r.info.run_id: r for r in _runs()}
+    parent = runs[outcome.parent_run_id]
+    children = [r for r in runs.values() if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
+    assert len(runs) == 3 and len(children) == 2
+    assert sorted(c.data.tags["frenk.seed"] for c in children) == ["10", "11"]
+    for child in children:
+        tags = child.data.tags
+        assert child.info.status == "FINISHED"
+        assert (tags["frenk.step"], tags["frenk.model"], tags["frenk.group"], tags["frenk.lang"]) == ("train", "tiny", "hr-binary", "hr")
+        assert tags["frenk.reload_check"] == "passed"
+        assert child.info.run_name == f"tiny-hr-s{tags['frenk.seed']}"
+        assert {"test_accuracy", "test_macro_f1", "test_topic.lgbt.macro_f1", "test_fold.4.macro_f1", "test_f1.Offensive"} <= set(child.data.metrics)
+        assert len(child.inputs.dataset_inputs) == 3
+        artifacts = {a.path for a in mlflow.MlflowClient().list_artifacts(child.info.run_id)}
+        assert {"confusion_matrix.png", "predictions.parquet", "history.csv"} <= artifacts
+        history = mlflow.MlflowClient().get_metric_history(child.info.run_id, "val_macro_f1")
+        assert [m.step for m in history] == [1]
+    values = [c.data.metrics["test_macro_f1"] for c in children]
+    assert parent.data.metrics["test_macro_f1_mean"] == pytest.approx(sum(values) / 2)
+    # best by validation macro-F1; a tie goes to the first seed
+    best = max(children, key=lambda c: (c.data.metrics["final_val_macro_f1"], -int(c.data.tags["frenk.seed"])))
+    assert parent.data.tags["frenk.best_run_id"] == best.info.run_id
+
+    client = mlflow.MlflowClient()
+    version = client.get_model_version_by_alias("frenk-hr", "candidate")
+    assert str(version.version) == outcome.registered_version == "1"
+    assert version.run_id == best.info.run_id and version.tags["frenk.seed"] == best.data.tags["frenk.seed"]
+    assert len(client.search_model_versions("name='frenk-hr'")) == 1
+
+    model = mlflow.pyfunc.load_model("models:/frenk-hr@candidate")
+    predicted = model.predict(["Migranti su smeće i gamad, van s njima", "Podrška i poštovanje za sve obitelji"])
+    assert predicted and set(predicted) <= {"Acceptable", "Offensive"}
+
+    # disk: one set of weights, no optimizer state or checkpoints anywhere, no temp folders left
+    store = Path.cwd()
+    weights = list(store.rglob("*.safetensors"))
+    assert len(weights) == 1
+    leftovers = [p for p in store.rglob("*") if p.name in ("optimizer.pt", "scheduler.pt", "rng_state.pth", "trainer_state.json")
+                 or p.name.startswith("checkpoint-")]
+    assert leftovers == []
+    assert sum(p.stat().st_size for p in store.rglob("*") if p.is_file()) < 20 * 2**20
+    assert _leftovers(private_tmp) == []
+
+
+def test_keep_none_registers_nothing(mlflow_store, prepared_sample, private_tmp):
+    outcome = train(TrainConfig(model="tfidf", data=str(prepared_sample), repeats=2, keep_models="none"))
+    assert outcome.registered_version is None
+    assert not list(Path.cwd().rglob("model.joblib"))
+    assert mlflow.MlflowClient().search_registered_models() == []
+
+
+def test_keep_all_logs_every_model_and_registers_the_best(mlflow_store, prepared_sample, private_tmp):
+    outcome = train(TrainConfig(model="tfidf", data=str(prepared_sample), repeats=2, keep_models="all"))
+    assert len(list(Path.cwd().rglob("model.joblib"))) == 2
+    version = mlflow.MlflowClient().get_model_version_by_alias("frenk-hr", "candidate")
+    assert version.run_id == outcome.best.run_id
+
+
+def test_tfidf_single_run_beats_majority(mlflow_store, prepared_sample):
+    from frenk.data import load_prepared
+    from frenk.training import majority_baseline
+
+    outcome = train(TrainConfig(model="tfidf", data=str(prepared_sample)))
+    assert outcome.parent_run_id is None
+    run = mlflow.get_run(outcome.best.run_id)
+    floor = majority_baseline(load_prepared(prepared_sample))
+    assert run.data.metrics["test_macro_f1"] > floor["macro_f1"]
+    assert run.data.metrics["test_accuracy"] > floor["accuracy"]
+    assert mlflow.pyfunc.load_model("models:/frenk-hr@candidate").predict(["gamad van", "mir"])[0] in ("Acceptable", "Offensive")
+
+
+def test_failure_mid_training_marks_the_run_failed_and_cleans_up(mlflow_store, prepared_sample, private_tmp):
+    def explode(epoch, metrics):
+        raise RuntimeError("power cut in epoch %d" % epoch)
+
+    with pytest.raises(RuntimeError, match="power cut"):
+        train(TrainConfig(model="tiny", data=str(prepared_sample), args='{"num_train_epochs": 2}'), listeners=[explode])
+    (run,) = _runs()
+    assert run.info.status == "FAILED"
+    assert _leftovers(private_tmp) == []
+    assert not list(Path.cwd().rglob("*.safetensors"))
+
+
+def test_user_errors_come_before_training(mlflow_store, prepared_sample, tmp_path, monkeypatch):
+    with pytest.raises(ModelError, match="unknown model"):
+        train(TrainConfig(model="bertik", data=str(prepared_sample)))
+    with pytest.raises(DataError, match="neither a preprocessed folder"):
+        train(TrainConfig(model="tfidf", data=str(tmp_path)))
+    with pytest.raises(ConfigError, match="prepared for lang=hr labels=binary"):
+        train(TrainConfig(model="tfidf", data=str(prepared_sample), labels="multiclass"))
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:9")
+    with pytest.raises(TrackingError, match="not reachable"):
+        train(TrainConfig(model="tfidf", data=str(prepared_sample)))
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_store)
+    assert _runs() == []
+
+
+def test_mlflow_run_train_end_to_end(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+    env["MLFLOW_TRACKING_URI"] = f"sqlite:///{tmp_path}/mlflow.db"
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
+    cmd = [sys.executable, "-m", "mlflow", "run", str(ROOT), "-e", "train", "-P", "model=tiny", "-P", "data=sample",
+           "-P", "repeats=2", "-P", f"args={FAST}", "--env-manager", "local"]
+    proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "registered frenk-hr version 1 as candidate" in proc.stdout
+    mlflow.set_tracking_uri(env["MLFLOW_TRACKING_URI"])
+    runs = _runs(filter_string="tags.`frenk.step` = 'train'")
+    assert len(runs) == 3 and all(r.info.status == "FINISHED" for r in runs)
+    bad = subprocess.run([*cmd[:7], "-P", "model=nonesuch", "--env-manager", "local"], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert bad.returncode != 0 and "unknown model 'nonesuch'" in bad.stderr

@@ -1,0 +1,100 @@
+"""The training engine on tiny models (CPU, seconds): reproducibility, reloading, memory plan."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from frenk.config import TrainConfig
+from frenk.data import load_prepared
+from frenk.errors import ConfigError
+from frenk.evaluation import evaluate
+from frenk.labels import scheme
+from frenk.training import TrainSettings, load_saved, majority_baseline, predict_proba, train_tfidf, train_transformer
+
+pytestmark = pytest.mark.slow
+
+FAST = dict(epochs=1, learning_rate=2e-3, batch_size=32, max_length=64)
+
+
+@pytest.fixture(scope="module")
+def data(prepared_sample):
+    return load_prepared(prepared_sample)
+
+
+def _train(tiny_models, data, tmp_path, name, **overrides):
+    work = tmp_path / name
+    work.mkdir()
+    return train_transformer(str(tiny_models["electra"]), data, TrainSettings(**{**FAST, **overrides}), work)
+
+
+def test_same_seed_same_metrics_and_predictions(tiny_models, data, tmp_path):
+    a = _train(tiny_models, data, tmp_path, "a", seed=3)
+    b = _train(tiny_models, data, tmp_path, "b", seed=3)
+    c = _train(tiny_models, data, tmp_path, "c", seed=4)
+    assert a.evaluation.metrics == b.evaluation.metrics
+    pd.testing.assert_frame_equal(a.evaluation.predictions, b.evaluation.predictions)
+    assert a.history == b.history
+    assert not np.array_equal(a.evaluation.predictions.filter(like="prob.").to_numpy(),
+                              c.evaluation.predictions.filter(like="prob.").to_numpy())
+    assert a.reload_identical and a.reload_max_prob_diff == 0.0
+
+
+def test_reloaded_model_evaluates_identically_five_times(tiny_models, data, tmp_path):
+    result = _train(tiny_models, data, tmp_path, "r", seed=5)
+    test = data.splits["test"]
+    classes = list(scheme("binary").classes)
+    for _ in range(5):
+        model, tokenizer = load_saved(result.model_dir)
+        probs = predict_proba(model, tokenizer, test["text"].tolist(), FAST["max_length"])
+        again = evaluate(test, probs, classes)
+        assert again.metrics == result.evaluation.metrics
+        pd.testing.assert_frame_equal(again.predictions, result.evaluation.predictions)
+
+
+def test_smaller_device_batch_uses_gradient_accumulation(tiny_models, data, tmp_path):
+    forced = _train(tiny_models, data, tmp_path, "acc", seed=1, device_batch_size=8)
+    full = _train(tiny_models, data, tmp_path, "full", seed=1)
+    assert (forced.per_device_batch, forced.accumulation_steps) == (8, 4)
+    assert (full.per_device_batch, full.accumulation_steps) == (32, 1)
+    # the loss is averaged over the accumulated micro-batches, as for one full batch
+    # (transformers' Trainer would otherwise report, and backpropagate, it 4 times larger)
+    assert forced.history[-1]["train_loss"] == pytest.approx(full.history[-1]["train_loss"], rel=0.25)
+
+
+def test_only_the_model_is_saved(tiny_models, data, tmp_path):
+    result = _train(tiny_models, data, tmp_path, "disk", seed=2)
+    files = sorted(p.relative_to(tmp_path / "disk").as_posix() for p in (tmp_path / "disk").rglob("*") if p.is_file())
+    assert files == ["model/config.json", "model/frenk.json", "model/model.safetensors", "model/tokenizer.json", "model/tokenizer_config.json"]
+    assert result.evaluation.predictions.columns.tolist()[:5] == ["id", "topic", "label", "pred", "pred_name"]
+
+
+def test_long_comments_are_truncated_not_padded_to_512(tiny_models, data):
+    from transformers import AutoTokenizer
+
+    from frenk.training import _Encoded
+
+    tokenizer = AutoTokenizer.from_pretrained(str(tiny_models["electra"]))
+    encoded = _Encoded(tokenizer, data.splits["train"], max_length=128)
+    lengths = [len(item["input_ids"]) for item in encoded.items]
+    assert max(lengths) == 128  # the sample has comments longer than 128 tokens
+    assert np.median(lengths) < 40  # and no padding before batching
+
+
+def test_tfidf_beats_the_majority_class(data, tmp_path):
+    result = train_tfidf(data, TrainSettings(epochs=1, learning_rate=0, batch_size=1), tmp_path)
+    floor = majority_baseline(data)
+    assert result.evaluation.metrics["test_accuracy"] > floor["accuracy"] + 0.1
+    assert result.evaluation.metrics["test_macro_f1"] > floor["macro_f1"] + 0.2
+    assert result.reload_identical
+
+
+def test_simpletransformers_arguments_are_accepted():
+    cfg = TrainConfig(args='{"num_train_epochs": 12, "learning_rate": 1e-5, "train_batch_size": 74, "max_seq_length": 256}')
+    assert (cfg.epochs, cfg.learning_rate, cfg.batch_size, cfg.max_length) == (12.0, 1e-5, 74, 256)
+    assert cfg.group == "hr-binary" and cfg.register == "frenk-hr"
+    with pytest.raises(ConfigError, match="unknown keys \\['warmup_ratio'\\]"):
+        TrainConfig(args='{"warmup_ratio": 0.1}')
+    with pytest.raises(ConfigError, match="not valid JSON"):
+        TrainConfig(args="{epochs: 3}")
