@@ -199,9 +199,13 @@ def build_tiny(
     seed: int = 0,
     architecture: str = "electra",
     vocab_size: int = 2000,
+    **sizes: int,
 ) -> Path:
     """Build a tiny random ``electra`` or ``bert`` classifier with a WordPiece tokenizer trained
-    on ``texts``, saved as a Hugging Face folder. No download; seconds on a CPU."""
+    on ``texts``, saved as a Hugging Face folder. No download; seconds on a CPU.
+
+    ``sizes`` override the tiny dimensions (``hidden_size=768, num_hidden_layers=12, ...``
+    gives a randomly initialised base-size model, for memory benchmarks)."""
     from tokenizers.implementations import BertWordPieceTokenizer
     from transformers import (
         BertConfig,
@@ -226,10 +230,11 @@ def build_tiny(
         "num_attention_heads": 2,
         "intermediate_size": 64,
         "max_position_embeddings": 512,
+        **sizes,
     }
     if architecture == "electra":
         tokenizer = ElectraTokenizerFast(vocab=wordpiece.get_vocab(), do_lower_case=True, model_max_length=512)
-        config = ElectraConfig(vocab_size=len(tokenizer), embedding_size=32, **sizes, **labels)
+        config = ElectraConfig(vocab_size=len(tokenizer), embedding_size=sizes["hidden_size"], **sizes, **labels)
         model_cls = ElectraForSequenceClassification
     elif architecture == "bert":
         tokenizer = BertTokenizerFast(vocab=wordpiece.get_vocab(), do_lower_case=True, model_max_length=512)

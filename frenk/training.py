@@ -279,7 +279,9 @@ def train_transformer(
     trainer.model_accepts_loss_kwargs = False
     trainer.train()
     train_seconds = time.perf_counter() - started
-    model = trainer.model
+    # accelerate wraps forward() in an autocast hook under fp16/bf16; unwrap it, so that the
+    # in-process predictions are those of the model as saved and reloaded (full precision)
+    model = trainer.accelerator.unwrap_model(trainer.model, keep_fp32_wrapper=False)
 
     model_dir = work_dir / "model"
     model.save_pretrained(model_dir)  # safetensors, once
