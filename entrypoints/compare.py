@@ -1,7 +1,10 @@
-"""`mlflow run . -e compare`: not implemented yet."""
+"""`mlflow run . -e compare`: options -> CompareConfig -> frenk.steps.compare."""
 
-import sys
+from frenk.cli import command
+from frenk.config import CompareConfig
+from frenk.steps import compare
+
+main = command(CompareConfig, compare)
 
 if __name__ == "__main__":
-    print("frenk: error: the compare step is not implemented yet", file=sys.stderr)
-    sys.exit(2)
+    main()

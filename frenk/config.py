@@ -100,3 +100,29 @@ class TrainConfig:
             raise ConfigError("epochs, learning_rate, batch_size and device_batch_size must not be negative")
         self.group = self.group or f"{self.lang}-{self.labels}"
         self.register = self.register.replace("{lang}", self.lang)
+
+
+@dataclass
+class CompareConfig:
+    """Compare systems (by default: models) from their train runs with the right statistical tests."""
+
+    group: str = option("", "compare the train runs with this frenk.group tag (e.g. hr-binary)")
+    filter: str = option("", "or: an MLflow search filter, e.g. \"tags.`frenk.lang` = 'hr'\" (ANDed with group)")
+    by: str = option("frenk.model", "tag whose values are the systems compared")
+    metrics: str = option("macro_f1,accuracy", "comma list of test metrics; the first decides the verdict")
+    baseline: str = option("", "compare every system against this one instead of all pairs")
+    alpha: float = option(0.05, "significance level")
+    experiment: str = option("", "experiment name or id (empty: the current one)")
+    allow_mixed_data: bool = option(False, "compare runs trained on different data digests")
+
+    def __post_init__(self) -> None:
+        if not self.group and not self.filter:
+            raise ConfigError("give group=<frenk.group tag> (e.g. hr-binary) or filter=<MLflow search filter>")
+        if not 0 < self.alpha < 1:
+            raise ConfigError(f"alpha={self.alpha}: must be between 0 and 1")
+        if not [m for m in self.metrics.split(",") if m.strip()]:
+            raise ConfigError("metrics is empty")
+
+    @property
+    def metric_list(self) -> tuple[str, ...]:
+        return tuple(m.strip() for m in self.metrics.split(",") if m.strip())

@@ -275,3 +275,123 @@ def log_summary(metrics: dict[str, float], tags: dict[str, str]) -> None:
 
     mlflow.log_metrics(metrics)
     mlflow.set_tags(tags)
+
+
+# ---------------------------------------------------------------- compare
+
+
+def experiment_ids(experiment: str) -> list[str]:
+    """The experiment to search: a name or id, else the current one (``MLFLOW_EXPERIMENT_ID``/
+    ``MLFLOW_EXPERIMENT_NAME``, as ``mlflow run`` sets them), else the default experiment."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient()
+    wanted = experiment or os.environ.get("MLFLOW_EXPERIMENT_ID") or os.environ.get("MLFLOW_EXPERIMENT_NAME") or ""
+    if not wanted:
+        return ["0"]
+    exp = client.get_experiment_by_name(wanted)
+    if exp is None and wanted.isdigit():
+        try:
+            exp = client.get_experiment(wanted)
+        except Exception:
+            exp = None
+    if exp is None:
+        raise TrackingError(f"no MLflow experiment named or numbered {wanted!r}")
+    return [exp.experiment_id]
+
+
+def train_runs(experiment: str, group: str, filter_string: str, by: str) -> list:
+    """Train runs of ``group`` (or matching ``filter_string``) as comparison records."""
+    import mlflow
+
+    from .comparison import RunRecord
+
+    clauses = ["tags.`frenk.step` = 'train'"]
+    if group:
+        if "'" in group:
+            raise TrackingError(f"group {group!r} contains a quote; use filter= instead")
+        clauses.append(f"tags.`frenk.group` = '{group}'")
+    if filter_string:
+        clauses.append(filter_string)
+    query = " AND ".join(clauses)
+    try:
+        runs = mlflow.search_runs(experiment_ids=experiment_ids(experiment), filter_string=query, output_format="list",
+                                  max_results=50000)
+    except mlflow.exceptions.MlflowException as exc:
+        raise TrackingError(f"MLflow rejected the search {query!r}: {exc.message}") from None
+    tag = by[len("tags."):] if by.startswith("tags.") else by
+    parents = {r.data.tags.get("mlflow.parentRunId") for r in runs}
+    return [
+        RunRecord(
+            run_id=r.info.run_id,
+            system=r.data.tags.get(tag, f"(no {tag})"),
+            seed=r.data.tags.get("frenk.seed"),
+            data_digest=r.data.tags.get("frenk.data_digest"),
+            metrics=dict(r.data.metrics),
+            status=r.info.status,
+            is_parent=r.info.run_id in parents or "frenk.repeats" in r.data.tags,
+        )
+        for r in runs
+    ]
+
+
+def best_run_predictions(records, systems: list[str]) -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
+    """For each system, the per-example test predictions of its best run by validation macro-F1."""
+    import mlflow
+
+    predictions, best = {}, {}
+    for system in systems:
+        runs = [r for r in records if r.system == system and not r.is_parent and r.status == "FINISHED"]
+        if not runs:
+            continue
+        top = max(runs, key=lambda r: r.metrics.get("final_val_macro_f1", float("-inf")))
+        try:
+            path = mlflow.artifacts.download_artifacts(run_id=top.run_id, artifact_path="predictions.parquet")
+        except Exception:
+            continue  # a run without predictions (logged by other code): no per-example view
+        predictions[system] = pd.read_parquet(path)
+        best[system] = top.run_id
+    return predictions, best
+
+
+def _metric_name(text: str) -> str:
+    import re
+
+    return re.sub(r"[^A-Za-z0-9_\-. /]", "_", text)
+
+
+def log_compare(report: dict, markdown: str, figures: dict, params: dict) -> None:
+    """The compare run's parameters, links to the runs it used, p-values and effect sizes as
+    metrics, and the report (Markdown, JSON, plots) as artifacts."""
+    import mlflow
+
+    log_params(params)
+    used = [rid for ids in report["runs"].values() for rid in ids]
+    mlflow.set_tags({
+        "frenk.compared_runs": ",".join(used)[:5000],
+        "frenk.systems": ",".join(report["systems"]),
+        "frenk.best_system": report["best_system"] or "none",
+    })
+    metrics = {}
+    for c in report["comparisons"]:
+        base = _metric_name(f"{c['metric']}.{c['a']}_vs_{c['b']}")
+        rec = c["recommended"]
+        metrics[f"{base}.p_value"] = rec["p_value"]
+        if "p_holm" in rec:
+            metrics[f"{base}.p_holm"] = rec["p_holm"]
+        metrics[f"{base}.mean_difference"] = c["mean_difference"]
+        for k in ("cohens_d", "cliffs_delta", "aso_eps_min"):
+            metrics[f"{base}.{k}"] = c["effect"][k]
+        if c["power"]["seeds_needed"] is not None:
+            metrics[f"{base}.seeds_needed"] = c["power"]["seeds_needed"]
+    mlflow.log_metrics({k: float(v) for k, v in metrics.items() if v is not None and np_isfinite(v)})
+    mlflow.log_text(markdown, "report.md")
+    mlflow.log_dict(report, "report.json")
+    for path, fig in figures.items():
+        log_figure(fig, path)
+
+
+def np_isfinite(value) -> bool:
+    import math
+
+    return isinstance(value, (int, float)) and math.isfinite(value)
