@@ -1,7 +1,10 @@
-"""`mlflow run . -e publish`: not implemented yet."""
+"""`mlflow run . -e publish`: options -> PublishConfig -> frenk.steps.publish."""
 
-import sys
+from frenk.cli import command
+from frenk.config import PublishConfig
+from frenk.steps import publish
+
+main = command(PublishConfig, publish)
 
 if __name__ == "__main__":
-    print("frenk: error: the publish step is not implemented yet", file=sys.stderr)
-    sys.exit(2)
+    main()

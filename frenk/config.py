@@ -126,3 +126,27 @@ class CompareConfig:
     @property
     def metric_list(self) -> tuple[str, ...]:
         return tuple(m.strip() for m in self.metrics.split(",") if m.strip())
+
+
+@dataclass
+class PublishConfig:
+    """Promote a registered model (alias champion) and write a Hugging Face model folder with its card."""
+
+    name: str = option("frenk-{lang}", "registered model name")
+    lang: str = option("hr", "language ({lang} in name)", ("hr", "sl", "en"))
+    version: str = option("", "model version to publish (empty: the version with alias candidate)")
+    compare_run: str = option("", "compare run whose report decides (empty: the newest that includes this model's system)")
+    alias: str = option("champion", "alias to set on the promoted version")
+    output: str = option("outputs/hf-model", "folder for the Hugging Face model (config, tokenizer, safetensors, README.md)")
+    push: bool = option(False, "upload the folder to the Hugging Face Hub (token from HF_TOKEN)")
+    repo_id: str = option("", "Hugging Face repository for push, e.g. user/bcms-bertic-frenk-hr")
+    force: bool = option(False, "promote even when the compare report does not support it (recorded as a tag)")
+
+    def __post_init__(self) -> None:
+        self.name = self.name.replace("{lang}", self.lang)
+        if not self.output:
+            raise ConfigError("output is empty: give a folder for the Hugging Face model")
+        if self.push and not self.repo_id:
+            raise ConfigError("push=true needs repo_id=<user>/<model>")
+        if not self.alias or self.alias == "candidate":
+            raise ConfigError("alias must be a name other than candidate (e.g. champion)")

@@ -67,8 +67,10 @@ def step_run(run_name: str, tags: dict[str, str], nested: bool = False) -> Itera
     """
     import mlflow
 
+    from .provenance import code_version
+
     configure()
-    with mlflow.start_run(run_name=run_name, nested=nested, tags=tags) as run:
+    with mlflow.start_run(run_name=run_name, nested=nested, tags={**tags, "frenk.code_version": code_version()}) as run:
         yield run
 
 
@@ -395,3 +397,112 @@ def np_isfinite(value) -> bool:
     import math
 
     return isinstance(value, (int, float)) and math.isfinite(value)
+
+
+# ---------------------------------------------------------------- registry and publish
+
+
+def model_version(name: str, version: str, alias: str = "candidate"):
+    """A registered model version by number, else the one carrying ``alias``."""
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+    client = MlflowClient()
+    try:
+        return client.get_model_version(name, version) if version else client.get_model_version_by_alias(name, alias)
+    except MlflowException:
+        what = f"version {version}" if version else f"a version with alias {alias!r}"
+        raise TrackingError(
+            f"registered model {name!r} has no {what}; train with -P register={name} first or pass -P version=<n>"
+        ) from None
+
+
+def alias_version(name: str, alias: str):
+    """The version holding ``alias``, or None."""
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return MlflowClient().get_model_version_by_alias(name, alias)
+    except MlflowException:
+        return None
+
+
+def get_run(run_id: str):
+    import mlflow
+
+    return mlflow.get_run(run_id)
+
+
+def seed_runs(run) -> list:
+    """The per-seed runs of the repeat group ``run`` belongs to (itself alone without repeats)."""
+    import mlflow
+
+    parent = run.data.tags.get("mlflow.parentRunId")
+    if not parent:
+        return [run]
+    return mlflow.search_runs(
+        experiment_ids=[run.info.experiment_id],
+        filter_string=f"tags.mlflow.parentRunId = '{parent}' AND attributes.status = 'FINISHED'",
+        output_format="list",
+    )
+
+
+def compare_report(compare_run: str, system: str, experiment_id: str) -> tuple[dict, str]:
+    """The report of ``compare_run``, or of the newest finished compare run that includes ``system``."""
+    import json
+
+    import mlflow
+
+    if compare_run:
+        candidates = [mlflow.get_run(compare_run)]
+    else:
+        candidates = mlflow.search_runs(
+            experiment_ids=[experiment_id],
+            filter_string="tags.`frenk.step` = 'compare' AND attributes.status = 'FINISHED'",
+            order_by=["attributes.start_time DESC"],
+            output_format="list",
+        )
+    for run in candidates:
+        if system in run.data.tags.get("frenk.systems", "").split(","):
+            path = mlflow.artifacts.download_artifacts(run_id=run.info.run_id, artifact_path="report.json")
+            return json.loads(Path(path).read_text()), run.info.run_id
+    raise TrackingError(
+        f"no compare report includes the system {system!r}"
+        + (f" (compare run {compare_run})" if compare_run else "")
+        + "; run `mlflow run . -e compare -P group=<group>` first"
+    )
+
+
+def download_model(name: str, version: str, dst: Path) -> Path:
+    """The Hugging Face folder inside a registered pyfunc model (exported, not retrained)."""
+    import mlflow
+
+    from .pyfunc_model import ARTIFACT
+
+    local = Path(mlflow.artifacts.download_artifacts(artifact_uri=f"models:/{name}/{version}", dst_path=str(dst)))
+    return local / "artifacts" / ARTIFACT
+
+
+def promote(name: str, version: str, alias: str, tags: dict[str, str], previous, replaced_on: str) -> None:
+    """Set ``alias`` on ``version``; the previous holder keeps a dated tag and the alias
+    ``previous-<alias>`` so it stays reachable."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient()
+    if previous is not None and str(previous.version) != str(version):
+        client.set_model_version_tag(name, str(previous.version), f"frenk.{alias}_replaced_on", replaced_on)
+        client.set_model_version_tag(name, str(previous.version), f"frenk.{alias}_replaced_by", str(version))
+        client.set_registered_model_alias(name, f"previous-{alias}", str(previous.version))
+    for key, value in tags.items():
+        client.set_model_version_tag(name, str(version), key, value)
+    client.set_registered_model_alias(name, alias, str(version))
+
+
+def log_publication(folder: Path, tags: dict[str, str]) -> None:
+    """The card and the publication record as artifacts of the publish run."""
+    import mlflow
+
+    mlflow.set_tags(tags)
+    mlflow.log_artifact(str(folder / "README.md"), "model_card")
+    mlflow.log_artifact(str(folder / "frenk_publish.json"), "model_card")

@@ -1,0 +1,154 @@
+"""Publish: the gate (pure), and the whole publication on a real MLflow store with tiny models."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import mlflow
+import pytest
+
+from frenk.config import CompareConfig, PublishConfig, TrainConfig
+from frenk.errors import FrenkError
+from frenk.publishing import gate
+
+FAST = '{"num_train_epochs": 1, "max_seq_length": 64}'
+
+
+def _report(verdicts: dict[tuple[str, str], str | None], metric="macro_f1") -> dict:
+    return {
+        "metrics": [metric],
+        "comparisons": [
+            {"metric": metric, "a": a, "b": b, "recommended": {"better": better, "verdict": f"verdict {a} {b}"}}
+            for (a, b), better in verdicts.items()
+        ],
+    }
+
+
+def test_gate_rules():
+    report = _report({("bertic", "xlmr"): "bertic", ("bertic", "tfidf"): "bertic", ("xlmr", "tfidf"): None})
+    assert gate(report, "bertic", has_champion=True).allowed
+    assert not gate(report, "xlmr", has_champion=False).allowed  # worse than bertic
+    assert "not supported: verdict bertic xlmr" in gate(report, "xlmr", has_champion=False).reason
+    tie = _report({("tiny", "tfidf"): None})
+    assert gate(tie, "tiny", has_champion=False).allowed
+    refused = gate(tie, "tiny", has_champion=True)
+    assert not refused.allowed and "a champion exists" in refused.reason
+    assert not gate(tie, "mbert", has_champion=False).allowed  # not in the report
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory, prepared_sample):
+    """tfidf and tiny, two seeds each, and a compare run: the state after train and compare."""
+    import os
+
+    from frenk.steps import compare, train
+
+    root = tmp_path_factory.mktemp("publish")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(root)
+        mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root}/mlflow.db")
+        mp.setenv("HF_TOKEN", "hf_SECRETtoken1234567890")
+        for var in ("MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME"):
+            mp.delenv(var, raising=False)
+        mlflow.set_tracking_uri(os.environ["MLFLOW_TRACKING_URI"])
+        train(TrainConfig(model="tfidf", data=str(prepared_sample), repeats=2))
+        tiny = train(TrainConfig(model="tiny", data=str(prepared_sample), repeats=2, args=FAST))
+        cmp = compare(CompareConfig(group="hr-binary"))
+        yield {"root": root, "tiny": tiny, "compare": cmp, "data": prepared_sample}
+
+
+@pytest.mark.slow
+def test_publish_promotes_exports_and_writes_an_honest_card(store, capfd):
+    from huggingface_hub import ModelCard
+    from transformers import pipeline
+
+    from frenk.steps import publish
+
+    out = store["root"] / "hf"
+    result = publish(PublishConfig(output=str(out)))
+    client = mlflow.MlflowClient()
+    champion = client.get_model_version_by_alias("frenk-hr", "champion")
+    assert str(champion.version) == result.version == store["tiny"].registered_version == "2"
+    assert champion.tags["frenk.compare_run"] == store["compare"].run_id
+    assert not result.forced
+
+    assert {"config.json", "model.safetensors", "tokenizer.json", "README.md"} <= {p.name for p in out.iterdir()}
+    capfd.readouterr()
+    classify = pipeline("text-classification", model=str(out))
+    predictions = classify(["Migranti su gamad, van s njima!", "Podrška i poštovanje za sve obitelji."])
+    assert {p["label"] for p in predictions} <= {"Acceptable", "Offensive"}
+    captured = capfd.readouterr()
+    assert "MISSING" not in captured.out + captured.err and "newly initialized" not in captured.out + captured.err
+
+    card = ModelCard.load(out / "README.md")
+    best = mlflow.get_run(store["tiny"].best.run_id)
+    values = {m.metric_type: m.metric_value for m in card.data.eval_results}
+    assert values == {"accuracy": round(best.data.metrics["test_accuracy"], 4), "f1": round(best.data.metrics["test_macro_f1"], 4)}
+    assert card.data.language == "hr" and "hate-speech-detection" in card.data.tags
+    text = card.text
+    import numpy as np
+
+    accs = [r.metrics["test_accuracy"] for r in store["tiny"].runs]
+    assert f"{np.mean(accs):.4f} ± {np.std(accs, ddof=1):.4f}" in text
+    assert f"published seed ({store['tiny'].best.seed})" in text
+    assert "validation* macro-F1" in text and "test scores played no part" in text
+    assert store["compare"].run_id in text and all(r.run_id in text for r in store["tiny"].runs)
+    assert "| macro_f1 | tfidf | paired | 2 |" in text
+    assert "Demonstration only" in text  # trained on the synthetic sample
+    assert "AutoModelForSequenceClassification.from_pretrained" in text
+    assert "| topic | published seed |" in text and "| lgbt |" in text
+
+
+@pytest.mark.slow
+def test_gate_refuses_an_equal_model_when_a_champion_exists_and_force_overrides(store):
+    from frenk.steps import publish, train
+
+    newer = train(TrainConfig(model="tiny", data=str(store["data"]), repeats=2, seed=100, args=FAST, group="hr-binary"))
+    out = store["root"] / "hf2"
+    with pytest.raises(FrenkError, match="refusing to promote frenk-hr version 3 .*a champion exists"):
+        publish(PublishConfig(output=str(out), compare_run=store["compare"].run_id))
+    client = mlflow.MlflowClient()
+    assert str(client.get_model_version_by_alias("frenk-hr", "champion").version) == "2"
+    assert not out.exists()
+
+    forced = publish(PublishConfig(output=str(out), compare_run=store["compare"].run_id, force=True))
+    assert forced.forced and forced.version == newer.registered_version == "3"
+    assert client.get_model_version("frenk-hr", "3").tags["frenk.forced"] == "true"
+    previous = client.get_model_version_by_alias("frenk-hr", "previous-champion")
+    assert str(previous.version) == "2" and "frenk.champion_replaced_on" in previous.tags
+
+
+@pytest.mark.slow
+def test_tfidf_version_cannot_be_exported(store):
+    from frenk.steps import publish
+
+    with pytest.raises(FrenkError, match="TF-IDF baseline"):
+        publish(PublishConfig(output=str(store["root"] / "hf3"), version="1"))
+
+
+@pytest.mark.slow
+def test_push_fails_cleanly_offline_and_the_token_never_leaks(store, capfd):
+    from frenk.steps import publish
+
+    client = mlflow.MlflowClient()
+    before = str(client.get_model_version_by_alias("frenk-hr", "champion").version)
+    out = store["root"] / "hf-push"
+    with pytest.raises(FrenkError, match="cannot reach the Hugging Face Hub") as info:
+        publish(PublishConfig(output=str(out), push=True, repo_id="someone/frenk-hr", force=True))
+    assert str(client.get_model_version_by_alias("frenk-hr", "champion").version) == before
+    assert not out.exists()
+    captured = capfd.readouterr()
+    token = "hf_SECRETtoken1234567890"
+    assert token not in str(info.value) + captured.out + captured.err
+    for path in Path(store["root"]).rglob("*"):
+        if path.is_file():
+            assert token.encode() not in path.read_bytes(), f"token found in {path}"
+
+
+@pytest.mark.slow
+def test_push_without_token_fails_before_anything(store, monkeypatch):
+    from frenk.steps import publish
+
+    monkeypatch.delenv("HF_TOKEN")
+    with pytest.raises(FrenkError, match="needs a Hugging Face token in the environment variable HF_TOKEN"):
+        publish(PublishConfig(output=str(store["root"] / "hf-x"), push=True, repo_id="someone/frenk-hr"))
