@@ -1,7 +1,10 @@
-"""`mlflow run . -e main`: not implemented yet."""
+"""`mlflow run . -e main`: options -> MainConfig -> frenk.steps.main."""
 
-import sys
+from frenk.cli import command
+from frenk.config import MainConfig
+from frenk.steps import main as run_main
+
+main = command(MainConfig, run_main)
 
 if __name__ == "__main__":
-    print("frenk: error: the main step is not implemented yet", file=sys.stderr)
-    sys.exit(2)
+    main()

@@ -150,3 +150,32 @@ class PublishConfig:
             raise ConfigError("push=true needs repo_id=<user>/<model>")
         if not self.alias or self.alias == "candidate":
             raise ConfigError("alias must be a name other than candidate (e.g. champion)")
+
+
+@dataclass
+class MainConfig:
+    """Chain the steps for one language: preprocess, train each model with repeats, compare, publish.
+    A step whose parameters, data and code match a finished run is reused instead of rerun."""
+
+    lang: str = option("hr", "language", ("hr", "sl", "en"))
+    data: str = option("hub", "preprocess source: hub, sample or a path")
+    labels: str = option("binary", "label scheme", ("binary", "multiclass"))
+    models: str = option("bertic,tfidf", "comma list of models to train and compare")
+    repeats: int = option(5, "seeds per model")
+    tune: bool = option(False, "tune hyperparameters first (the tune step is not implemented yet)")
+    seed: int = option(42, "first seed")
+    output: str = option("outputs/hf-model", "folder for the published Hugging Face model")
+    data_dir: str = option("data/{lang}", "folder for the preprocessed data ({lang} is replaced)")
+
+    def __post_init__(self) -> None:
+        if self.tune:
+            raise ConfigError("tune=true: the tune step is not implemented yet; run main with tune=false")
+        if self.repeats < 2:
+            raise ConfigError(f"repeats={self.repeats}: comparing models needs at least 2 seeds per model (5 recommended)")
+        if len(self.model_list) < 2:
+            raise ConfigError(f"models={self.models!r}: give at least two models to compare, e.g. bertic,tfidf")
+        self.data_dir = self.data_dir.replace("{lang}", self.lang)
+
+    @property
+    def model_list(self) -> list[str]:
+        return [m.strip() for m in self.models.split(",") if m.strip()]

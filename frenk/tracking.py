@@ -506,3 +506,65 @@ def log_publication(folder: Path, tags: dict[str, str]) -> None:
     mlflow.set_tags(tags)
     mlflow.log_artifact(str(folder / "README.md"), "model_card")
     mlflow.log_artifact(str(folder / "frenk_publish.json"), "model_card")
+
+
+# ---------------------------------------------------------------- main (multistep)
+
+
+def find_reusable(entry_point: str, params: dict[str, object], experiment_id: str, tags: dict[str, str] | None = None):
+    """The newest finished run of ``entry_point`` made by this code version with exactly these
+    parameter values (and these tags), or None."""
+    import mlflow
+
+    from .provenance import code_version
+
+    clauses = [
+        f"tags.`mlflow.project.entryPoint` = '{entry_point}'",
+        f"tags.`frenk.code_version` = '{code_version()}'",
+        "attributes.status = 'FINISHED'",
+    ] + [f"tags.`{k}` = '{v}'" for k, v in (tags or {}).items()]
+    runs = mlflow.search_runs(experiment_ids=[experiment_id], filter_string=" AND ".join(clauses),
+                              order_by=["attributes.start_time DESC"], output_format="list")
+    wanted = {k: param_value(v) for k, v in params.items()}
+    for run in runs:
+        if all(run.data.params.get(k) == v for k, v in wanted.items()):
+            return run
+    return None
+
+
+def run_entry_point(project: Path, entry_point: str, params: dict[str, object], experiment_id: str, main_run_id: str):
+    """Run an entry point of the project as its own MLflow run (``mlflow run`` semantics, local
+    environment) and return that run; tag it with the main run that started it."""
+    import mlflow
+    import mlflow.projects
+    from mlflow.exceptions import ExecutionException
+
+    from .errors import FrenkError
+
+    try:
+        submitted = mlflow.projects.run(
+            str(project), entry_point=entry_point, parameters={k: param_value(v) for k, v in params.items()},
+            experiment_id=experiment_id, env_manager="local", synchronous=True,
+        )
+    except ExecutionException as exc:
+        raise FrenkError(f"the {entry_point} step failed: {exc}") from None
+    mlflow.MlflowClient().set_tag(submitted.run_id, "frenk.main_run", main_run_id)
+    return mlflow.get_run(submitted.run_id)
+
+
+def group_train_runs(group: str, experiment_id: str) -> list:
+    import mlflow
+
+    return mlflow.search_runs(
+        experiment_ids=[experiment_id],
+        filter_string=f"tags.`frenk.step` = 'train' AND tags.`frenk.group` = '{group}'",
+        output_format="list",
+    )
+
+
+def version_of(name: str, run_ids: set[str]):
+    """The newest registered version of ``name`` made by one of ``run_ids``, or None."""
+    from mlflow import MlflowClient
+
+    versions = [v for v in MlflowClient().search_model_versions(f"name='{name}'") if v.run_id in run_ids]
+    return max(versions, key=lambda v: int(v.version)) if versions else None
