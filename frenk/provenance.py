@@ -12,10 +12,10 @@ _PACKAGE = Path(__file__).resolve().parent
 
 @functools.lru_cache(maxsize=1)
 def code_version() -> str:
-    """SHA-256 (first 16 hex digits) of frenk/*.py, and of entrypoints/*.py and MLproject when
-    the package sits in a checkout of the project."""
+    """SHA-256 (first 16 hex digits) of the package's .py files, and of entrypoints/*.py and
+    MLproject when the package sits in a checkout of the project."""
     root = _PACKAGE.parent
-    files = sorted(_PACKAGE.glob("*.py"))
+    files = sorted(_PACKAGE.rglob("*.py"))
     if (root / "MLproject").is_file():
         files += sorted((root / "entrypoints").glob("*.py")) + [root / "MLproject"]
     h = hashlib.sha256()

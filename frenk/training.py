@@ -108,7 +108,7 @@ def plan_batches(effective: int, fits: Callable[[int], bool] | None = None, limi
         if fits is None or fits(size):
             return size, effective // size
     raise ConfigError(
-        f"not even a batch of 1 example of max_length tokens fits in GPU memory; lower max_length or use a smaller model"
+        "not even a batch of 1 example of max_length tokens fits in GPU memory; lower max_length or use a smaller model"
     )
 
 
