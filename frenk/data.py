@@ -263,6 +263,11 @@ def example_id(text: str, topic: str) -> str:
     return hashlib.sha256(f"{topic}\x1f{text}".encode("utf-8")).hexdigest()[:16]
 
 
+def _lookup(value: object, table: dict[str, str]) -> str | None:
+    """A topic or split name in its canonical spelling, or None when missing or unknown."""
+    return table.get(value.strip().lower()) if isinstance(value, str) else None
+
+
 def _clean(raw: pd.DataFrame, opts: PreprocessOptions) -> pd.DataFrame:
     labels = scheme(opts.labels)
     out = []
@@ -275,22 +280,20 @@ def _clean(raw: pd.DataFrame, opts: PreprocessOptions) -> pd.DataFrame:
             label = map_label(rec.get("label"), opts.labels)
         except LabelMappingError as exc:
             raise _rows_error(file, row, f"{exc}") from None
-        topic_raw = rec.get("topic")
-        topic = _TOPIC_NAMES.get(str(topic_raw).strip().lower()) if isinstance(topic_raw, str) else None
+        topic = _lookup(rec.get("topic"), _TOPIC_NAMES)
         if topic is None:
             raise _rows_error(
                 file,
                 row,
-                f"topic {topic_raw!r} is missing or unknown; add a 'topic' column (lgbt or migrants) "
+                f"topic {rec.get('topic')!r} is missing or unknown; add a 'topic' column (lgbt or migrants) "
                 "or put lgbt/migrants in the file name",
             )
-        split_raw = rec.get("split")
-        split = _SPLIT_NAMES.get(str(split_raw).strip().lower()) if isinstance(split_raw, str) else None
+        split = _lookup(rec.get("split"), _SPLIT_NAMES)
         if split is None:
             raise _rows_error(
                 file,
                 row,
-                f"split {split_raw!r} is missing or unknown; add a 'split' column (train, dev/validation, test) "
+                f"split {rec.get('split')!r} is missing or unknown; add a 'split' column (train, dev/validation, test) "
                 "or put train/test in the file name",
             )
         thread = rec.get("thread")

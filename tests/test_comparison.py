@@ -4,9 +4,6 @@ store holding runs with chosen metric values (no training)."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import mlflow
@@ -17,7 +14,8 @@ from frenk.config import CompareConfig
 from frenk.errors import ConfigError, FrenkError
 from frenk.steps import compare
 
-ROOT = Path(__file__).resolve().parents[1]
+from .helpers import mlflow_run
+
 A = [0.80, 0.82, 0.81, 0.83, 0.84]
 B = [0.79, 0.80, 0.80, 0.81, 0.81]
 
@@ -161,12 +159,8 @@ def test_compare_step_reads_runs_by_tag_and_logs_the_report(mlflow_store):
 def test_mlflow_run_compare_end_to_end(mlflow_store, tmp_path):
     _log_runs("bertic", A)
     _log_runs("xlmr", B)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
-    env["MLFLOW_TRACKING_URI"] = mlflow_store
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
-    base = [sys.executable, "-m", "mlflow", "run", str(ROOT), "-e", "compare", "--env-manager", "local"]
-    ok = subprocess.run([*base, "-P", "group=hr-binary"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    ok = mlflow_run("compare", {"group": "hr-binary"}, mlflow_store, tmp_path)
     assert ok.returncode == 0, ok.stderr[-2000:]
     assert "bertic is better than xlmr on macro_f1 (paired t-test, p=0.008581" in ok.stdout
-    bad = subprocess.run([*base, "-P", "group=nonesuch"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    bad = mlflow_run("compare", {"group": "nonesuch"}, mlflow_store, tmp_path)
     assert bad.returncode != 0 and "frenk: error: no runs match" in bad.stderr and "Traceback" not in bad.stderr

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import mlflow
@@ -15,6 +12,8 @@ from click.testing import CliRunner
 
 from frenk.config import PreprocessConfig
 from frenk.steps import preprocess
+
+from .helpers import mlflow_run
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -64,17 +63,12 @@ def test_bad_input_exits_non_zero_and_writes_nothing(mlflow_store, tmp_path):
 
 @pytest.mark.slow
 def test_mlflow_run_preprocess_end_to_end(tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
-    env["MLFLOW_TRACKING_URI"] = f"sqlite:///{tmp_path}/mlflow.db"
-    # MLproject commands say `python`: make it this interpreter
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
     out = tmp_path / "data" / "hr"
-    cmd = [sys.executable, "-m", "mlflow", "run", str(ROOT), "-e", "preprocess", "-P", "lang=hr", "-P", "source=sample",
-           "-P", f"output={out}", "-P", "seed=7", "--env-manager", "local"]
-    proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    proc = mlflow_run("preprocess", {"lang": "hr", "source": "sample", "output": out, "seed": 7}, uri, tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert {p.name for p in out.iterdir()} == {"train.parquet", "validation.parquet", "test.parquet", "manifest.json"}
-    mlflow.set_tracking_uri(env["MLFLOW_TRACKING_URI"])
+    mlflow.set_tracking_uri(uri)
     runs = mlflow.search_runs(search_all_experiments=True, filter_string="tags.`frenk.step` = 'preprocess'", output_format="list")
     assert len(runs) == 1 and runs[0].info.status == "FINISHED"
     assert runs[0].data.params["seed"] == "7"

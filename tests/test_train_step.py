@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import mlflow
@@ -14,8 +11,9 @@ from frenk.config import TrainConfig
 from frenk.errors import ConfigError, DataError, ModelError, TrackingError
 from frenk.steps import train
 
+from .helpers import mlflow_run
+
 pytestmark = pytest.mark.slow
-ROOT = Path(__file__).resolve().parents[1]
 FAST = '{"num_train_epochs": 1, "max_seq_length": 64}'
 
 
@@ -128,17 +126,13 @@ def test_user_errors_come_before_training(mlflow_store, prepared_sample, tmp_pat
 
 
 def test_mlflow_run_train_end_to_end(tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
-    env["MLFLOW_TRACKING_URI"] = f"sqlite:///{tmp_path}/mlflow.db"
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
-    cmd = [sys.executable, "-m", "mlflow", "run", str(ROOT), "-e", "train", "-P", "model=tiny", "-P", "data=sample",
-           "-P", "repeats=2", "-P", f"args={FAST}", "--env-manager", "local"]
-    proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    params = {"model": "tiny", "data": "sample", "repeats": 2, "args": FAST}
+    proc = mlflow_run("train", params, uri, tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "registered frenk-hr version 1 as candidate" in proc.stdout
-    mlflow.set_tracking_uri(env["MLFLOW_TRACKING_URI"])
+    mlflow.set_tracking_uri(uri)
     runs = _runs(filter_string="tags.`frenk.step` = 'train'")
     assert len(runs) == 3 and all(r.info.status == "FINISHED" for r in runs)
-    bad = subprocess.run([*cmd[:7], "-P", "model=nonesuch", "--env-manager", "local"], cwd=tmp_path, env=env,
-                         capture_output=True, text=True, timeout=300)
+    bad = mlflow_run("train", {"model": "nonesuch"}, uri, tmp_path)
     assert bad.returncode != 0 and "unknown model 'nonesuch'" in bad.stderr
