@@ -223,7 +223,10 @@ def read_hub(lang: str) -> pd.DataFrame:
             frame["label"] = [
                 FRENK_CLASSES[int(v)] if isinstance(v, (int, np.integer)) else v for v in frame["label"]
             ]
-            frame["split"] = _hint_from_name(Path(name.replace("/", "_")), _SPLIT_NAMES)
+            # the split is named by the path below the configuration: <split>/0000.parquet
+            # (or, in older conversions, frenk-hate-<lang>-<split>.parquet)
+            below = name[name.rfind("/multiclass/") + len("/multiclass/"):]
+            frame["split"] = _hint_from_name(Path(below.replace("/", "_")), _SPLIT_NAMES)
             frame["_file"] = f"hf://{name}"
             frame["_row"] = np.arange(1, len(frame) + 1)
             frames.append(frame)

@@ -198,3 +198,32 @@ def test_config_validation():
         PreprocessOptions(topics="lgbt,sports")
     with pytest.raises(ConfigError, match="folds"):
         PreprocessOptions(folds=1)
+
+
+def test_hub_source_reads_the_parquet_conversion_layout(tmp_path, monkeypatch):
+    """The Hub reader on a local stand-in of the Hub's parquet conversion (the layout of
+    classla/FRENK-hate-*: multiclass/<split>/0000.parquet with FRENK class ids)."""
+    import fsspec
+    import huggingface_hub
+
+    root = tmp_path / "datasets" / "classla" / "FRENK-hate-hr@refs%2Fconvert%2Fparquet" / "multiclass"
+    for split, offset in (("train", 0), ("validation", 500), ("test", 1000)):
+        (root / split).mkdir(parents=True)
+        rows = _rows("lgbt", 30, split, offset=offset) + _rows("migrants", 30, split, offset=offset)
+        frame = pd.DataFrame(rows).drop(columns=["split", "thread"])
+        frame["label"] = [i % 6 for i in range(len(frame))]  # ClassLabel ids in FRENK order
+        frame.to_parquet(root / split / "0000.parquet")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(huggingface_hub, "HfFileSystem", lambda: fsspec.filesystem("file"))
+    data = prepare(PreprocessOptions(source="hub", labels="multiclass", folds=3))
+    assert data.manifest["rows"] == {"train": 60, "validation": 60, "test": 60}
+    assert data.manifest["validation_split"] == "source"
+    assert set(data.splits["test"]["label"]) == set(range(6))
+    assert data.manifest["source"].startswith("hf://datasets/classla/FRENK-hate-hr")
+    binary = prepare(PreprocessOptions(source="hub", folds=3))
+    assert binary.manifest["counts"]["train"]["lgbt"] == {"Acceptable": 5, "Offensive": 25}
+
+
+def test_hub_source_offline_says_what_to_do(monkeypatch):
+    with pytest.raises(DataError, match="cannot read classla/FRENK-hate-hr from the Hugging Face Hub.*source=sample"):
+        prepare(PreprocessOptions(source="hub"))
