@@ -248,14 +248,10 @@ def _example_view(a: str, b: str, preds: dict[str, pd.DataFrame], best: dict[str
     }
 
 
-def build_report(
-    records: list[RunRecord],
-    opts: CompareOptions,
-    predictions: dict[str, pd.DataFrame] | None = None,
-    best_runs: dict[str, str] | None = None,
-) -> dict:
-    """Compare the systems in ``records`` on each metric; raise :class:`FrenkError` for a
-    comparison that cannot be made."""
+def check_comparable(records: list[RunRecord], opts: CompareOptions) -> tuple[dict[str, list[RunRecord]], list[Skipped], set]:
+    """The usable runs by system, the skipped runs and the data digests; raise
+    :class:`FrenkError` when no sound comparison can be made (no runs, one system, a system
+    with fewer than 2 runs, or runs on different data unless allowed)."""
     if not records:
         raise FrenkError("no runs match: check group/filter and the experiment (train runs carry tags.frenk.group)")
     samples, skipped = select_samples(records, opts.metrics)
@@ -275,6 +271,18 @@ def build_report(
             f"the runs were trained on different data (data digests {by_system}); scores on different data are not "
             "comparable. Select runs on the same data or pass allow_mixed_data=true"
         )
+    return samples, skipped, digests
+
+
+def build_report(
+    records: list[RunRecord],
+    opts: CompareOptions,
+    predictions: dict[str, pd.DataFrame] | None = None,
+    best_runs: dict[str, str] | None = None,
+) -> dict:
+    """Compare the systems in ``records`` on each metric (see :func:`check_comparable` for the
+    comparisons that cannot be made)."""
+    samples, skipped, digests = check_comparable(records, opts)
     systems = sorted(samples, key=lambda s: -np.mean([r.metrics[metric_key(r.metrics, opts.metrics[0])] for r in samples[s]]))
     if opts.baseline and opts.baseline not in samples:
         raise FrenkError(f"baseline {opts.baseline!r} is not among the systems {systems}")

@@ -18,15 +18,14 @@ class CompareOutcome:
 def compare(cfg: CompareConfig) -> CompareOutcome:
     """Read the train runs, run the tests the design calls for, print and log the report."""
     from .. import plots
-    from ..comparison import CompareOptions, build_report, render_markdown
+    from ..comparison import CompareOptions, build_report, check_comparable, render_markdown
 
     tracking.configure()
     records = tracking.train_runs(cfg.experiment, cfg.group, cfg.filter, cfg.by)
     opts = CompareOptions(metrics=cfg.metric_list, baseline=cfg.baseline or None, alpha=cfg.alpha,
                           allow_mixed_data=cfg.allow_mixed_data)
-    build_report(records, opts)  # bad input fails here, before anything is downloaded or logged
-    systems = sorted({r.system for r in records if not r.is_parent})
-    predictions, best = tracking.best_run_predictions(records, systems)
+    samples, _, _ = check_comparable(records, opts)  # bad input fails here, before anything is downloaded or logged
+    predictions, best = tracking.best_run_predictions(records, sorted(samples))
     report = build_report(records, opts, predictions, best)
     report["selection"] = {"group": cfg.group, "filter": cfg.filter, "by": cfg.by, "experiment": cfg.experiment}
     markdown = render_markdown(report)
