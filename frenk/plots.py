@@ -43,7 +43,7 @@ def confusion_matrix(matrix: np.ndarray, labels: list[str], title: str = "Confus
 
 def scores_by_system(scores: dict[str, list[float]], metric: str) -> Figure:
     """Box plot with the individual runs drawn on top (strip plot)."""
-    fig = Figure(figsize=(max(4, 1.5 * len(scores)), 4), layout="constrained")
+    fig = Figure(figsize=(max(5.5, 1.5 * len(scores)), 4), layout="constrained")
     ax = fig.subplots()
     names = list(scores)
     ax.boxplot([scores[n] for n in names], showfliers=False)
@@ -53,7 +53,7 @@ def scores_by_system(scores: dict[str, list[float]], metric: str) -> Figure:
         ys = np.asarray(scores[n], dtype=float)
         ax.scatter(i + rng.uniform(-0.08, 0.08, len(ys)), ys, s=18, zorder=3)
     ax.set_ylabel(metric)
-    ax.set_title(f"{metric} per system (one point per run)")
+    ax.set_title(f"{metric} per system\n(box: quartiles; points: one run each)", fontsize="medium")
     return fig
 
 
