@@ -12,6 +12,9 @@ def label_distribution(table: pd.DataFrame) -> Figure:
     """Grouped bars: examples per label, one group per split x topic. ``table`` has columns
     split, topic, label, count."""
     pivot = table.pivot_table(index=["split", "topic"], columns="label", values="count", aggfunc="sum", fill_value=0)
+    order = {"train": 0, "validation": 1, "test": 2}
+    pivot = pivot.loc[sorted(pivot.index, key=lambda key: (order.get(key[0], 3), key))]
+    pivot = pivot[list(dict.fromkeys(table["label"]))]  # classes in the scheme's order
     fig = Figure(figsize=(max(6, 1.2 * len(pivot)), 4), layout="constrained")
     ax = fig.subplots()
     x = np.arange(len(pivot))
