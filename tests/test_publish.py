@@ -96,6 +96,7 @@ def test_publish_promotes_exports_and_writes_an_honest_card(store, capfd):
     assert "| macro_f1 | tfidf | paired | 2 |" in text
     assert "Demonstration only" in text  # trained on the synthetic sample
     assert "AutoModelForSequenceClassification.from_pretrained" in text
+    assert "| epochs | 1.0 |" in text and "| batch_size (effective) | 32 |" in text  # the preset's, resolved
     assert "| topic | published seed |" in text and "| lgbt |" in text
 
 

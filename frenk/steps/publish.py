@@ -22,8 +22,12 @@ class PublishOutcome:
     reason: str
 
 
-_HYPERPARAMETERS = ("epochs", "learning_rate", "batch_size", "per_device_batch_size", "gradient_accumulation_steps",
-                    "max_length", "resolved_precision", "labels")
+#: card name -> train run parameter
+_HYPERPARAMETERS = {
+    "epochs": "resolved_epochs", "learning_rate": "resolved_learning_rate", "batch_size (effective)": "resolved_batch_size",
+    "per_device_batch_size": "per_device_batch_size", "gradient_accumulation_steps": "gradient_accumulation_steps",
+    "max_length": "max_length", "precision": "resolved_precision", "labels": "labels", "device": "device",
+}
 
 
 def publish(cfg: PublishConfig) -> PublishOutcome:
@@ -71,7 +75,7 @@ def publish(cfg: PublishConfig) -> PublishOutcome:
             "base_model": tags.get("frenk.model_id") if "/" in tags.get("frenk.model_id", "") else None,
             "data_source": tags.get("frenk.data_source", params.get("data", "?")), "data_digest": tags.get("frenk.data_digest"),
             "synthetic": synthetic,
-            "hyperparameters": {k: params[k] for k in _HYPERPARAMETERS if k in params},
+            "hyperparameters": {name: params[key] for name, key in _HYPERPARAMETERS.items() if key in params},
             "published": {"run_id": run.info.run_id, "seed": tags.get("frenk.seed"), "metrics": dict(run.data.metrics)},
             "seeds": [{"run_id": r.info.run_id, "seed": r.data.tags.get("frenk.seed"), "metrics": dict(r.data.metrics)} for r in seeds],
             "report": report, "compare_run_id": compare_run_id, "repo_id": cfg.repo_id,

@@ -85,7 +85,10 @@ def train(cfg: TrainConfig, listeners: Sequence[EpochListener] = ()) -> TrainOut
     )
     params = {
         **{f.name: getattr(cfg, f.name) for f in fields(cfg) if f.name != "args"},
-        "epochs": settings.epochs, "learning_rate": settings.learning_rate, "batch_size": settings.batch_size,
+        # what the run really used (epochs=0 etc. mean "the preset's"; under `mlflow run` the
+        # given values are already logged and cannot change)
+        "resolved_epochs": settings.epochs, "resolved_learning_rate": settings.learning_rate,
+        "resolved_batch_size": settings.batch_size,
     }
     work_root = Path(tempfile.mkdtemp(prefix="frenk-train-"))
     try:
