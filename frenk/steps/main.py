@@ -27,7 +27,7 @@ def main(cfg: MainConfig) -> list[StepRecord]:
 
     from ..provenance import code_version
 
-    project = Path(__file__).resolve().parent.parent
+    project = Path(__file__).resolve().parents[2]  # frenk/steps/main.py -> the checkout
     if not (project / "MLproject").is_file():
         raise FrenkError(f"main runs the project's entry points, but {project} holds no MLproject (install with pip install -e)")
     done: list[StepRecord] = []
