@@ -448,10 +448,17 @@ def seed_runs(run) -> list:
     )
 
 
-def compare_report(compare_run: str, system: str, experiment_id: str) -> tuple[dict, str]:
-    """The report of ``compare_run``, or of the newest finished compare run that includes ``system``."""
+def load_report(run_id: str) -> dict:
+    """``report.json`` of a compare run."""
     import json
 
+    import mlflow
+
+    return json.loads(Path(mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path="report.json")).read_text())
+
+
+def compare_report(compare_run: str, system: str, experiment_id: str) -> tuple[dict, str]:
+    """The report of ``compare_run``, or of the newest finished compare run that includes ``system``."""
     import mlflow
 
     if compare_run:
@@ -465,8 +472,7 @@ def compare_report(compare_run: str, system: str, experiment_id: str) -> tuple[d
         )
     for run in candidates:
         if system in run.data.tags.get("frenk.systems", "").split(","):
-            path = mlflow.artifacts.download_artifacts(run_id=run.info.run_id, artifact_path="report.json")
-            return json.loads(Path(path).read_text()), run.info.run_id
+            return load_report(run.info.run_id), run.info.run_id
     raise TrackingError(
         f"no compare report includes the system {system!r}"
         + (f" (compare run {compare_run})" if compare_run else "")

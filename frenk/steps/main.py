@@ -62,20 +62,20 @@ def main(cfg: MainConfig) -> list[StepRecord]:
         digest = prep.data.tags["frenk.data_digest"]
         group = f"main-{cfg.lang}-{cfg.labels}-{digest[:8]}-{code_version()[:8]}"
         name = f"frenk-{cfg.lang}"
-        trained = []
         for model in cfg.model_list:
-            trained.append(step("train", {"model": model, "data": data_dir, "lang": cfg.lang, "labels": cfg.labels,
-                                          "repeats": cfg.repeats, "seed": cfg.seed, "group": group, "register": name},
-                                reuse_tags={"frenk.data_digest": digest}))
-        last_trained = max(r.info.end_time or 0 for r in tracking.group_train_runs(group, experiment))
+            step("train", {"model": model, "data": data_dir, "lang": cfg.lang, "labels": cfg.labels,
+                           "repeats": cfg.repeats, "seed": cfg.seed, "group": group, "register": name},
+                 reuse_tags={"frenk.data_digest": digest})
+        group_runs = tracking.group_train_runs(group, experiment)
+        last_trained = max(r.info.end_time or 0 for r in group_runs)
         cmp = step("compare", {"group": group}, valid=lambda run: run.info.start_time >= last_trained,
                    reuse_tags={"frenk.data_digest": digest})
-        report, _ = tracking.compare_report(cmp.info.run_id, cmp.data.tags["frenk.systems"].split(",")[0], experiment)
+        report = tracking.load_report(cmp.info.run_id)
         exportable = [s for s in report["systems"] if s != "tfidf"]
         if not exportable:
             raise FrenkError("no transformer among the compared models: nothing to publish as a Hugging Face model")
         system = report["best_system"] if report["best_system"] in exportable else exportable[0]
-        runs = {r.info.run_id for r in tracking.group_train_runs(group, experiment) if r.data.tags.get("frenk.model") == system}
+        runs = {r.info.run_id for r in group_runs if r.data.tags.get("frenk.model") == system}
         version = tracking.version_of(name, runs)
         if version is None:
             raise FrenkError(f"no registered version of {name} for {system} in group {group}")
