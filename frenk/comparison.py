@@ -306,6 +306,13 @@ def build_report(
         "warnings": [],
     }
     for metric in opts.metrics:
+        for s in systems:
+            values = {r.metrics[metric_key(r.metrics, metric)] for r in samples[s]}
+            if len(values) == 1:
+                report["warnings"].append(
+                    f"{metric}: all {len(samples[s])} runs of {s} have the same score: its seed changes nothing "
+                    "(a deterministic learner), so its spread is zero and t-based numbers rest on the other system's spread"
+                )
         report["descriptives"][metric] = {
             s: {**asdict(stats.describe([r.metrics[metric_key(r.metrics, metric)] for r in samples[s]])),
                 "values": [r.metrics[metric_key(r.metrics, metric)] for r in samples[s]]}

@@ -81,6 +81,11 @@ def test_three_systems_holm_and_friedman():
     assert f["n"] == 5 and f["average_ranks"] == {"a": 1.0, "b": 2.0, "c": 3.0}
 
 
+def test_a_deterministic_system_is_pointed_out():
+    report = build_report(_records("tiny", A) + _records("tfidf", [0.8] * 5), CompareOptions(metrics=("macro_f1",)))
+    assert any("all 5 runs of tfidf have the same score" in w for w in report["warnings"])
+
+
 def test_baseline_compares_against_it_only():
     report = build_report(_records("a", A) + _records("b", B) + _records("tfidf", [0.6] * 5),
                           CompareOptions(metrics=("macro_f1",), baseline="tfidf"))
