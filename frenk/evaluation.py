@@ -31,6 +31,7 @@ class Evaluation:
     metrics: dict[str, float]
     confusion: np.ndarray
     predictions: pd.DataFrame
+    class_names: list[str]
 
 
 def evaluate(frame: pd.DataFrame, probs: np.ndarray, class_names: list[str], prefix: str = "test_") -> Evaluation:
@@ -69,4 +70,4 @@ def evaluate(frame: pd.DataFrame, probs: np.ndarray, class_names: list[str], pre
         predictions["fold"] = frame["fold"].to_numpy()
     for i, cls in enumerate(class_names):
         predictions[f"prob.{_safe(cls)}"] = probs[:, i]
-    return Evaluation(metrics, confusion_matrix(labels, preds, labels=list(range(k))), predictions)
+    return Evaluation(metrics, confusion_matrix(labels, preds, labels=list(range(k))), predictions, list(class_names))

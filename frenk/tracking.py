@@ -127,15 +127,7 @@ def log_preprocess(data, output: Path) -> None:
 
     manifest = data.manifest
     log_params({**manifest["parameters"], "output": str(output)})
-    lang = manifest["parameters"]["lang"]
-    for split, frame in data.splits.items():
-        log_frame_dataset(
-            frame,
-            name=f"frenk-{lang}-{split}",
-            source=(Path(output).resolve() / f"{split}.parquet").as_uri(),
-            context=split,
-            digest=manifest["digests"][split],
-        )
+    log_prepared_inputs(data, folder=Path(output).resolve())
     mlflow.log_dict(manifest, "manifest.json")
     table = distribution_table(manifest)
     with tempfile.TemporaryDirectory() as tmp:
@@ -168,15 +160,17 @@ def epoch_logger(epoch: int, metrics: dict[str, float]) -> None:
     mlflow.log_metrics(metrics, step=epoch)
 
 
-def log_prepared_inputs(data) -> None:
-    """The splits a model was trained and evaluated on, as MLflow dataset inputs: the
-    prepared Parquet files, or (prepared in-process) the source the step read."""
+def log_prepared_inputs(data, folder: Path | None = None) -> None:
+    """The splits as MLflow dataset inputs, each with its content digest: the Parquet files
+    of ``folder`` (or of the folder they were read from), or, for data prepared in-process,
+    the source the step read."""
     from mlflow.data.code_dataset_source import CodeDatasetSource
 
     lang = data.manifest["parameters"]["lang"]
+    folder = folder or data.folder
     for split, frame in data.splits.items():
-        if data.folder is not None:
-            source = (data.folder / f"{split}.parquet").as_uri()
+        if folder is not None:
+            source = (folder / f"{split}.parquet").as_uri()
         else:
             source = CodeDatasetSource(tags={"frenk.source": data.manifest["source"], "frenk.prepared": "in-process"})
         log_frame_dataset(
@@ -206,9 +200,7 @@ def log_train_result(result) -> None:
         }
     )
     mlflow.set_tag("frenk.reload_check", "passed" if result.reload_identical else "failed")
-    labels = [c for c in result.evaluation.predictions.filter(like="prob.").columns]
-    names = [c[len("prob."):].replace("_", " ") for c in labels]
-    log_figure(plots.confusion_matrix(result.evaluation.confusion, names), "confusion_matrix.png")
+    log_figure(plots.confusion_matrix(result.evaluation.confusion, result.evaluation.class_names), "confusion_matrix.png")
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "predictions.parquet"
         result.evaluation.predictions.to_parquet(path, index=False)
@@ -386,14 +378,14 @@ def log_compare(report: dict, markdown: str, figures: dict, params: dict) -> Non
             metrics[f"{base}.{k}"] = c["effect"][k]
         if c["power"]["seeds_needed"] is not None:
             metrics[f"{base}.seeds_needed"] = c["power"]["seeds_needed"]
-    mlflow.log_metrics({k: float(v) for k, v in metrics.items() if v is not None and np_isfinite(v)})
+    mlflow.log_metrics({k: float(v) for k, v in metrics.items() if v is not None and _finite(v)})
     mlflow.log_text(markdown, "report.md")
     mlflow.log_dict(report, "report.json")
     for path, fig in figures.items():
         log_figure(fig, path)
 
 
-def np_isfinite(value) -> bool:
+def _finite(value) -> bool:
     import math
 
     return isinstance(value, (int, float)) and math.isfinite(value)

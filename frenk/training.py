@@ -19,7 +19,6 @@ What this module guarantees (each one a failure that users of plain Trainer scri
 from __future__ import annotations
 
 import gc
-import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -399,7 +398,3 @@ def majority_baseline(data: PreparedData) -> dict[str, float]:
     majority = int(data.splits["train"]["label"].mode().iloc[0])
     test = data.splits["test"]["label"].to_numpy()
     return core_metrics(test, np.full_like(test, majority), labels.num_labels)
-
-
-def steps_per_epoch(n_train: int, batch_size: int) -> int:
-    return math.ceil(n_train / batch_size)
