@@ -26,13 +26,19 @@ class PreprocessConfig(PreprocessOptions):
 
 
 @dataclass
-class TuneConfig:
-    """Search hyperparameters with Optuna (not implemented yet)."""
+class ModelDataConfig:
+    """The fields shared by the steps that fit a model to data."""
 
-    model: str = option("bertic", "preset name, Hugging Face model id or local folder")
-    data: str = option("hub", "preprocessed folder or a preprocess source")
+    model: str = option("bertic", "preset (bertic, crosloengual, sloberta, xlmr, xlmr-large, mbert, roberta, tiny, tfidf), Hugging Face model id or local folder")
+    data: str = option("hub", "preprocessed folder, or a preprocess source (hub, sample, path) prepared in-process")
     lang: str = option("hr", "language", ("hr", "sl", "en"))
     labels: str = option("binary", "label scheme", ("binary", "multiclass"))
+
+
+@dataclass
+class TuneConfig(ModelDataConfig):
+    """Search hyperparameters with Optuna (not implemented yet)."""
+
     n_trials: int = option(20, "number of Optuna trials")
     timeout: int = option(0, "stop the search after this many seconds (0: no limit)")
     seed: int = option(42, "sampler seed")
@@ -56,13 +62,9 @@ ARG_ALIASES = {
 
 
 @dataclass
-class TrainConfig:
+class TrainConfig(ModelDataConfig):
     """Fine-tune a model (or the TF-IDF baseline), evaluate it, log it and register it."""
 
-    model: str = option("bertic", "preset (bertic, crosloengual, sloberta, xlmr, xlmr-large, mbert, roberta, tiny, tfidf), Hugging Face model id or local folder")
-    data: str = option("hub", "preprocessed folder, or a preprocess source (hub, sample, path) prepared in-process")
-    lang: str = option("hr", "language", ("hr", "sl", "en"))
-    labels: str = option("binary", "label scheme", ("binary", "multiclass"))
     epochs: float = option(0.0, "training epochs (0: the preset's published value)")
     learning_rate: float = option(0.0, "peak learning rate (0: the preset's published value)")
     batch_size: int = option(0, "effective batch size (0: the preset's); per-device batch and gradient accumulation are fitted to memory")
