@@ -18,8 +18,6 @@ import hashlib
 import json
 import os
 import re
-import shutil
-import tempfile
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -433,24 +431,13 @@ def write_prepared(data: PreparedData, output: str | os.PathLike) -> Path:
     end, so a failure leaves no half-written output. An existing prepared folder is replaced;
     any other non-empty folder is refused.
     """
-    out = Path(output)
-    if out.exists() and not out.is_dir():
-        raise DataError(f"output {out} exists and is not a folder")
-    if out.is_dir() and any(out.iterdir()) and not (out / MANIFEST).exists():
-        raise DataError(f"output {out} is a non-empty folder that holds no prepared data; choose another output")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    from .files import replace_folder
+
+    with replace_folder(output, MANIFEST, "prepared data", DataError) as tmp:
         for name, part in data.splits.items():
             part.to_parquet(tmp / f"{name}.parquet", index=False)
         (tmp / MANIFEST).write_text(json.dumps(data.manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        if out.exists():
-            shutil.rmtree(out)
-        tmp.rename(out)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
-    return out
+    return Path(output)
 
 
 def load_prepared(folder: str | os.PathLike) -> PreparedData:

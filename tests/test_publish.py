@@ -36,6 +36,15 @@ def test_gate_rules():
     assert not gate(tie, "mbert", has_champion=False).allowed  # not in the report
 
 
+def test_card_base_model_is_the_hub_id_the_model_was_tuned_from():
+    from frenk.steps.publish import _base_model
+
+    assert _base_model({"frenk.model_id": "classla/bcms-bertic"}) == "classla/bcms-bertic"
+    assert _base_model({"frenk.model_id": "xlm-roberta-base"}) == "xlm-roberta-base"
+    assert _base_model({"frenk.model_id": "tiny"}) is None
+    assert _base_model({"frenk.model_id": "/home/me/models/my-bert"}) is None
+
+
 @pytest.fixture(scope="module")
 def store(tmp_path_factory, prepared_sample):
     """tfidf and tiny, two seeds each, and a compare run: the state after train and compare."""

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from .. import tracking
 from ..config import PublishConfig
+from ..files import replace_folder
 from ..errors import FrenkError, ModelError
 
 
@@ -62,17 +63,13 @@ def publish(cfg: PublishConfig) -> PublishOutcome:
     params = run.data.params
     synthetic = params.get("data") == "sample" or "synthetic sample" in tags.get("frenk.data_source", "")
     out = Path(cfg.output)
-    if out.exists() and any(out.iterdir()) and not (out / "frenk_publish.json").is_file():
-        raise FrenkError(f"output {out} is a non-empty folder that holds no earlier publication; choose another output")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
-        folder = _export(cfg, version, staging)
+    with replace_folder(out, "frenk_publish.json", "earlier publication") as folder:
+        _export(cfg, version, folder)
         id2label = json.loads((folder / "config.json").read_text())["id2label"]
         info = {
             "name": cfg.name, "version": version, "lang": tags.get("frenk.lang", cfg.lang), "labels": tags.get("frenk.labels"),
             "id2label": {int(k): v for k, v in id2label.items()}, "system": system,
-            "base_model": tags.get("frenk.model_id") if "/" in tags.get("frenk.model_id", "") else None,
+            "base_model": _base_model(tags),
             "data_source": tags.get("frenk.data_source", params.get("data", "?")), "data_digest": tags.get("frenk.data_digest"),
             "synthetic": synthetic,
             "hyperparameters": {name: params[key] for name, key in _HYPERPARAMETERS.items() if key in params},
@@ -85,11 +82,6 @@ def publish(cfg: PublishConfig) -> PublishOutcome:
         (folder / "README.md").write_text(model_card(info), encoding="utf-8")
         (folder / "frenk_publish.json").write_text(json.dumps(
             {"name": cfg.name, "version": version, "run_id": run.info.run_id, "compare_run_id": compare_run_id}, indent=2) + "\n")
-        if out.exists():
-            shutil.rmtree(out)
-        folder.rename(out)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
 
     today = datetime.date.today().isoformat()
     version_tags = {
@@ -112,18 +104,25 @@ def publish(cfg: PublishConfig) -> PublishOutcome:
     return PublishOutcome(cfg.name, version, out, prun.info.run_id, not decision.allowed, decision.reason)
 
 
-def _export(cfg: PublishConfig, version: str, staging: Path) -> Path:
-    """Copy the registered model's Hugging Face folder and check that it loads exactly and predicts."""
+def _base_model(tags: dict[str, str]) -> str | None:
+    """The Hub id the model was fine-tuned from; None for the tiny preset and local folders."""
+    model_id = tags.get("frenk.model_id", "")
+    if not model_id or model_id in ("tiny", "tfidf") or Path(model_id).is_absolute():
+        return None
+    return model_id
+
+
+def _export(cfg: PublishConfig, version: str, folder: Path) -> None:
+    """Copy the registered model's Hugging Face folder into ``folder`` and check that it loads
+    exactly and predicts."""
     from transformers import AutoTokenizer, pipeline
 
     from ..models import load_classifier
 
-    source = tracking.download_model(cfg.name, version, staging / "download")
-    folder = staging / "model"
-    shutil.copytree(source, folder)
+    with tempfile.TemporaryDirectory() as download:
+        shutil.copytree(tracking.download_model(cfg.name, version, Path(download)), folder, dirs_exist_ok=True)
     model = load_classifier(str(folder), fine_tuned=True)  # any weight mismatch is an error
     classify = pipeline("text-classification", model=model, tokenizer=AutoTokenizer.from_pretrained(str(folder)))
     labels = set(model.config.id2label.values())
     if classify(["check"])[0]["label"] not in labels:
         raise ModelError(f"the exported model predicts labels outside {sorted(labels)}")
-    return folder
