@@ -34,6 +34,8 @@ SPLITS = ("train", "validation", "test")
 LANGS = ("hr", "sl", "en")
 FORMATS = (".csv", ".tsv", ".jsonl", ".parquet")
 MANIFEST = "manifest.json"
+#: every file that preprocess writes into its output folder
+PREPARED_FILES = (*(f"{split}.parquet" for split in SPLITS), MANIFEST)
 HUB_DATASET = "classla/FRENK-hate-{lang}"
 #: fraction of the training threads set aside for validation when a source has none
 DEFAULT_VALIDATION_FRACTION = 0.1
@@ -428,12 +430,12 @@ def write_prepared(data: PreparedData, output: str | os.PathLike) -> Path:
     """Write one Parquet file per split and ``manifest.json``; all or nothing.
 
     Files are written to a temporary folder next to ``output`` and moved into place at the
-    end, so a failure leaves no half-written output. An existing prepared folder is replaced;
-    any other non-empty folder is refused.
+    end, so a failure leaves no half-written output. An existing prepared folder is replaced
+    only when it holds nothing but the files written here; any other non-empty folder is refused.
     """
     from .files import replace_folder
 
-    with replace_folder(output, MANIFEST, "prepared data", DataError) as tmp:
+    with replace_folder(output, MANIFEST, "prepared data", PREPARED_FILES, DataError) as tmp:
         for name, part in data.splits.items():
             part.to_parquet(tmp / f"{name}.parquet", index=False)
         (tmp / MANIFEST).write_text(json.dumps(data.manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -1,34 +1,74 @@
-"""Writing a folder all or nothing."""
+"""Writing a folder all or nothing, without ever deleting a file that the step did not write."""
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from .errors import FrenkError
 
+#: the record of a replaceable folder lists the entries the step wrote under this key
+FILES_KEY = "files"
+
+
+def _owned_entries(folder: Path, marker: str, known: Iterable[str]) -> set[str]:
+    """The entries a step wrote into ``folder``: those its ``marker`` record lists, else (an
+    older record, or one that cannot be read) the names the step always writes, ``known``."""
+    try:
+        record = json.loads((folder / marker).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        record = None
+    listed = record.get(FILES_KEY) if isinstance(record, dict) else None
+    return {marker, *(listed if isinstance(listed, list) else known)}
+
+
+def check_replaceable(output: str | os.PathLike, marker: str, what: str, known: Iterable[str] = (),
+                      error: type[FrenkError] = FrenkError) -> None:
+    """Refuse an ``output`` that the step may not replace: a file, a symbolic link, or a
+    non-empty folder holding anything besides an earlier ``what`` (``marker`` plus the
+    entries its record lists, or ``known`` for records that list none)."""
+    out = Path(output)
+    if out.is_symlink():
+        raise error(f"output {out} is a symbolic link; give the real folder ({out.resolve()}) or another output")
+    if out.exists() and not out.is_dir():
+        raise error(f"output {out} exists and is not a folder; choose another output")
+    if not out.is_dir():
+        return
+    entries = sorted(e.name for e in out.iterdir())
+    if not entries:
+        return
+    if not (out / marker).is_file():
+        raise error(f"output {out} is a non-empty folder that holds no {what} ({marker}); choose another output")
+    foreign = [name for name in entries if name not in _owned_entries(out, marker, known)]
+    if foreign:
+        shown = ", ".join(foreign[:10]) + (f" and {len(foreign) - 10} more" if len(foreign) > 10 else "")
+        raise error(
+            f"output {out} holds an earlier {what}, but also files that frenk did not write there: {shown}. "
+            "Nothing was changed; move those files away or choose another output"
+        )
+
 
 @contextlib.contextmanager
-def replace_folder(output: str | os.PathLike, marker: str, what: str, error: type[FrenkError] = FrenkError) -> Iterator[Path]:
+def replace_folder(output: str | os.PathLike, marker: str, what: str, known: Iterable[str] = (),
+                   error: type[FrenkError] = FrenkError) -> Iterator[Path]:
     """Yield an empty staging folder next to ``output``; when the block succeeds, it replaces
     ``output``. On failure nothing at ``output`` changes and the staging folder is removed.
 
-    An existing ``output`` is replaced only when it holds ``marker`` (an earlier result of the
-    same kind, ``what``); any other non-empty folder is refused.
+    An existing ``output`` is replaced only when every entry in it was written by the same
+    step (see :func:`check_replaceable`); anything else is refused before the block runs.
     """
+    check_replaceable(output, marker, what, known, error)
     out = Path(output)
-    if out.exists() and not out.is_dir():
-        raise error(f"output {out} exists and is not a folder")
-    if out.is_dir() and any(out.iterdir()) and not (out / marker).exists():
-        raise error(f"output {out} is a non-empty folder that holds no {what}; choose another output")
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
         yield staging
+        check_replaceable(output, marker, what, known, error)  # nothing appeared there meanwhile
         if out.exists():
             shutil.rmtree(out)
         staging.rename(out)

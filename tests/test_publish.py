@@ -107,6 +107,27 @@ def test_publish_promotes_exports_and_writes_an_honest_card(store, capfd):
     assert "AutoModelForSequenceClassification.from_pretrained" in text
     assert "| epochs | 1.0 |" in text and "| batch_size (effective) | 32 |" in text  # the preset's, resolved
     assert "| topic | published seed |" in text and "| lgbt |" in text
+    import json
+
+    record = json.loads((out / "frenk_publish.json").read_text())
+    assert record["files"] == sorted(p.name for p in out.iterdir())
+
+
+@pytest.mark.slow
+def test_publish_never_deletes_files_it_did_not_write(store):
+    from frenk.steps import publish
+
+    out = store["root"] / "site"
+    out.mkdir()
+    (out / "frenk_publish.json").write_text("{}")  # a stray record (no file list: the export's names apply)
+    (out / "index.html").write_text("<p>my site</p>")
+    client = mlflow.MlflowClient()
+    before = {a: client.get_model_version_by_alias("frenk-hr", a).version for a in ("candidate",)}
+    with pytest.raises(FrenkError, match="did not write there: index.html"):
+        publish(PublishConfig(output=str(out), version="2", force=True))
+    assert (out / "index.html").read_text() == "<p>my site</p>"
+    assert sorted(p.name for p in out.iterdir()) == ["frenk_publish.json", "index.html"]
+    assert before == {a: client.get_model_version_by_alias("frenk-hr", a).version for a in ("candidate",)}
 
 
 @pytest.mark.slow

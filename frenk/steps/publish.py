@@ -9,7 +9,7 @@ from pathlib import Path
 
 from .. import tracking
 from ..config import PublishConfig
-from ..files import replace_folder
+from ..files import FILES_KEY, replace_folder
 from ..errors import FrenkError, ModelError
 
 
@@ -22,6 +22,15 @@ class PublishOutcome:
     forced: bool
     reason: str
 
+
+#: the record of a publication; it lists the files publish wrote into the folder
+PUBLISH_RECORD = "frenk_publish.json"
+#: what a publication held before its record listed its files (an export of a registered model)
+EXPORT_FILES = (
+    "README.md", "config.json", "model.safetensors", "frenk.json", "tokenizer.json", "tokenizer_config.json",
+    "special_tokens_map.json", "vocab.txt", "vocab.json", "merges.txt", "sentencepiece.bpe.model", "added_tokens.json",
+    "chat_template.jinja",
+)
 
 #: card name -> train run parameter
 _HYPERPARAMETERS = {
@@ -63,7 +72,7 @@ def publish(cfg: PublishConfig) -> PublishOutcome:
     params = run.data.params
     synthetic = params.get("data") == "sample" or "synthetic sample" in tags.get("frenk.data_source", "")
     out = Path(cfg.output)
-    with replace_folder(out, "frenk_publish.json", "earlier publication") as folder:
+    with replace_folder(out, PUBLISH_RECORD, "publication", EXPORT_FILES) as folder:
         _export(cfg, version, folder)
         id2label = json.loads((folder / "config.json").read_text())["id2label"]
         info = {
@@ -80,8 +89,10 @@ def publish(cfg: PublishConfig) -> PublishOutcome:
             "example": "Ovo je primjer komentara." if cfg.lang == "hr" else ("To je primer komentarja." if cfg.lang == "sl" else "This is an example comment."),
         }
         (folder / "README.md").write_text(model_card(info), encoding="utf-8")
-        (folder / "frenk_publish.json").write_text(json.dumps(
-            {"name": cfg.name, "version": version, "run_id": run.info.run_id, "compare_run_id": compare_run_id}, indent=2) + "\n")
+        written = sorted([entry.name for entry in folder.iterdir()] + [PUBLISH_RECORD])
+        (folder / PUBLISH_RECORD).write_text(json.dumps(
+            {"name": cfg.name, "version": version, "run_id": run.info.run_id, "compare_run_id": compare_run_id,
+             FILES_KEY: written}, indent=2) + "\n")
 
     today = datetime.date.today().isoformat()
     version_tags = {
