@@ -11,26 +11,21 @@ hidden 768) with a tokenizer trained on the synthetic sample:
    time, and the strict reload check.
 
 Writes JSON to ``$OUT/gpu_memory.json`` (or ``bench/results/`` when OUT is unset).
-Run: ``python bench/gpu_memory.py``.
+Run (with the package installed, ``pip install -e .``): ``python -m bench.gpu_memory``.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import torch
 
-import torch  # noqa: E402
-
-from frenk.data import PreprocessOptions, prepare  # noqa: E402
-from frenk.labels import scheme  # noqa: E402
-from frenk.models import build_tiny, load_classifier  # noqa: E402
-from frenk.training import TrainSettings, _gpu_probe, train_transformer  # noqa: E402
+from frenk.data import PreprocessOptions, prepare, scheme
+from frenk.training import TrainSettings, build_tiny, gpu_probe, load_classifier, train_transformer
 
 BASE = dict(hidden_size=768, num_hidden_layers=12, num_attention_heads=12, intermediate_size=3072)
 
@@ -65,7 +60,7 @@ def main() -> None:
         f"{precision}@{length}": round(per_example_peak(model, length, precision), 1)
         for precision in ("fp32", "bf16") for length in (128, 512)
     }
-    probe = _gpu_probe(model, 512, "fp32")
+    probe = gpu_probe(model, 512, "fp32")
     from frenk.training import plan_batches
 
     t = time.perf_counter()

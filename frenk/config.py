@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .data import PreprocessOptions, option
+from .data import PreprocessOptions
 from .errors import ConfigError
+from .fields import option
 
 
 @dataclass

@@ -1,46 +1,6 @@
-"""The MLflow pyfunc wrapper of a trained frenk model (edge code: it imports mlflow).
+"""Where models registered before frenk 0.2 look for their pyfunc wrapper (their pickles name
+``frenk.pyfunc_model.FrenkTextClassifier``); the wrapper lives in :mod:`frenk.tracking.pyfunc`."""
 
-``mlflow.pyfunc.load_model(uri).predict(["text", ...])`` returns the predicted label names.
-The model folder is a Hugging Face folder (transformers) or ``model.joblib`` (TF-IDF), plus
-``frenk.json`` with ``max_length`` and the labels. Transformers are reloaded strictly: a
-weight that does not match the checkpoint is an error, never a random initialisation.
-"""
+from .tracking.pyfunc import ARTIFACT, FrenkTextClassifier
 
-from __future__ import annotations
-
-import json
-from pathlib import Path
-
-import mlflow.pyfunc
-
-ARTIFACT = "model"
-
-
-class FrenkTextClassifier(mlflow.pyfunc.PythonModel):
-    def load_context(self, context) -> None:
-        from .training import TFIDF_FILE, load_saved
-
-        folder = Path(context.artifacts[ARTIFACT])
-        meta = json.loads((folder / "frenk.json").read_text())
-        self._id2label = {int(k): v for k, v in meta["id2label"].items()}
-        self._max_length = int(meta.get("max_length", 128))
-        if (folder / TFIDF_FILE).is_file():
-            import joblib
-
-            self._pipeline = joblib.load(folder / TFIDF_FILE)["pipeline"]
-            self._model = None
-        else:
-            self._pipeline = None
-            self._model, self._tokenizer = load_saved(folder)
-
-    def predict(self, context, model_input: list[str], params=None) -> list[str]:
-        texts = [str(t) for t in model_input]
-        if not texts:
-            return []
-        if self._pipeline is not None:
-            ids = self._pipeline.predict(texts)
-        else:
-            from .training import predict_proba
-
-            ids = predict_proba(self._model, self._tokenizer, texts, self._max_length).argmax(axis=1)
-        return [self._id2label[int(i)] for i in ids]
+__all__ = ["ARTIFACT", "FrenkTextClassifier"]

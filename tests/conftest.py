@@ -33,7 +33,7 @@ def mlflow_store(tmp_path, monkeypatch):
 
 @pytest.fixture(scope="session")
 def sample_texts():
-    from frenk.sample import generate_sample
+    from frenk.data.sample import generate_sample
 
     return generate_sample("hr")["text"].tolist()
 
@@ -42,8 +42,8 @@ def sample_texts():
 def tiny_models(tmp_path_factory, sample_texts):
     """A tiny random ELECTRA and a tiny random BERT binary classifier with a tokenizer trained
     on the synthetic corpus, saved as Hugging Face folders (no download)."""
-    from frenk.labels import scheme
-    from frenk.models import build_tiny
+    from frenk.data.labels import scheme
+    from frenk.training import build_tiny
 
     id2label = scheme("binary").id2label
     root = tmp_path_factory.mktemp("tiny-models")

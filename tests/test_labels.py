@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from frenk.labels import BINARY_CLASSES, FRENK_CLASSES, LabelMappingError, map_label, scheme
+from frenk.data.labels import BINARY_CLASSES, FRENK_CLASSES, LabelMappingError, map_label, scheme
 
 
 @pytest.mark.parametrize(

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from frenk.errors import ConfigError, ModelError
-from frenk.labels import scheme
-from frenk.models import PRESETS, check_head, load_classifier, resolve
+from frenk.data.labels import scheme
+from frenk.training import PRESETS, check_head, load_classifier, resolve
 from frenk.training import plan_batches, resolve_precision
 
 

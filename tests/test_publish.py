@@ -37,12 +37,12 @@ def test_gate_rules():
 
 
 def test_card_base_model_is_the_hub_id_the_model_was_tuned_from():
-    from frenk.steps.publish import _base_model
+    from frenk.publishing import base_model_of
 
-    assert _base_model({"frenk.model_id": "classla/bcms-bertic"}) == "classla/bcms-bertic"
-    assert _base_model({"frenk.model_id": "xlm-roberta-base"}) == "xlm-roberta-base"
-    assert _base_model({"frenk.model_id": "tiny"}) is None
-    assert _base_model({"frenk.model_id": "/home/me/models/my-bert"}) is None
+    assert base_model_of("classla/bcms-bertic") == "classla/bcms-bertic"
+    assert base_model_of("xlm-roberta-base") == "xlm-roberta-base"
+    assert base_model_of("tiny") is None
+    assert base_model_of("/home/me/models/my-bert") is None
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from frenk import stats
+from frenk.comparison import stats
 
 A = [0.80, 0.82, 0.81, 0.83, 0.84]
 B = [0.79, 0.80, 0.80, 0.81, 0.81]

@@ -9,8 +9,8 @@ import pytest
 from frenk.config import TrainConfig
 from frenk.data import load_prepared
 from frenk.errors import ConfigError
-from frenk.evaluation import evaluate
-from frenk.labels import scheme
+from frenk.training import evaluate
+from frenk.data.labels import scheme
 from frenk.training import TrainSettings, load_saved, majority_baseline, predict_proba, train_tfidf, train_transformer
 
 pytestmark = pytest.mark.slow
@@ -73,10 +73,10 @@ def test_only_the_model_is_saved(tiny_models, data, tmp_path):
 def test_long_comments_are_truncated_not_padded_to_512(tiny_models, data):
     from transformers import AutoTokenizer
 
-    from frenk.training import _Encoded
+    from frenk.training import EncodedDataset
 
     tokenizer = AutoTokenizer.from_pretrained(str(tiny_models["electra"]))
-    encoded = _Encoded(tokenizer, data.splits["train"], max_length=128)
+    encoded = EncodedDataset(tokenizer, data.splits["train"], max_length=128)
     lengths = [len(item["input_ids"]) for item in encoded.items]
     assert max(lengths) == 128  # the sample has comments longer than 128 tokens
     assert np.median(lengths) < 40  # and no padding before batching

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
-from .. import tracking
+from ..comparison import CompareOptions, build_report, check_comparable, render_markdown
 from ..config import CompareConfig
+from ..tracking import results, runs, search
 
 
 @dataclass
@@ -17,30 +18,19 @@ class CompareOutcome:
 
 def compare(cfg: CompareConfig) -> CompareOutcome:
     """Read the train runs, run the tests the design calls for, print and log the report."""
-    from .. import plots
-    from ..comparison import CompareOptions, build_report, check_comparable, render_markdown
-
-    tracking.configure()
-    records = tracking.train_runs(cfg.experiment, cfg.group, cfg.filter, cfg.by)
+    runs.configure()
+    records = search.train_runs(cfg.experiment, cfg.group, cfg.filter, cfg.by)
     opts = CompareOptions(metrics=cfg.metric_list, baseline=cfg.baseline or None, alpha=cfg.alpha,
                           allow_mixed_data=cfg.allow_mixed_data)
     samples, _, _ = check_comparable(records, opts)  # bad input fails here, before anything is downloaded or logged
-    predictions, best = tracking.best_run_predictions(records, sorted(samples))
+    predictions, best = search.best_run_predictions(records, sorted(samples))
     report = build_report(records, opts, predictions, best)
     report["selection"] = {"group": cfg.group, "filter": cfg.filter, "by": cfg.by, "experiment": cfg.experiment}
     markdown = render_markdown(report)
-    figures = {}
-    for metric, by_system in report["descriptives"].items():
-        figures[f"plots/{metric}_by_system.png"] = plots.scores_by_system({s: d["values"] for s, d in by_system.items()}, metric)
-        if metric in report["friedman"]:
-            f = report["friedman"][metric]
-            figures[f"plots/{metric}_critical_difference.png"] = plots.critical_difference(
-                f["average_ranks"], f["critical_difference"], f"{metric}: average ranks (Nemenyi CD)")
     digests = report["data_digests"]
-    tags = tracking.frenk_tags(step="compare", group=cfg.group or None, data_digest=digests[0] if len(digests) == 1 else None)
-    with tracking.step_run(f"compare-{cfg.group or 'filter'}", tags) as run:
-        params = {f.name: getattr(cfg, f.name) for f in fields(cfg)}
-        tracking.log_compare(report, markdown, figures, params)
+    tags = runs.frenk_tags(step="compare", group=cfg.group or None, data_digest=digests[0] if len(digests) == 1 else None)
+    with runs.step_run(f"compare-{cfg.group or 'filter'}", tags) as run:
+        results.log_compare(report, markdown, {f.name: getattr(cfg, f.name) for f in fields(cfg)})
     print(markdown)
     print(f"compare run {run.info.run_id}")
     return CompareOutcome(report, markdown, run.info.run_id)

@@ -5,9 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from .. import tracking
 from ..config import MainConfig
+from ..data import load_prepared
 from ..errors import FrenkError
+from ..provenance import code_version
+from ..publishing import system_to_publish
+from ..tracking import projects, registry, runs, search
+
+#: the checkout whose MLproject main runs (frenk/steps/main.py -> the checkout)
+PROJECT = Path(__file__).resolve().parents[2]
 
 
 @dataclass
@@ -17,72 +23,69 @@ class StepRecord:
     reused: bool
 
 
+class _Chain:
+    """Runs entry points of the project under one main run, reusing finished runs."""
+
+    def __init__(self, experiment: str, main_run_id: str):
+        self.experiment, self.main_run_id = experiment, main_run_id
+        self.done: list[StepRecord] = []
+
+    def step(self, entry_point: str, params: dict, valid=lambda run: True, reuse_tags=None):
+        previous = search.find_reusable(entry_point, params, self.experiment, reuse_tags)
+        if previous is not None and valid(previous):
+            print(f"[main] {entry_point}: reusing finished run {previous.info.run_id}")
+            self.done.append(StepRecord(entry_point, previous.info.run_id, True))
+            return previous
+        print(f"[main] {entry_point}: running")
+        run = projects.run_entry_point(PROJECT, entry_point, params, self.experiment, self.main_run_id)
+        self.done.append(StepRecord(entry_point, run.info.run_id, False))
+        return run
+
+
+def _data_still_there(data_dir: Path):
+    def valid(run) -> bool:
+        try:
+            return load_prepared(data_dir).data_digest == run.data.tags.get("frenk.data_digest")
+        except FrenkError:
+            return False
+
+    return valid
+
+
 def main(cfg: MainConfig) -> list[StepRecord]:
     """preprocess -> train (each model, repeats) -> compare -> publish, as separate MLflow runs.
 
     Each step is reused when a finished run of the same entry point, parameters, data digest
     and code version exists, so a rerun after a failure continues where it stopped.
     """
-    import mlflow
-
-    from ..provenance import code_version
-
-    project = Path(__file__).resolve().parents[2]  # frenk/steps/main.py -> the checkout
-    if not (project / "MLproject").is_file():
-        raise FrenkError(f"main runs the project's entry points, but {project} holds no MLproject (install with pip install -e)")
-    done: list[StepRecord] = []
-    tags = tracking.frenk_tags(step="main", lang=cfg.lang, labels=cfg.labels)
-    with tracking.step_run(f"main-{cfg.lang}-{cfg.labels}", tags) as main_run:
-        experiment = main_run.info.experiment_id
-        tracking.log_params({f.name: getattr(cfg, f.name) for f in fields(cfg)})
-
-        def step(entry_point: str, params: dict, valid=lambda run: True, reuse_tags=None):
-            previous = tracking.find_reusable(entry_point, params, experiment, reuse_tags)
-            if previous is not None and valid(previous):
-                print(f"[main] {entry_point}: reusing finished run {previous.info.run_id}")
-                done.append(StepRecord(entry_point, previous.info.run_id, True))
-                return previous
-            print(f"[main] {entry_point}: running")
-            run = tracking.run_entry_point(project, entry_point, params, experiment, main_run.info.run_id)
-            done.append(StepRecord(entry_point, run.info.run_id, False))
-            return run
-
+    if not (PROJECT / "MLproject").is_file():
+        raise FrenkError(f"main runs the project's entry points, but {PROJECT} holds no MLproject (install with pip install -e)")
+    tags = runs.frenk_tags(step="main", lang=cfg.lang, labels=cfg.labels)
+    with runs.step_run(f"main-{cfg.lang}-{cfg.labels}", tags) as main_run:
+        chain = _Chain(main_run.info.experiment_id, main_run.info.run_id)
+        runs.log_params({f.name: getattr(cfg, f.name) for f in fields(cfg)})
         data_dir = Path(cfg.data_dir).resolve()
-
-        def data_still_there(run) -> bool:
-            from ..data import load_prepared
-
-            try:
-                return load_prepared(data_dir).data_digest == run.data.tags.get("frenk.data_digest")
-            except FrenkError:
-                return False
-
-        prep = step("preprocess", {"lang": cfg.lang, "source": cfg.data, "labels": cfg.labels, "seed": cfg.seed,
-                                   "output": data_dir}, valid=data_still_there)
+        prep = chain.step("preprocess", {"lang": cfg.lang, "source": cfg.data, "labels": cfg.labels, "seed": cfg.seed,
+                                         "output": data_dir}, valid=_data_still_there(data_dir))
         digest = prep.data.tags["frenk.data_digest"]
         group = f"main-{cfg.lang}-{cfg.labels}-{digest[:8]}-{code_version()[:8]}"
         name = f"frenk-{cfg.lang}"
         for model in cfg.model_list:
-            step("train", {"model": model, "data": data_dir, "lang": cfg.lang, "labels": cfg.labels,
-                           "repeats": cfg.repeats, "seed": cfg.seed, "group": group, "register": name},
-                 reuse_tags={"frenk.data_digest": digest})
-        group_runs = tracking.group_train_runs(group, experiment)
+            chain.step("train", {"model": model, "data": data_dir, "lang": cfg.lang, "labels": cfg.labels,
+                                 "repeats": cfg.repeats, "seed": cfg.seed, "group": group, "register": name},
+                       reuse_tags={"frenk.data_digest": digest})
+        group_runs = search.group_train_runs(group, chain.experiment)
         last_trained = max(r.info.end_time or 0 for r in group_runs)
-        cmp = step("compare", {"group": group}, valid=lambda run: run.info.start_time >= last_trained,
-                   reuse_tags={"frenk.data_digest": digest})
-        report = tracking.load_report(cmp.info.run_id)
-        exportable = [s for s in report["systems"] if s != "tfidf"]
-        if not exportable:
-            raise FrenkError("no transformer among the compared models: nothing to publish as a Hugging Face model")
-        system = report["best_system"] if report["best_system"] in exportable else exportable[0]
-        runs = {r.info.run_id for r in group_runs if r.data.tags.get("frenk.model") == system}
-        version = tracking.version_of(name, runs)
+        cmp = chain.step("compare", {"group": group}, valid=lambda run: run.info.start_time >= last_trained,
+                         reuse_tags={"frenk.data_digest": digest})
+        system = system_to_publish(search.load_report(cmp.info.run_id))
+        version = registry.version_of(name, {r.info.run_id for r in group_runs if r.data.tags.get("frenk.model") == system})
         if version is None:
             raise FrenkError(f"no registered version of {name} for {system} in group {group}")
         output = Path(cfg.output).resolve()
-        step("publish", {"name": name, "lang": cfg.lang, "version": version.version, "compare_run": cmp.info.run_id,
-                         "output": output}, valid=lambda run: (output / "frenk_publish.json").is_file())
-        mlflow.set_tags({"frenk.group": group, "frenk.steps": ",".join(f"{d.step}:{d.run_id}" for d in done)})
-    reused = sum(d.reused for d in done)
-    print(f"[main] done: {len(done)} steps, {reused} reused; published {system} ({name} version {version.version}) to {output}")
-    return done
+        chain.step("publish", {"name": name, "lang": cfg.lang, "version": version.version, "compare_run": cmp.info.run_id,
+                               "output": output}, valid=lambda run: (output / "frenk_publish.json").is_file())
+        runs.set_tags({"frenk.group": group, "frenk.steps": ",".join(f"{d.step}:{d.run_id}" for d in chain.done)})
+    reused = sum(d.reused for d in chain.done)
+    print(f"[main] done: {len(chain.done)} steps, {reused} reused; published {system} ({name} version {version.version}) to {output}")
+    return chain.done

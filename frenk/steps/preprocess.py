@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from .. import tracking
 from ..config import PreprocessConfig
 from ..data import PreparedData, PreprocessOptions, prepare, write_prepared
+from ..tracking import results, runs
 
 
 @dataclass
@@ -21,9 +21,9 @@ def preprocess(cfg: PreprocessConfig) -> PreprocessResult:
     """Prepare the data, write it (all or nothing) and log the run."""
     options = PreprocessOptions(**{f.name: getattr(cfg, f.name) for f in fields(PreprocessOptions)})
     data = prepare(options)  # validates everything before anything is written or logged
-    tags = tracking.frenk_tags(step="preprocess", lang=cfg.lang, labels=cfg.labels, data_digest=data.data_digest)
-    with tracking.step_run(f"preprocess-{cfg.lang}-{cfg.labels}", tags) as run:
+    tags = runs.frenk_tags(step="preprocess", lang=cfg.lang, labels=cfg.labels, data_digest=data.data_digest)
+    with runs.step_run(f"preprocess-{cfg.lang}-{cfg.labels}", tags) as run:
         output = write_prepared(data, cfg.output)
-        tracking.log_preprocess(data, output)
+        results.log_preprocess(data, output)
     print(f"prepared {data.manifest['rows']} rows into {output} (data digest {data.data_digest[:12]}, run {run.info.run_id})")
     return PreprocessResult(data=data, output=output, run_id=run.info.run_id)

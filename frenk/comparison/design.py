@@ -1,7 +1,7 @@
 """Which system is better: the design of a comparison, the tests it calls for, and the report.
 
 Pure code: run records (as read from MLflow by :mod:`frenk.tracking`) in, a report dict out.
-The statistics themselves are in :mod:`frenk.stats`.
+The statistics themselves are in :mod:`.stats`.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
+from ..errors import FrenkError
 from . import stats
-from .errors import FrenkError
 
 
 @dataclass
@@ -84,7 +84,7 @@ def _min_n_for(test: str, alpha: float) -> int:
     return n
 
 
-def _fmt(x: float | None, digits: int = 4) -> str:
+def fmt(x: float | None, digits: int = 4) -> str:
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "n/a"
     if isinstance(x, float) and math.isinf(x):
@@ -124,10 +124,10 @@ def compare_pair(a: str, b: str, runs_a: list[RunRecord], runs_b: list[RunRecord
         normal = normality is not None and normality.p_value > alpha and np.ptp(diffs) > 0
         chosen = "paired_t" if normal else "wilcoxon"
         why = (
-            f"paired runs; Shapiro-Wilk on the differences p={_fmt(normality.p_value)} > {alpha}: normal, so the paired t-test"
+            f"paired runs; Shapiro-Wilk on the differences p={fmt(normality.p_value)} > {alpha}: normal, so the paired t-test"
             if normal
             else "paired runs; the differences are not shown to be normal"
-            + (f" (Shapiro-Wilk p={_fmt(normality.p_value)})" if normality else " (n < 3, normality not testable)")
+            + (f" (Shapiro-Wilk p={fmt(normality.p_value)})" if normality else " (n < 3, normality not testable)")
             + ", so the Wilcoxon signed-rank test"
         )
         effect = stats.cohens_d(xa, xb, paired=True)
@@ -155,7 +155,7 @@ def compare_pair(a: str, b: str, runs_a: list[RunRecord], runs_b: list[RunRecord
         need = _min_n_for(test["name"], alpha)
         result["warnings"].append(
             f"{test['name']} with {len(xa)} vs {len(xb)} runs can never give p < {alpha} (its smallest p is "
-            f"{_fmt(smallest)}); at least {need} seeds per system are needed"
+            f"{fmt(smallest)}); at least {need} seeds per system are needed"
         )
     needed = stats.seeds_needed(effect, paired, alpha)
     result["effect"] = {
@@ -170,7 +170,7 @@ def compare_pair(a: str, b: str, runs_a: list[RunRecord], runs_b: list[RunRecord
     result["power"] = {
         "seeds_needed": needed,
         "note": (
-            f"{_fmt(needed)} seeds per system would detect the observed difference with power 0.8 at alpha {alpha} (t-test)"
+            f"{fmt(needed)} seeds per system would detect the observed difference with power 0.8 at alpha {alpha} (t-test)"
             if needed is not None
             else "no difference observed: no number of seeds is implied"
         ),
@@ -189,9 +189,9 @@ def _verdict(c: dict, alpha: float, holm_applied: bool) -> None:
     worse = c["b"] if better == c["a"] else c["a"]
     eff = c["effect"]
     detail = (
-        f"{rec['name']}, p={_fmt(rec['p_value'])}"
-        + (f", Holm-adjusted p={_fmt(rec['p_holm'])}" if holm_applied else "")
-        + f", Cohen's {'d_z' if c['design'] == 'paired' else 'd'}={_fmt(eff['cohens_d'], 3)}, Cliff's delta={_fmt(eff['cliffs_delta'], 3)}"
+        f"{rec['name']}, p={fmt(rec['p_value'])}"
+        + (f", Holm-adjusted p={fmt(rec['p_holm'])}" if holm_applied else "")
+        + f", Cohen's {'d_z' if c['design'] == 'paired' else 'd'}={fmt(eff['cohens_d'], 3)}, Cliff's delta={fmt(eff['cliffs_delta'], 3)}"
     )
     if significant:
         text = f"{better} is better than {worse} on {c['metric']} ({detail})"
@@ -356,66 +356,12 @@ def build_report(
         open_pairs = [c for c in report["comparisons"]
                       if c["metric"] == primary and leader in (c["a"], c["b"]) and c["recommended"]["better"] != leader]
         detail = "; ".join(
-            f"vs {c['b'] if c['a'] == leader else c['a']}: {c['recommended']['name']} p={_fmt(c['recommended'].get('p_holm', c['recommended']['p_value']))}, "
-            f"{_fmt(c['power']['seeds_needed'])} seeds per system for power 0.8"
+            f"vs {c['b'] if c['a'] == leader else c['a']}: {c['recommended']['name']} p={fmt(c['recommended'].get('p_holm', c['recommended']['p_value']))}, "
+            f"{fmt(c['power']['seeds_needed'])} seeds per system for power 0.8"
             for c in open_pairs
         )
         report["summary"] = (
             f"no system is significantly better than every other on {primary}: {leader} has the highest mean "
-            f"({_fmt(means[leader]['mean'])}), but not significantly ({detail})"
+            f"({fmt(means[leader]['mean'])}), but not significantly ({detail})"
         )
     return report
-
-
-# ---------------------------------------------------------------- rendering
-
-
-def render_markdown(report: dict) -> str:
-    """The report as Markdown tables (report.md, and the terminal)."""
-    lines = ["# Model comparison", "", f"**{report['summary']}.**", "",
-             f"alpha = {report['alpha']}; systems: {', '.join(report['systems'])}"
-             + (f"; baseline: {report['baseline']}" if report["baseline"] else ""), ""]
-    for metric, by_system in report["descriptives"].items():
-        lines += [f"## {metric}", "", "| system | n | mean | sd | median | 95% CI |", "|---|---|---|---|---|---|"]
-        for s, d in by_system.items():
-            lines.append(f"| {s} | {d['n']} | {_fmt(d['mean'])} | {_fmt(d['sd'])} | {_fmt(d['median'])} | "
-                         f"[{_fmt(d['ci_low'])}, {_fmt(d['ci_high'])}] |")
-        lines += ["", "| pair | design | n | recommended test | p | p (Holm) | Cohen's d | Cliff's delta | ASO eps_min | seeds for power 0.8 |",
-                  "|---|---|---|---|---|---|---|---|---|---|"]
-        comps = [c for c in report["comparisons"] if c["metric"] == metric]
-        for c in comps:
-            r, e = c["recommended"], c["effect"]
-            lines.append(
-                f"| {c['a']} vs {c['b']} | {c['design']} | {c['n_a']} | {r['name']} | {_fmt(r['p_value'])} | "
-                f"{_fmt(r.get('p_holm'))} | {_fmt(e['cohens_d'], 3)} | {_fmt(e['cliffs_delta'], 3)} | "
-                f"{_fmt(e['aso_eps_min'], 3)} | {_fmt(c['power']['seeds_needed'])} |"
-            )
-        lines += ["", "Verdicts:", ""]
-        lines += [f"- {c['recommended']['verdict']}. Why this test: {c['recommended']['reason']}." for c in comps]
-        lines += ["", "All tests:", "", "| pair | test | statistic | p | note |", "|---|---|---|---|---|"]
-        for c in comps:
-            norm = c["normality"]
-            if "p_value" in norm:
-                lines.append(f"| {c['a']} vs {c['b']} | Shapiro-Wilk ({norm['of']}) | {_fmt(norm['statistic'])} | {_fmt(norm['p_value'])} | {norm.get('note', '')} |")
-            for t in c["tests"].values():
-                lines.append(f"| {c['a']} vs {c['b']} | {t['name']} | {_fmt(t['statistic'])} | {_fmt(t['p_value'])} | {t['note']} |")
-            if c.get("fold_view"):
-                fv = c["fold_view"]
-                lines.append(f"| {c['a']} vs {c['b']} | per-fold paired t ({fv['n_folds']} folds) | {_fmt(fv['paired_t']['statistic'])} | {_fmt(fv['paired_t']['p_value'])} | mean difference {_fmt(fv['mean_difference'])} |")
-            ev = c.get("example_view")
-            if ev and "mcnemar" in ev:
-                bs = ev["bootstrap_macro_f1"]
-                lines.append(f"| {c['a']} vs {c['b']} | {ev['mcnemar']['name']} (best runs, {ev['n_examples']} examples) | {_fmt(ev['mcnemar']['statistic'])} | {_fmt(ev['mcnemar']['p_value'])} | {ev['mcnemar']['note']} |")
-                lines.append(f"| {c['a']} vs {c['b']} | paired bootstrap of macro-F1 difference | {_fmt(bs['difference'])} | {_fmt(bs['p_value'])} | 95% CI [{_fmt(bs['ci_low'])}, {_fmt(bs['ci_high'])}], {bs['n_resamples']} resamples |")
-        if metric in report["friedman"]:
-            f = report["friedman"][metric]
-            ranks = ", ".join(f"{s} {r:.2f}" for s, r in sorted(f["average_ranks"].items(), key=lambda x: x[1]))
-            lines += ["", f"Friedman test over {f['n']} seeds: chi2 = {_fmt(f['statistic'])}, p = {_fmt(f['p_value'])}; "
-                          f"average ranks {ranks}; Nemenyi critical difference {f['critical_difference']:.3f}."]
-        lines.append("")
-    if report["warnings"]:
-        lines += ["## Warnings", ""] + [f"- {w}" for w in dict.fromkeys(report["warnings"])] + [""]
-    lines += ["## Runs", ""] + [f"- {s}: {', '.join(ids)}" for s, ids in report["runs"].items()]
-    if report["skipped"]:
-        lines += ["", "Skipped:", ""] + [f"- {s['run_id']} ({s['system']}): {s['reason']}" for s in report["skipped"]]
-    return "\n".join(lines) + "\n"

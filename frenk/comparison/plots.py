@@ -1,47 +1,10 @@
-"""Figures for the MLflow UI and reports. Built on ``matplotlib.figure.Figure`` directly, so
-no pyplot state and no GUI backend are involved."""
+"""Charts of a comparison: scores by system, critical-difference diagrams (figures only; the
+tracking package logs them)."""
 
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 from matplotlib.figure import Figure
-
-
-def label_distribution(table: pd.DataFrame) -> Figure:
-    """Grouped bars: examples per label, one group per split x topic. ``table`` has columns
-    split, topic, label, count."""
-    pivot = table.pivot_table(index=["split", "topic"], columns="label", values="count", aggfunc="sum", fill_value=0)
-    order = {"train": 0, "validation": 1, "test": 2}
-    pivot = pivot.loc[sorted(pivot.index, key=lambda key: (order.get(key[0], 3), key))]
-    pivot = pivot[list(dict.fromkeys(table["label"]))]  # classes in the scheme's order
-    fig = Figure(figsize=(max(6, 1.2 * len(pivot)), 4), layout="constrained")
-    ax = fig.subplots()
-    x = np.arange(len(pivot))
-    width = 0.8 / max(1, pivot.shape[1])
-    for i, label in enumerate(pivot.columns):
-        ax.bar(x + i * width, pivot[label].to_numpy(), width, label=str(label))
-    ax.set_xticks(x + width * (pivot.shape[1] - 1) / 2, [f"{s}\n{t}" for s, t in pivot.index])
-    ax.set_ylabel("examples")
-    ax.set_title("Label distribution")
-    ax.legend(fontsize="small")
-    return fig
-
-
-def confusion_matrix(matrix: np.ndarray, labels: list[str], title: str = "Confusion matrix (test)") -> Figure:
-    fig = Figure(figsize=(1.2 * len(labels) + 3, 1.2 * len(labels) + 2), layout="constrained")
-    ax = fig.subplots()
-    im = ax.imshow(matrix, cmap="Blues")
-    fig.colorbar(im, ax=ax)
-    ax.set_xticks(range(len(labels)), labels, rotation=30, ha="right")
-    ax.set_yticks(range(len(labels)), labels)
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("true")
-    peak = matrix.max() if matrix.size else 0
-    for (i, j), v in np.ndenumerate(matrix):
-        ax.text(j, i, str(v), ha="center", va="center", color="white" if v > peak / 2 else "black")
-    ax.set_title(title)
-    return fig
 
 
 def scores_by_system(scores: dict[str, list[float]], metric: str) -> Figure:
@@ -88,3 +51,16 @@ def critical_difference(avg_ranks: dict[str, float], cd: float, title: str) -> F
     ax.axis("off")
     ax.set_title(title)
     return fig
+
+
+def report_figures(report: dict) -> dict[str, Figure]:
+    """The report's figures by artifact path: a box/strip plot per metric, and a critical-
+    difference diagram where a Friedman test was made."""
+    figures = {}
+    for metric, by_system in report["descriptives"].items():
+        figures[f"plots/{metric}_by_system.png"] = scores_by_system({s: d["values"] for s, d in by_system.items()}, metric)
+        if metric in report["friedman"]:
+            f = report["friedman"][metric]
+            figures[f"plots/{metric}_critical_difference.png"] = critical_difference(
+                f["average_ranks"], f["critical_difference"], f"{metric}: average ranks (Nemenyi CD)")
+    return figures

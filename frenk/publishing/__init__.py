@@ -1,0 +1,13 @@
+"""Publishing: the promotion gate (:mod:`.gate`), the model card and its template
+(:mod:`.card`), the check of an exported folder (:mod:`.export`) and the Hub upload (:mod:`.hub`).
+
+May import: :mod:`frenk.errors`, :mod:`frenk.training` (strict loading). Never
+:mod:`frenk.tracking` or :mod:`frenk.steps`: facts about runs come in as :class:`RunFacts`.
+"""
+
+from .card import CardFacts, RunFacts, base_model_of, card_facts, render_card
+from .export import check_export, check_exportable, exportable, system_to_publish
+from .gate import GateDecision, gate
+
+__all__ = ["CardFacts", "GateDecision", "RunFacts", "base_model_of", "card_facts", "check_export", "check_exportable", "exportable", "gate",
+           "system_to_publish", "render_card"]

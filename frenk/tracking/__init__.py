@@ -1,0 +1,12 @@
+"""Tracking: the only package that imports MLflow.
+
+* :mod:`.runs`: the tracking URI (checked before work starts), step runs, tags, parameters;
+* :mod:`.results`: logging what the library returns (data, training results, reports);
+* :mod:`.listeners`: training listeners that log each seed as a (child) run;
+* :mod:`.registry`: pyfunc models, registration, aliases, export of a version;
+* :mod:`.search`: finding runs (comparison groups, seeds, reports, reusable runs);
+* :mod:`.projects`: running entry points as MLflow project runs;
+* :mod:`.pyfunc`: the pyfunc wrapper of a trained model.
+
+May import every library package (it logs what they return); never :mod:`frenk.steps`.
+"""

@@ -1,0 +1,51 @@
+"""Training listeners that log to MLflow: one (child) run per seed, with the data inputs, the
+per-epoch validation curves, the results and, when asked, the weights."""
+
+from __future__ import annotations
+
+import mlflow
+
+from ..data import PreparedData
+from ..training import TrainListener, TrainResult
+from .registry import log_model
+from .results import epoch_logger, log_prepared_inputs, log_train_result
+from .runs import frenk_tags, inherited_tags, log_params, step_run
+
+
+class SeedRuns(TrainListener):
+    """Logs each seed of a training: as a child run of the active run when ``nested`` (repeats),
+    else into the active run itself. Records each seed's run id and logged model URI."""
+
+    def __init__(self, data: PreparedData, params: dict, run_name: str, nested: bool):
+        self.data, self.params, self.run_name, self.nested = data, params, run_name, nested
+        self.run_ids: dict[int, str] = {}
+        self.model_uris: dict[int, str] = {}
+        self._context = None
+
+    def on_seed_start(self, seed: int) -> None:
+        tags = frenk_tags(seed=seed)
+        if self.nested:
+            self._context = step_run(self.run_name.format(seed=seed), {**inherited_tags(), **tags}, nested=True)
+            self._context.__enter__()
+        else:
+            mlflow.set_tags(tags)
+        self.run_ids[seed] = mlflow.active_run().info.run_id
+        log_params({**self.params, "seed": seed})
+        log_prepared_inputs(self.data)
+
+    def on_epoch(self, epoch: int, metrics: dict[str, float]) -> None:
+        epoch_logger(epoch, metrics)
+
+    def on_seed_result(self, seed: int, result: TrainResult, keep_weights: bool) -> None:
+        log_train_result(result)
+        if keep_weights:
+            self.model_uris[seed] = log_model(result.model_dir, None).model_uri
+
+    def on_seed_end(self, seed: int, error: BaseException | None) -> None:
+        if self._context is None:
+            return
+        context, self._context = self._context, None
+        if error is None:
+            context.__exit__(None, None, None)
+        else:
+            context.__exit__(type(error), error, error.__traceback__)

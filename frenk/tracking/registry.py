@@ -1,0 +1,121 @@
+"""The Model Registry: logging a trained model as a pyfunc model, registering it, the
+``candidate`` alias, promotion with aliases, and exporting a registered version's folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import mlflow
+import mlflow.pyfunc
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
+
+from ..errors import TrackingError
+from .pyfunc import ARTIFACT, FrenkTextClassifier
+from .runs import resume_run
+
+#: the package folder, logged with each model so that the pyfunc wrapper loads anywhere
+PACKAGE_DIR = Path(__file__).resolve().parents[1]
+
+
+def _pip_requirements() -> list[str]:
+    from importlib.metadata import version
+
+    reqs = []
+    for name in ("mlflow", "torch", "transformers", "scikit-learn", "pandas", "numpy", "joblib", "safetensors", "tokenizers"):
+        try:
+            reqs.append(f"{name}=={version(name).split('+')[0]}")
+        except Exception:
+            continue
+    return reqs
+
+
+def log_model(model_dir: Path, registered_name: str | None):
+    """Log a model folder as an MLflow pyfunc model (and register it); returns the ModelInfo."""
+
+    return mlflow.pyfunc.log_model(
+        name="model",
+        python_model=FrenkTextClassifier(),
+        artifacts={ARTIFACT: str(model_dir)},
+        code_paths=[str(PACKAGE_DIR)],
+        pip_requirements=_pip_requirements(),
+        registered_model_name=registered_name or None,
+    )
+
+
+def register(model_uri: str, name: str):
+    return mlflow.register_model(model_uri, name)
+
+
+def set_candidate(name: str, version: str | int, tags: dict[str, str]) -> None:
+    """Alias ``candidate`` on ``version`` and tag the version with the run's frenk tags."""
+    client = MlflowClient()
+    for key, value in tags.items():
+        client.set_model_version_tag(name, str(version), key, value)
+    client.set_registered_model_alias(name, "candidate", str(version))
+
+
+def model_version(name: str, version: str, alias: str = "candidate"):
+    """A registered model version by number, else the one carrying ``alias``."""
+
+    client = MlflowClient()
+    try:
+        return client.get_model_version(name, version) if version else client.get_model_version_by_alias(name, alias)
+    except MlflowException:
+        what = f"version {version}" if version else f"a version with alias {alias!r}"
+        raise TrackingError(
+            f"registered model {name!r} has no {what}; train with -P register={name} first or pass -P version=<n>"
+        ) from None
+
+
+def alias_version(name: str, alias: str):
+    """The version holding ``alias``, or None."""
+
+    try:
+        return MlflowClient().get_model_version_by_alias(name, alias)
+    except MlflowException:
+        return None
+
+
+def download_model(name: str, version: str, dst: Path) -> Path:
+    """The Hugging Face folder inside a registered pyfunc model (exported, not retrained)."""
+    local = Path(mlflow.artifacts.download_artifacts(artifact_uri=f"models:/{name}/{version}", dst_path=str(dst)))
+    return local / "artifacts" / ARTIFACT
+
+
+def promote(name: str, version: str, alias: str, tags: dict[str, str], previous, replaced_on: str) -> None:
+    """Set ``alias`` on ``version``; the previous holder keeps a dated tag and the alias
+    ``previous-<alias>`` so it stays reachable."""
+    client = MlflowClient()
+    if previous is not None and str(previous.version) != str(version):
+        client.set_model_version_tag(name, str(previous.version), f"frenk.{alias}_replaced_on", replaced_on)
+        client.set_model_version_tag(name, str(previous.version), f"frenk.{alias}_replaced_by", str(version))
+        client.set_registered_model_alias(name, f"previous-{alias}", str(previous.version))
+    for key, value in tags.items():
+        client.set_model_version_tag(name, str(version), key, value)
+    client.set_registered_model_alias(name, alias, str(version))
+
+
+def version_of(name: str, run_ids: set[str]):
+    """The newest registered version of ``name`` made by one of ``run_ids``, or None."""
+    versions = [v for v in MlflowClient().search_model_versions(f"name='{name}'") if v.run_id in run_ids]
+    return max(versions, key=lambda v: int(v.version)) if versions else None
+
+
+def register_best(model_dir: Path | None, model_uri: str | None, run_id: str, name: str, reopen: bool) -> str | None:
+    """Store the best seed's model and register it under ``name`` (empty: store only).
+
+    ``model_uri``: the model was logged already (keep="all"); else it is logged now from
+    ``model_dir`` into the seed's run ``run_id`` (reopened when it is a finished child run).
+    Returns the new version, or None when nothing was registered.
+    """
+    if model_uri:
+        return str(register(model_uri, name).version) if name else None
+    if model_dir is None:
+        return None
+    if reopen:
+        with resume_run(run_id):
+            info = log_model(model_dir, name or None)
+    else:
+        info = log_model(model_dir, name or None)
+    return str(info.registered_model_version) if name else None

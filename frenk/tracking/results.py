@@ -1,0 +1,153 @@
+"""Logging what the library returns: prepared data, trained models' results, compare
+reports, publications. Each function logs to the active run."""
+
+from __future__ import annotations
+
+import math
+import re
+import tempfile
+import warnings
+from pathlib import Path
+
+import mlflow
+import mlflow.data
+import pandas as pd
+from mlflow.data.code_dataset_source import CodeDatasetSource
+
+from ..comparison import report_figures
+from ..data.plots import distribution_table, label_distribution
+from ..training import TrainResult
+from ..training.plots import confusion_matrix
+from .runs import log_params
+
+
+def log_frame_dataset(frame: pd.DataFrame, *, name: str, source, context: str, digest: str) -> None:
+    """Log a split as an MLflow dataset input, with the split's own content digest."""
+    with warnings.catch_warnings():
+        # MLflow registers its local artifact source twice ("can be interpreted in multiple
+        # ways": both are the same class) and hints about integer columns; neither applies
+        warnings.filterwarnings("ignore", message=".*can be interpreted in multiple ways.*")
+        warnings.filterwarnings("ignore", message=".*Inferred schema contains integer column.*")
+        dataset = mlflow.data.from_pandas(frame, source=source, targets="label", name=name, digest=digest[:32])
+        mlflow.log_input(dataset, context=context, tags={"sha256": digest})
+
+
+def log_figure(fig, path: str) -> None:
+    mlflow.log_figure(fig, path)
+
+
+def log_preprocess(data, output: Path) -> None:
+    """Log a prepared dataset: parameters, one dataset input per split, the manifest, the
+    label-distribution table and its bar chart."""
+    manifest = data.manifest
+    log_params({**manifest["parameters"], "output": str(output)})
+    log_prepared_inputs(data, folder=Path(output).resolve())
+    mlflow.log_dict(manifest, "manifest.json")
+    table = distribution_table(manifest)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "label_distribution.csv"
+        table.to_csv(path, index=False)
+        mlflow.log_artifact(str(path))
+    mlflow.log_table(table, "label_distribution.json")
+    log_figure(label_distribution(table), "label_distribution.png")
+    mlflow.log_metrics({f"rows_{split}": n for split, n in manifest["rows"].items()})
+
+
+def epoch_logger(epoch: int, metrics: dict[str, float]) -> None:
+    """An epoch listener for :mod:`frenk.training`: validation metrics as step metrics, so
+    the MLflow UI draws learning curves."""
+    mlflow.log_metrics(metrics, step=epoch)
+
+
+def log_prepared_inputs(data, folder: Path | None = None) -> None:
+    """The splits as MLflow dataset inputs, each with its content digest: the Parquet files
+    of ``folder`` (or of the folder they were read from), or, for data prepared in-process,
+    the source the step read."""
+    lang = data.manifest["parameters"]["lang"]
+    folder = folder or data.folder
+    for split, frame in data.splits.items():
+        if folder is not None:
+            source = (folder / f"{split}.parquet").as_uri()
+        else:
+            source = CodeDatasetSource(tags={"frenk.source": data.manifest["source"], "frenk.prepared": "in-process"})
+        log_frame_dataset(
+            frame, name=f"frenk-{lang}-{split}", source=source, context=split, digest=data.manifest["digests"][split]
+        )
+
+
+def log_train_result(result: TrainResult) -> None:
+    """Metrics, the reload check, the confusion matrix, per-example predictions and the
+    learning-curve table of one trained model."""
+    metrics = {**result.evaluation.metrics, **{f"final_{k}": v for k, v in result.validation.items()}}
+    metrics["reload_max_prob_diff"] = result.reload_max_prob_diff
+    metrics["train_seconds"] = result.train_seconds
+    if result.peak_gpu_memory_mb is not None:
+        metrics["peak_gpu_memory_mb"] = result.peak_gpu_memory_mb
+    mlflow.log_metrics(metrics)
+    log_params(
+        {
+            "per_device_batch_size": result.per_device_batch,
+            "gradient_accumulation_steps": result.accumulation_steps,
+            "resolved_precision": result.precision,
+            "device": result.device,
+        }
+    )
+    mlflow.set_tag("frenk.reload_check", "passed" if result.reload_identical else "failed")
+    log_figure(confusion_matrix(result.evaluation.confusion, result.evaluation.class_names), "confusion_matrix.png")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "predictions.parquet"
+        result.evaluation.predictions.to_parquet(path, index=False)
+        mlflow.log_artifact(str(path))
+        if result.history:
+            hist = Path(tmp) / "history.csv"
+            pd.DataFrame(result.history).to_csv(hist, index=False)
+            mlflow.log_artifact(str(hist))
+
+
+def log_summary(metrics: dict[str, float], tags: dict[str, str]) -> None:
+    mlflow.log_metrics(metrics)
+    mlflow.set_tags(tags)
+
+
+def _metric_name(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_\-. /]", "_", text)
+
+
+def log_compare(report: dict, markdown: str, params: dict) -> None:
+    """The compare run's parameters, links to the runs it used, p-values and effect sizes as
+    metrics, and the report (Markdown, JSON, plots) as artifacts."""
+    log_params(params)
+    used = [rid for ids in report["runs"].values() for rid in ids]
+    mlflow.set_tags({
+        "frenk.compared_runs": ",".join(used)[:5000],
+        "frenk.systems": ",".join(report["systems"]),
+        "frenk.best_system": report["best_system"] or "none",
+    })
+    metrics = {}
+    for c in report["comparisons"]:
+        base = _metric_name(f"{c['metric']}.{c['a']}_vs_{c['b']}")
+        rec = c["recommended"]
+        metrics[f"{base}.p_value"] = rec["p_value"]
+        if "p_holm" in rec:
+            metrics[f"{base}.p_holm"] = rec["p_holm"]
+        metrics[f"{base}.mean_difference"] = c["mean_difference"]
+        for k in ("cohens_d", "cliffs_delta", "aso_eps_min"):
+            metrics[f"{base}.{k}"] = c["effect"][k]
+        if c["power"]["seeds_needed"] is not None:
+            metrics[f"{base}.seeds_needed"] = c["power"]["seeds_needed"]
+    mlflow.log_metrics({k: float(v) for k, v in metrics.items() if v is not None and _finite(v)})
+    mlflow.log_text(markdown, "report.md")
+    mlflow.log_dict(report, "report.json")
+    for path, fig in report_figures(report).items():
+        log_figure(fig, path)
+
+
+def _finite(value) -> bool:
+    return isinstance(value, (int, float)) and math.isfinite(value)
+
+
+def log_publication(folder: Path, tags: dict[str, str]) -> None:
+    """The card and the publication record as artifacts of the publish run."""
+    mlflow.set_tags(tags)
+    mlflow.log_artifact(str(folder / "README.md"), "model_card")
+    mlflow.log_artifact(str(folder / "frenk_publish.json"), "model_card")

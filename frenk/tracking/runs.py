@@ -1,0 +1,104 @@
+"""Runs: where they go (the tracking URI, checked before any work), their tags and parameters.
+
+Nothing happens at import time: the tracking URI is resolved when a run starts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+
+import mlflow
+
+from ..errors import TrackingError
+from ..provenance import code_version
+
+#: the embedded default store: MLflow's SQLite store in the working directory
+DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
+TAG_PREFIX = "frenk."
+
+
+def tracking_uri() -> str:
+    """``MLFLOW_TRACKING_URI`` if set, else the SQLite store ``./mlflow.db``."""
+    return os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
+
+
+def configure() -> str:
+    """Point MLflow at :func:`tracking_uri` and check that it answers."""
+    uri = tracking_uri()
+    check_reachable(uri)
+    mlflow.set_tracking_uri(uri)
+    return uri
+
+
+def check_reachable(uri: str) -> None:
+    """Fail with a clear message, before any work starts, when a tracking server does not answer."""
+    if not uri.startswith(("http://", "https://")):
+        return
+    import requests
+
+    try:
+        response = requests.get(uri.rstrip("/") + "/health", timeout=10)
+        response.raise_for_status()
+    except requests.RequestException as exc:
+        raise TrackingError(
+            f"the MLflow tracking server at {uri} is not reachable ({type(exc).__name__}). Start it "
+            "(`mlflow server --backend-store-uri sqlite:///mlflow.db`), fix MLFLOW_TRACKING_URI, or unset it "
+            f"to use the local store {DEFAULT_TRACKING_URI}"
+        ) from None
+
+
+def frenk_tags(**values: object) -> dict[str, str]:
+    """``frenk.<name>`` tags from keyword arguments, dropping ``None`` values."""
+    return {f"{TAG_PREFIX}{k}": str(v) for k, v in values.items() if v is not None}
+
+
+@contextlib.contextmanager
+def step_run(run_name: str, tags: dict[str, str], nested: bool = False) -> Iterator:
+    """Start (or, under ``mlflow run``, resume) the run of a step.
+
+    An exception inside the block marks the run FAILED and propagates.
+    """
+    configure()
+    with mlflow.start_run(run_name=run_name, nested=nested, tags={**tags, "frenk.code_version": code_version()}) as run:
+        yield run
+
+
+def param_value(value: object) -> str:
+    """A parameter as it is written on the command line (``true``/``false``, comma lists)."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, (list, tuple)):
+        return ",".join(map(str, value))
+    return str(value)
+
+
+def log_params(params: dict[str, object]) -> None:
+    """Log parameters, leaving alone those that ``mlflow run`` already logged for this run
+    (MLflow refuses to change a logged value, and the user's own spelling is the one to keep)."""
+    run = mlflow.active_run()
+    existing = mlflow.get_run(run.info.run_id).data.params if run else {}
+    new = {k: param_value(v) for k, v in params.items() if k not in existing}
+    if new:
+        mlflow.log_params(new)
+
+
+@contextlib.contextmanager
+def resume_run(run_id: str, nested: bool = True) -> Iterator:
+    with mlflow.start_run(run_id=run_id, nested=nested) as run:
+        yield run
+
+
+def active_run_id() -> str:
+    return mlflow.active_run().info.run_id
+
+
+def inherited_tags(exclude: tuple[str, ...] = ("frenk.repeats",)) -> dict[str, str]:
+    """The ``frenk.*`` tags of the active run, for a nested run to carry too."""
+    tags = mlflow.get_run(active_run_id()).data.tags
+    return {k: v for k, v in tags.items() if k.startswith(TAG_PREFIX) and k not in exclude}
+
+
+def set_tags(tags: dict[str, str]) -> None:
+    mlflow.set_tags(tags)

@@ -1,0 +1,156 @@
+"""Finding runs: train runs of a comparison group, the seed runs of a repeat group, compare
+reports, and finished runs that a rerun can reuse."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import mlflow
+import pandas as pd
+from mlflow import MlflowClient
+
+from ..comparison import RunRecord
+from ..errors import TrackingError
+from ..provenance import code_version
+from ..publishing import RunFacts
+from .runs import param_value
+
+
+def experiment_ids(experiment: str) -> list[str]:
+    """The experiment to search: a name or id, else the current one (``MLFLOW_EXPERIMENT_ID``/
+    ``MLFLOW_EXPERIMENT_NAME``, as ``mlflow run`` sets them), else the default experiment."""
+    client = MlflowClient()
+    wanted = experiment or os.environ.get("MLFLOW_EXPERIMENT_ID") or os.environ.get("MLFLOW_EXPERIMENT_NAME") or ""
+    if not wanted:
+        return ["0"]
+    exp = client.get_experiment_by_name(wanted)
+    if exp is None and wanted.isdigit():
+        try:
+            exp = client.get_experiment(wanted)
+        except Exception:
+            exp = None
+    if exp is None:
+        raise TrackingError(f"no MLflow experiment named or numbered {wanted!r}")
+    return [exp.experiment_id]
+
+
+def train_runs(experiment: str, group: str, filter_string: str, by: str) -> list:
+    """Train runs of ``group`` (or matching ``filter_string``) as comparison records."""
+    clauses = ["tags.`frenk.step` = 'train'"]
+    if group:
+        if "'" in group:
+            raise TrackingError(f"group {group!r} contains a quote; use filter= instead")
+        clauses.append(f"tags.`frenk.group` = '{group}'")
+    if filter_string:
+        clauses.append(filter_string)
+    query = " AND ".join(clauses)
+    try:
+        runs = mlflow.search_runs(experiment_ids=experiment_ids(experiment), filter_string=query, output_format="list",
+                                  max_results=50000)
+    except mlflow.exceptions.MlflowException as exc:
+        raise TrackingError(f"MLflow rejected the search {query!r}: {exc.message}") from None
+    tag = by[len("tags."):] if by.startswith("tags.") else by
+    parents = {r.data.tags.get("mlflow.parentRunId") for r in runs}
+    return [
+        RunRecord(
+            run_id=r.info.run_id,
+            system=r.data.tags.get(tag, f"(no {tag})"),
+            seed=r.data.tags.get("frenk.seed"),
+            data_digest=r.data.tags.get("frenk.data_digest"),
+            metrics=dict(r.data.metrics),
+            status=r.info.status,
+            is_parent=r.info.run_id in parents or "frenk.repeats" in r.data.tags,
+        )
+        for r in runs
+    ]
+
+
+def best_run_predictions(records, systems: list[str]) -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
+    """For each system, the per-example test predictions of its best run by validation macro-F1."""
+    predictions, best = {}, {}
+    for system in systems:
+        runs = [r for r in records if r.system == system and not r.is_parent and r.status == "FINISHED"]
+        if not runs:
+            continue
+        top = max(runs, key=lambda r: r.metrics.get("final_val_macro_f1", float("-inf")))
+        try:
+            path = mlflow.artifacts.download_artifacts(run_id=top.run_id, artifact_path="predictions.parquet")
+        except Exception:
+            continue  # a run without predictions (logged by other code): no per-example view
+        predictions[system] = pd.read_parquet(path)
+        best[system] = top.run_id
+    return predictions, best
+
+
+def get_run(run_id: str):
+    return mlflow.get_run(run_id)
+
+
+def seed_runs(run) -> list:
+    """The per-seed runs of the repeat group ``run`` belongs to (itself alone without repeats)."""
+    parent = run.data.tags.get("mlflow.parentRunId")
+    if not parent:
+        return [run]
+    return mlflow.search_runs(
+        experiment_ids=[run.info.experiment_id],
+        filter_string=f"tags.mlflow.parentRunId = '{parent}' AND attributes.status = 'FINISHED'",
+        output_format="list",
+    )
+
+
+def load_report(run_id: str) -> dict:
+    """``report.json`` of a compare run."""
+    return json.loads(Path(mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path="report.json")).read_text())
+
+
+def compare_report(compare_run: str, system: str, experiment_id: str) -> tuple[dict, str]:
+    """The report of ``compare_run``, or of the newest finished compare run that includes ``system``."""
+    if compare_run:
+        candidates = [mlflow.get_run(compare_run)]
+    else:
+        candidates = mlflow.search_runs(
+            experiment_ids=[experiment_id],
+            filter_string="tags.`frenk.step` = 'compare' AND attributes.status = 'FINISHED'",
+            order_by=["attributes.start_time DESC"],
+            output_format="list",
+        )
+    for run in candidates:
+        if system in run.data.tags.get("frenk.systems", "").split(","):
+            return load_report(run.info.run_id), run.info.run_id
+    raise TrackingError(
+        f"no compare report includes the system {system!r}"
+        + (f" (compare run {compare_run})" if compare_run else "")
+        + "; run `mlflow run . -e compare -P group=<group>` first"
+    )
+
+
+def group_train_runs(group: str, experiment_id: str) -> list:
+    return mlflow.search_runs(
+        experiment_ids=[experiment_id],
+        filter_string=f"tags.`frenk.step` = 'train' AND tags.`frenk.group` = '{group}'",
+        output_format="list",
+    )
+
+
+def find_reusable(entry_point: str, params: dict[str, object], experiment_id: str, tags: dict[str, str] | None = None):
+    """The newest finished run of ``entry_point`` made by this code version with exactly these
+    parameter values (and these tags), or None."""
+    clauses = [
+        f"tags.`mlflow.project.entryPoint` = '{entry_point}'",
+        f"tags.`frenk.code_version` = '{code_version()}'",
+        "attributes.status = 'FINISHED'",
+    ] + [f"tags.`{k}` = '{v}'" for k, v in (tags or {}).items()]
+    runs = mlflow.search_runs(experiment_ids=[experiment_id], filter_string=" AND ".join(clauses),
+                              order_by=["attributes.start_time DESC"], output_format="list")
+    wanted = {k: param_value(v) for k, v in params.items()}
+    for run in runs:
+        if all(run.data.params.get(k) == v for k, v in wanted.items()):
+            return run
+    return None
+
+
+def run_facts(run) -> RunFacts:
+    """The plain facts of an MLflow run that the publishing code reads."""
+    return RunFacts(run.info.run_id, dict(run.data.tags), dict(run.data.params), dict(run.data.metrics))

@@ -1,0 +1,27 @@
+"""Training: presets and strict loading, the Trainer engine, memory planning, the TF-IDF
+baseline, evaluation, and :func:`fit` / :func:`fit_seeds`, the one entry the steps call.
+
+May import: :mod:`frenk.data`, :mod:`frenk.errors`. Never :mod:`frenk.comparison`,
+:mod:`frenk.publishing`, :mod:`frenk.tracking` or :mod:`frenk.steps` (no MLflow here);
+progress reaches tracking through :class:`TrainListener` hooks.
+"""
+
+from .engine import EncodedDataset, check_reload, load_saved, predict_proba, train_transformer
+from .evaluation import Evaluation, core_metrics, evaluate
+from .fit import KEEP_CHOICES, SeedResult, SeedsResult, fit, fit_seeds, summarise
+from .listeners import EpochListener, TrainListener
+from .loading import check_head, load_classifier
+from .memory import gpu_probe, plan_batches, resolve_precision
+from .presets import PRESETS, ModelSpec, Preset, resolve
+from .result import TrainResult
+from .settings import PRECISIONS, TrainSettings, settings_for
+from .tfidf import TFIDF_FILE, majority_baseline, train_tfidf
+from .tiny import build_tiny
+
+__all__ = [
+    "KEEP_CHOICES", "PRECISIONS", "PRESETS", "TFIDF_FILE", "EncodedDataset", "EpochListener", "Evaluation", "ModelSpec",
+    "Preset", "SeedResult", "SeedsResult", "TrainListener", "TrainResult", "TrainSettings", "build_tiny",
+    "check_head", "check_reload", "core_metrics", "evaluate", "fit", "fit_seeds", "gpu_probe", "load_classifier",
+    "load_saved", "majority_baseline", "plan_batches", "predict_proba", "resolve", "resolve_precision",
+    "settings_for", "summarise", "train_tfidf", "train_transformer",
+]

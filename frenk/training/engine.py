@@ -1,0 +1,211 @@
+"""The fine-tuning engine (Hugging Face Trainer) for transformer classifiers.
+
+What it guarantees (each one a failure that users of plain Trainer scripts met):
+
+* memory: comments are truncated to ``max_length`` (default 128, not the tokenizer's 512)
+  and padded per batch; mixed precision per ``precision``; the per-device batch is planned
+  by :mod:`.memory`;
+* disk: no checkpoints (``save_strategy="no"``), the model is saved once as safetensors into
+  a work folder that the caller removes;
+* correctness: the model is built with the Auto class and explicit labels, seeded before the
+  head is created, and the saved model is reloaded strictly and must predict exactly what the
+  in-process model predicted.
+"""
+
+from __future__ import annotations
+
+import gc
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..data import PreparedData, scheme
+from .evaluation import core_metrics, evaluate
+from .listeners import EpochListener
+from .loading import load_classifier
+from .memory import gpu_probe, plan_batches, resolve_precision
+from .result import RELOAD_TOLERANCE, TrainResult, write_model_meta
+from .settings import TrainSettings
+
+
+class EncodedDataset:
+    """A torch-style dataset of tokenised, truncated, unpadded examples."""
+
+    def __init__(self, tokenizer, frame: pd.DataFrame, max_length: int):
+        enc = tokenizer(frame["text"].tolist(), truncation=True, max_length=max_length)
+        self.items = [
+            {"input_ids": ids, "attention_mask": mask, "labels": int(label)}
+            for ids, mask, label in zip(enc["input_ids"], enc["attention_mask"], frame["label"])
+        ]
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, i: int) -> dict:
+        return self.items[i]
+
+
+def predict_proba(model, tokenizer, texts: Sequence[str], max_length: int, batch_size: int = 64) -> np.ndarray:
+    """Class probabilities for ``texts`` (deterministic: fixed order and batching, eval mode)."""
+    import torch
+
+    device = next(model.parameters()).device
+    model.eval()
+    out = []
+    with torch.inference_mode():
+        for start in range(0, len(texts), batch_size):
+            batch = tokenizer(
+                list(texts[start : start + batch_size]),
+                truncation=True,
+                max_length=max_length,
+                padding=True,
+                return_tensors="pt",
+            ).to(device)
+            logits = model(**batch).logits.float()
+            out.append(torch.softmax(logits, dim=-1).cpu().numpy())
+    return np.concatenate(out) if out else np.zeros((0, model.config.num_labels))
+
+
+def device_name() -> str:
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def _epoch_relay(history: list[dict[str, float]], listeners: Sequence[EpochListener]):
+    """A Trainer callback that turns each evaluation into an epoch row for ``listeners``."""
+    from transformers import TrainerCallback
+
+    class EpochRelay(TrainerCallback):
+        def on_evaluate(self, args, state, control, metrics=None, **kwargs):
+            epoch = int(round(state.epoch or 0))
+            losses = [h["loss"] for h in state.log_history if "loss" in h]
+            row = {"val_loss": float(metrics["eval_loss"]), "val_accuracy": float(metrics["eval_accuracy"]),
+                   "val_macro_f1": float(metrics["eval_macro_f1"])}
+            if losses:
+                row["train_loss"] = float(losses[-1])
+            history.append({"epoch": epoch, **row})
+            for listener in listeners:
+                listener(epoch, row)
+
+    return EpochRelay()
+
+
+def _training_arguments(settings: TrainSettings, work_dir: Path, per_device: int, accumulation: int,
+                        precision: str, device: str):
+    from transformers import TrainingArguments
+
+    return TrainingArguments(
+        output_dir=str(work_dir / "trainer"), num_train_epochs=settings.epochs, learning_rate=settings.learning_rate,
+        per_device_train_batch_size=per_device, gradient_accumulation_steps=accumulation,
+        per_device_eval_batch_size=settings.eval_batch_size, eval_strategy="epoch", logging_strategy="epoch",
+        save_strategy="no",  # no checkpoints, no optimizer state on disk
+        report_to="none", seed=settings.seed, data_seed=settings.seed, bf16=precision == "bf16",
+        fp16=precision == "fp16", use_cpu=device == "cpu", disable_tqdm=True, dataloader_num_workers=0,
+    )
+
+
+def _fit_trainer(model, tokenizer, data: PreparedData, settings: TrainSettings, args, history, listeners):
+    """Run the Trainer; return the trained model, unwrapped to full precision."""
+    from transformers import DataCollatorWithPadding, Trainer
+
+    num_labels = model.config.num_labels
+
+    def compute_metrics(eval_pred) -> dict[str, float]:
+        logits, label_ids = eval_pred
+        return core_metrics(np.asarray(label_ids), np.asarray(logits).argmax(axis=1), num_labels)
+
+    trainer = Trainer(
+        model=model, args=args, data_collator=DataCollatorWithPadding(tokenizer), processing_class=tokenizer,
+        train_dataset=EncodedDataset(tokenizer, data.splits["train"], settings.max_length),
+        eval_dataset=EncodedDataset(tokenizer, data.splits["validation"], settings.max_length),
+        compute_metrics=compute_metrics, callbacks=[_epoch_relay(history, listeners)],
+    )
+    # Sequence classifiers compute a mean loss and ignore Trainer's num_items_in_batch, but
+    # their forward takes **kwargs, so Trainer assumes the loss is already normalised for
+    # gradient accumulation and does not divide it: gradients (and the clipping applied to
+    # them) would grow with the accumulation steps. Dividing makes the step the same as one
+    # full batch, whatever the per-device batch.
+    trainer.model_accepts_loss_kwargs = False
+    trainer.train()
+    # accelerate wraps forward() in an autocast hook under fp16/bf16; unwrap it, so that the
+    # in-process predictions are those of the model as saved and reloaded (full precision)
+    return trainer.accelerator.unwrap_model(trainer.model, keep_fp32_wrapper=False)
+
+
+def train_transformer(
+    source: str,
+    data: PreparedData,
+    settings: TrainSettings,
+    work_dir: Path,
+    listeners: Sequence[EpochListener] = (),
+) -> TrainResult:
+    """Fine-tune ``source`` (a Hugging Face folder or id) on ``data``; save the model once
+    into ``work_dir/model``; evaluate on test; reload and check the predictions."""
+    import torch
+    from transformers import AutoTokenizer, set_seed
+
+    labels = scheme(data.manifest["parameters"]["labels"])
+    device = device_name()
+    precision = resolve_precision(settings.precision, device)
+    if device == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+    started = time.perf_counter()
+    tokenizer = AutoTokenizer.from_pretrained(source)
+    set_seed(settings.seed)  # before the classification head is created
+    model = load_classifier(source, id2label=labels.id2label, fine_tuned=False)
+    probe = gpu_probe(model.to("cuda"), settings.max_length, precision) if device == "cuda" else None
+    per_device, accumulation = plan_batches(settings.batch_size, probe, settings.device_batch_size)
+    history: list[dict[str, float]] = []
+    args = _training_arguments(settings, work_dir, per_device, accumulation, precision, device)
+    model = _fit_trainer(model, tokenizer, data, settings, args, history, listeners)
+    train_seconds = time.perf_counter() - started
+
+    model_dir = work_dir / "model"
+    model.save_pretrained(model_dir)  # safetensors, once
+    tokenizer.save_pretrained(model_dir)
+    write_model_meta(model_dir, "transformer", settings.max_length, labels.id2label)
+    test_texts = data.splits["test"]["text"].tolist()
+    probs = predict_proba(model, tokenizer, test_texts, settings.max_length, settings.eval_batch_size)
+    val = data.splits["validation"]
+    val_probs = predict_proba(model, tokenizer, val["text"].tolist(), settings.max_length)
+    validation = core_metrics(val["label"].to_numpy(), val_probs.argmax(1), labels.num_labels)
+    peak = torch.cuda.max_memory_allocated() / 2**20 if device == "cuda" else None
+    del model
+    _free_memory()
+    identical, diff = check_reload(model_dir, test_texts, probs, settings.max_length, settings.eval_batch_size)
+    return TrainResult(
+        model_dir=model_dir, evaluation=evaluate(data.splits["test"], probs, list(labels.classes)),
+        validation={f"val_{k}": v for k, v in validation.items()}, history=history, per_device_batch=per_device,
+        accumulation_steps=accumulation, precision=precision, device=device, peak_gpu_memory_mb=peak,
+        reload_identical=identical, reload_max_prob_diff=diff, train_seconds=train_seconds,
+    )
+
+
+def _free_memory() -> None:
+    import torch
+
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
+def load_saved(model_dir: str | Path):
+    """Load a saved fine-tuned model and tokenizer strictly (any weight mismatch is an error)."""
+    from transformers import AutoTokenizer
+
+    model = load_classifier(str(model_dir), fine_tuned=True)
+    return model.to(device_name()), AutoTokenizer.from_pretrained(str(model_dir))
+
+
+def check_reload(model_dir: Path, texts: list[str], probs: np.ndarray, max_length: int, batch_size: int) -> tuple[bool, float]:
+    """Reload the saved model and compare its predictions with the in-process ones."""
+    model, tokenizer = load_saved(model_dir)
+    again = predict_proba(model, tokenizer, texts, max_length, batch_size)
+    del model
+    _free_memory()
+    diff = float(np.abs(again - probs).max()) if len(probs) else 0.0
+    return bool((again.argmax(1) == probs.argmax(1)).all() and diff <= RELOAD_TOLERANCE), diff

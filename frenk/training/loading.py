@@ -1,0 +1,91 @@
+"""Loading classifiers that refuse silently broken weights.
+
+Classifiers are always built with ``AutoModelForSequenceClassification`` and an explicit
+``num_labels``/``id2label``/``label2id``; a fine-tuned model that is loaded again must match
+its checkpoint exactly, and any missing, unexpected or mismatched weight is an error that
+lists them (the ELECTRA-into-BERT failure this project exists to prevent).
+"""
+
+from __future__ import annotations
+
+from ..errors import ModelError
+
+
+# parameters of a freshly initialised classification head (expected missing in a base model)
+HEAD_PREFIXES = ("classifier", "score", "pre_classifier", "qa_outputs")
+
+
+def _is_head(key: str) -> bool:
+    parts = key.split(".")
+    return parts[0] in HEAD_PREFIXES or (len(parts) > 1 and parts[1] in HEAD_PREFIXES)
+
+
+def _problems(info: dict, fine_tuned: bool) -> dict[str, list[str]]:
+    missing = sorted(info.get("missing_keys", []))
+    if not fine_tuned:
+        missing = [k for k in missing if not _is_head(k)]
+    problems = {"missing": missing, "mismatched": sorted(str(m) for m in info.get("mismatched_keys", []))}
+    if fine_tuned:  # a base checkpoint may carry pre-training heads that a classifier drops
+        problems["unexpected"] = sorted(info.get("unexpected_keys", []))
+    return {k: v for k, v in problems.items() if v}
+
+
+def load_classifier(
+    source: str,
+    *,
+    id2label: dict[int, str] | None = None,
+    fine_tuned: bool,
+    model_class: type | None = None,
+):
+    """Load a sequence classifier and refuse any weight that was not loaded as stored.
+
+    ``fine_tuned=True`` (evaluation, registry, publish): the checkpoint must match the
+    model exactly. ``fine_tuned=False`` (start of training): only the classification head
+    may be missing. ``model_class`` defaults to ``AutoModelForSequenceClassification``, which
+    picks the class from the checkpoint's ``model_type``; passing another class is how the
+    wrong-class failure happens, and is refused with the key list.
+    """
+    from transformers import AutoModelForSequenceClassification
+
+    cls = model_class or AutoModelForSequenceClassification
+    kwargs = {}
+    if id2label is not None:
+        kwargs = {
+            "num_labels": len(id2label),
+            "id2label": dict(id2label),
+            "label2id": {v: k for k, v in id2label.items()},
+        }
+    try:
+        model, info = cls.from_pretrained(source, output_loading_info=True, **kwargs)
+    except (OSError, ValueError, RuntimeError) as exc:
+        raise ModelError(f"cannot load a classifier from {source}: {exc}") from exc
+    problems = _problems(info, fine_tuned)
+    if problems:
+        listing = "; ".join(f"{kind} ({len(keys)}): {', '.join(keys[:20])}{' ...' if len(keys) > 20 else ''}"
+                            for kind, keys in problems.items())
+        raise ModelError(
+            f"loading {source} into {type(model).__name__} left weights that do not match the checkpoint, so "
+            f"part of the network would be randomly initialised: {listing}. Load it with "
+            "AutoModelForSequenceClassification (the class must fit the checkpoint's model_type)"
+        )
+    return model
+
+
+def head_labels(source: str) -> dict[int, str] | None:
+    """The labels of a checkpoint's classification head, or ``None`` if it has none of its own."""
+    from transformers import AutoConfig
+
+    config = AutoConfig.from_pretrained(source)
+    id2label = {int(k): v for k, v in (config.id2label or {}).items()}
+    default = {i: f"LABEL_{i}" for i in range(len(id2label))}
+    return None if id2label == default else id2label
+
+
+def check_head(source: str, id2label: dict[int, str]) -> None:
+    """Refuse a checkpoint whose own head labels differ from the data's labels."""
+    own = head_labels(source)
+    if own is not None and own != dict(id2label):
+        raise ModelError(
+            f"{source} has a classification head for {list(own.values())}, but the data has labels "
+            f"{list(id2label.values())}; use matching labels=binary|multiclass or start from a base model"
+        )

@@ -1,0 +1,112 @@
+"""Model presets (with the hyperparameters published or recommended for them) and the
+resolution of ``model=`` to a preset, a local folder or a Hugging Face model id."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import ModelError
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A named model with the hyperparameters published (or recommended) for it."""
+
+    name: str
+    hub_id: str | None
+    kind: str  # "transformer", "tiny" or "tfidf"
+    languages: tuple[str, ...]
+    epochs: float
+    learning_rate: float
+    batch_size: int
+    hyperparameter_source: str
+
+
+_FRENK_CARD = "classla/bcms-bertic-frenk-hate model card (simpletransformers, FRENK hr binary)"
+
+
+_COMMON = "common BERT fine-tuning defaults (Devlin et al. 2019); no FRENK-specific values published"
+
+
+PRESETS: dict[str, Preset] = {
+    p.name: p
+    for p in (
+        Preset("bertic", "classla/bcms-bertic", "transformer", ("hr",), 12, 1e-5, 74, _FRENK_CARD),
+        Preset("crosloengual", "EMBEDDIA/crosloengual-bert", "transformer", ("hr", "sl", "en"), 12, 1e-5, 74,
+               "same pipeline as bcms-bertic in the " + _FRENK_CARD),
+        Preset("sloberta", "EMBEDDIA/sloberta", "transformer", ("sl",), 3, 2e-5, 32, _COMMON),
+        Preset("xlmr", "xlm-roberta-base", "transformer", ("hr", "sl", "en"), 12, 1e-5, 74,
+               "same pipeline as bcms-bertic in the " + _FRENK_CARD),
+        Preset("xlmr-large", "xlm-roberta-large", "transformer", ("hr", "sl", "en"), 3, 1e-5, 16, _COMMON),
+        Preset("mbert", "bert-base-multilingual-cased", "transformer", ("hr", "sl", "en"), 3, 2e-5, 32, _COMMON),
+        Preset("roberta", "roberta-base", "transformer", ("en",), 3, 2e-5, 32, _COMMON),
+        Preset("tiny", None, "tiny", ("hr", "sl", "en"), 3, 2e-3, 32,
+               "tiny random ELECTRA for smoke runs: a high rate so that it learns in minutes on a CPU"),
+        Preset("tfidf", None, "tfidf", ("hr", "sl", "en"), 1, 0.0, 0,
+               "TF-IDF word 1-2 grams + logistic regression (scikit-learn); the floor to beat"),
+    )
+}
+
+#: hyperparameters (epochs, learning rate, effective batch) of a model that is no preset
+DEFAULT_HYPERPARAMETERS = (3, 2e-5, 32)
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What ``model=`` resolved to."""
+
+    name: str  # preset name, or the id/folder as given
+    kind: str  # transformer | tiny | tfidf
+    source: str | None  # hub id or local folder for transformers
+    preset: Preset | None
+
+    def defaults(self) -> tuple[float, float, int]:
+        """(epochs, learning rate, effective batch size) of the preset, else the common defaults."""
+        p = self.preset
+        if p is None:
+            return DEFAULT_HYPERPARAMETERS
+        return p.epochs, p.learning_rate, p.batch_size or DEFAULT_HYPERPARAMETERS[2]
+
+
+def resolve(model: str) -> ModelSpec:
+    """Resolve a preset name, a local folder or a Hugging Face model id.
+
+    Hub ids are checked (config only) before any training starts; offline, a model that is
+    not in the local cache is a clear error.
+    """
+    if model in PRESETS:
+        preset = PRESETS[model]
+        spec = ModelSpec(model, preset.kind, preset.hub_id, preset)
+    elif Path(model).is_dir():
+        spec = ModelSpec(model, "transformer", str(Path(model).resolve()), None)
+    elif "/" in model or "-" in model:
+        spec = ModelSpec(model, "transformer", model, None)
+    else:
+        raise ModelError(
+            f"unknown model {model!r}: use a preset ({', '.join(PRESETS)}), a Hugging Face model id "
+            "(owner/name) or a local model folder"
+        )
+    if spec.kind == "transformer":
+        check_available(spec.source)
+    return spec
+
+
+def check_available(source: str) -> None:
+    if Path(source).is_dir():
+        if not (Path(source) / "config.json").is_file():
+            raise ModelError(f"{source}: a model folder needs config.json (a Hugging Face save_pretrained folder)")
+        return
+    from transformers import AutoConfig
+
+    try:
+        AutoConfig.from_pretrained(source)
+    except Exception as exc:
+        offline = os.environ.get("HF_HUB_OFFLINE") in ("1", "true", "True")
+        raise ModelError(
+            f"model {source!r} was found neither locally nor on the Hugging Face Hub ({type(exc).__name__}). "
+            + ("HF_HUB_OFFLINE is set: " if offline else "Without internet access: ")
+            + f"download it once where there is internet (`hf download {source}`), copy the cache "
+            "(~/.cache/huggingface) or pass the model folder as model=<folder>; or use model=tiny / model=tfidf"
+        ) from None

@@ -1,0 +1,34 @@
+"""What one training returns, and the metadata file written beside the weights."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .evaluation import Evaluation
+
+#: probabilities of the reloaded model may differ from the in-process ones by at most this
+RELOAD_TOLERANCE = 1e-5
+
+
+@dataclass
+class TrainResult:
+    model_dir: Path
+    evaluation: Evaluation
+    validation: dict[str, float]
+    history: list[dict[str, float]] = field(default_factory=list)
+    per_device_batch: int = 0
+    accumulation_steps: int = 1
+    precision: str = "fp32"
+    device: str = "cpu"
+    peak_gpu_memory_mb: float | None = None
+    reload_identical: bool = False
+    reload_max_prob_diff: float = 0.0
+    train_seconds: float = 0.0
+
+
+def write_model_meta(model_dir: Path, kind: str, max_length: int, id2label: dict[int, str]) -> None:
+    """``frenk.json`` beside the weights: what a reloading wrapper needs besides them."""
+    meta = {"kind": kind, "max_length": max_length, "id2label": {str(k): v for k, v in id2label.items()}}
+    (model_dir / "frenk.json").write_text(json.dumps(meta, indent=2) + "\n")

@@ -1,0 +1,30 @@
+"""The hyperparameters of one training, resolved from the preset table and the user's values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .presets import ModelSpec
+
+PRECISIONS = ("auto", "fp32", "fp16", "bf16")
+
+
+@dataclass
+class TrainSettings:
+    epochs: float
+    learning_rate: float
+    batch_size: int  # effective batch size
+    max_length: int = 128
+    seed: int = 42
+    precision: str = "auto"
+    device_batch_size: int = 0  # 0: fit automatically; else an upper bound per device
+    eval_batch_size: int = 64
+
+
+def settings_for(spec: ModelSpec, *, epochs: float = 0, learning_rate: float = 0, batch_size: int = 0,
+                 **rest) -> TrainSettings:
+    """The settings of ``spec``: the given values, and for each that is 0 the preset's value
+    (or the common defaults for a model that is no preset). ``rest``: the other fields."""
+    default_epochs, default_rate, default_batch = spec.defaults()
+    return TrainSettings(epochs=epochs or default_epochs, learning_rate=learning_rate or default_rate,
+                         batch_size=batch_size or default_batch, **rest)

@@ -1,0 +1,66 @@
+"""The tiny offline model: a random ELECTRA or BERT with a WordPiece tokenizer trained on the
+training texts (smoke runs and tests; no download)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def build_tiny(
+    texts: list[str],
+    id2label: dict[int, str],
+    out_dir: str | os.PathLike,
+    *,
+    seed: int = 0,
+    architecture: str = "electra",
+    vocab_size: int = 2000,
+    **sizes: int,
+) -> Path:
+    """Build a tiny random ``electra`` or ``bert`` classifier with a WordPiece tokenizer trained
+    on ``texts``, saved as a Hugging Face folder. No download; seconds on a CPU.
+
+    ``sizes`` override the tiny dimensions (``hidden_size=768, num_hidden_layers=12, ...``
+    gives a randomly initialised base-size model, for memory benchmarks)."""
+    from tokenizers.implementations import BertWordPieceTokenizer
+    from transformers import (
+        BertConfig,
+        BertForSequenceClassification,
+        BertTokenizerFast,
+        ElectraConfig,
+        ElectraForSequenceClassification,
+        ElectraTokenizerFast,
+        set_seed,
+    )
+
+    wordpiece = BertWordPieceTokenizer(lowercase=True)
+    wordpiece.train_from_iterator(texts, vocab_size=vocab_size, min_frequency=1, show_progress=False)
+    labels = {
+        "num_labels": len(id2label),
+        "id2label": dict(id2label),
+        "label2id": {v: k for k, v in id2label.items()},
+    }
+    sizes = {
+        "hidden_size": 32,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 2,
+        "intermediate_size": 64,
+        "max_position_embeddings": 512,
+        **sizes,
+    }
+    if architecture == "electra":
+        tokenizer = ElectraTokenizerFast(vocab=wordpiece.get_vocab(), do_lower_case=True, model_max_length=512)
+        config = ElectraConfig(vocab_size=len(tokenizer), embedding_size=sizes["hidden_size"], **sizes, **labels)
+        model_cls = ElectraForSequenceClassification
+    elif architecture == "bert":
+        tokenizer = BertTokenizerFast(vocab=wordpiece.get_vocab(), do_lower_case=True, model_max_length=512)
+        config = BertConfig(vocab_size=len(tokenizer), **sizes, **labels)
+        model_cls = BertForSequenceClassification
+    else:
+        raise ValueError(f"architecture must be electra or bert, not {architecture!r}")
+    set_seed(seed)
+    model = model_cls(config)
+    out = Path(out_dir)
+    model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    return out
