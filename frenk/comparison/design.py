@@ -92,72 +92,78 @@ def fmt(x: float | None, digits: int = 4) -> str:
     return f"{x:.{digits}g}"
 
 
-def compare_pair(a: str, b: str, runs_a: list[RunRecord], runs_b: list[RunRecord], metric: str, alpha: float) -> dict:
-    """All tests of one metric for one pair of systems, and the recommended one."""
+def _scores(runs_a: list[RunRecord], runs_b: list[RunRecord], metric: str) -> tuple[bool, np.ndarray, np.ndarray]:
+    """(paired, scores of a, scores of b): paired by seed and data digest when every run of the
+    smaller system has a partner (and at least two pairs exist), else all runs independently."""
     pairs = _pairs(runs_a, runs_b)
     paired = len(pairs) >= 2 and len(pairs) == min(len(runs_a), len(runs_b))
     if paired:
-        xa = np.array([p[0].metrics[metric_key(p[0].metrics, metric)] for p in pairs])
-        xb = np.array([p[1].metrics[metric_key(p[1].metrics, metric)] for p in pairs])
-    else:
-        xa = np.array([r.metrics[metric_key(r.metrics, metric)] for r in runs_a])
-        xb = np.array([r.metrics[metric_key(r.metrics, metric)] for r in runs_b])
-    result: dict = {
-        "metric": metric,
-        "a": a,
-        "b": b,
-        "design": "paired" if paired else "independent",
-        "pairing": "same frenk.seed and frenk.data_digest" if paired else "runs do not share seeds and data digests",
-        "n_a": len(xa),
-        "n_b": len(xb),
-        "mean_difference": float(xa.mean() - xb.mean()),
-        "tests": {},
-        "warnings": [],
+        runs_a, runs_b = [p[0] for p in pairs], [p[1] for p in pairs]
+    xa = np.array([r.metrics[metric_key(r.metrics, metric)] for r in runs_a])
+    xb = np.array([r.metrics[metric_key(r.metrics, metric)] for r in runs_b])
+    return paired, xa, xb
+
+
+def _paired_tests(result: dict, xa: np.ndarray, xb: np.ndarray, alpha: float) -> tuple[str, str]:
+    diffs = xa - xb
+    normality = stats.shapiro(diffs)
+    result["normality"] = {"of": "paired differences", **(normality.as_dict() if normality else {"note": "n < 3: not testable"})}
+    result["tests"]["paired_t"] = stats.paired_t(xa, xb).as_dict()
+    result["tests"]["wilcoxon"] = stats.wilcoxon(xa, xb).as_dict()
+    result["tests"]["permutation"] = stats.sign_flip_permutation(xa, xb, paired=True).as_dict()
+    normal = normality is not None and normality.p_value > alpha and np.ptp(diffs) > 0
+    if normal:
+        return "paired_t", (f"paired runs; Shapiro-Wilk on the differences p={fmt(normality.p_value)} > {alpha}: "
+                            "normal, so the paired t-test")
+    return "wilcoxon", ("paired runs; the differences are not shown to be normal"
+                        + (f" (Shapiro-Wilk p={fmt(normality.p_value)})" if normality else " (n < 3, normality not testable)")
+                        + ", so the Wilcoxon signed-rank test")
+
+
+def _independent_tests(result: dict, a: str, b: str, xa: np.ndarray, xb: np.ndarray, alpha: float) -> tuple[str, str]:
+    norm_a, norm_b = stats.shapiro(xa), stats.shapiro(xb)
+    result["normality"] = {
+        "of": "each sample",
+        a: norm_a.as_dict() if norm_a else {"note": "n < 3: not testable"},
+        b: norm_b.as_dict() if norm_b else {"note": "n < 3: not testable"},
     }
-    if paired:
-        diffs = xa - xb
-        normality = stats.shapiro(diffs)
-        result["normality"] = {"of": "paired differences", **(normality.as_dict() if normality else {"note": "n < 3: not testable"})}
-        result["tests"]["paired_t"] = stats.paired_t(xa, xb).as_dict()
-        result["tests"]["wilcoxon"] = stats.wilcoxon(xa, xb).as_dict()
-        result["tests"]["permutation"] = stats.sign_flip_permutation(xa, xb, paired=True).as_dict()
-        normal = normality is not None and normality.p_value > alpha and np.ptp(diffs) > 0
-        chosen = "paired_t" if normal else "wilcoxon"
-        why = (
-            f"paired runs; Shapiro-Wilk on the differences p={fmt(normality.p_value)} > {alpha}: normal, so the paired t-test"
-            if normal
-            else "paired runs; the differences are not shown to be normal"
-            + (f" (Shapiro-Wilk p={fmt(normality.p_value)})" if normality else " (n < 3, normality not testable)")
-            + ", so the Wilcoxon signed-rank test"
-        )
-        effect = stats.cohens_d(xa, xb, paired=True)
-    else:
-        norm_a, norm_b = stats.shapiro(xa), stats.shapiro(xb)
-        result["normality"] = {
-            "of": "each sample",
-            a: norm_a.as_dict() if norm_a else {"note": "n < 3: not testable"},
-            b: norm_b.as_dict() if norm_b else {"note": "n < 3: not testable"},
-        }
-        result["tests"]["welch_t"] = stats.welch_t(xa, xb).as_dict()
-        result["tests"]["mann_whitney"] = stats.mann_whitney(xa, xb).as_dict()
-        result["tests"]["permutation"] = stats.sign_flip_permutation(xa, xb, paired=False).as_dict()
-        normal = all(n is not None and n.p_value > alpha for n in (norm_a, norm_b))
-        chosen = "welch_t" if normal else "mann_whitney"
-        why = (
-            "independent runs; both samples pass Shapiro-Wilk, so Welch's t-test"
-            if normal
-            else "independent runs; normality not shown for both samples, so the Mann-Whitney U test"
-        )
-        effect = stats.cohens_d(xa, xb, paired=False)
+    result["tests"]["welch_t"] = stats.welch_t(xa, xb).as_dict()
+    result["tests"]["mann_whitney"] = stats.mann_whitney(xa, xb).as_dict()
+    result["tests"]["permutation"] = stats.sign_flip_permutation(xa, xb, paired=False).as_dict()
+    if all(n is not None and n.p_value > alpha for n in (norm_a, norm_b)):
+        return "welch_t", "independent runs; both samples pass Shapiro-Wilk, so Welch's t-test"
+    return "mann_whitney", "independent runs; normality not shown for both samples, so the Mann-Whitney U test"
+
+
+def _power(effect: float, paired: bool, alpha: float) -> dict:
+    needed = stats.seeds_needed(effect, paired, alpha)
+    return {
+        "seeds_needed": needed,
+        "note": (
+            f"{fmt(needed)} seeds per system would detect the observed difference with power 0.8 at alpha {alpha} (t-test)"
+            if needed is not None
+            else "no difference observed: no number of seeds is implied"
+        ),
+    }
+
+
+def compare_pair(a: str, b: str, runs_a: list[RunRecord], runs_b: list[RunRecord], metric: str, alpha: float) -> dict:
+    """All tests of one metric for one pair of systems, and the recommended one."""
+    paired, xa, xb = _scores(runs_a, runs_b, metric)
+    result: dict = {
+        "metric": metric, "a": a, "b": b, "design": "paired" if paired else "independent",
+        "pairing": "same frenk.seed and frenk.data_digest" if paired else "runs do not share seeds and data digests",
+        "n_a": len(xa), "n_b": len(xb), "mean_difference": float(xa.mean() - xb.mean()), "tests": {}, "warnings": [],
+    }
+    chosen, why = _paired_tests(result, xa, xb, alpha) if paired else _independent_tests(result, a, b, xa, xb, alpha)
+    effect = stats.cohens_d(xa, xb, paired=paired)
     test = result["tests"][chosen]
     smallest = stats.smallest_p(test["name"], len(xa), len(xb))
     if smallest >= alpha:
-        need = _min_n_for(test["name"], alpha)
         result["warnings"].append(
             f"{test['name']} with {len(xa)} vs {len(xb)} runs can never give p < {alpha} (its smallest p is "
-            f"{fmt(smallest)}); at least {need} seeds per system are needed"
+            f"{fmt(smallest)}); at least {_min_n_for(test['name'], alpha)} seeds per system are needed"
         )
-    needed = stats.seeds_needed(effect, paired, alpha)
     result["effect"] = {
         "cohens_d": effect,
         "cohens_d_kind": "d_z (paired differences)" if paired else "pooled-sd d",
@@ -167,14 +173,7 @@ def compare_pair(a: str, b: str, runs_a: list[RunRecord], runs_b: list[RunRecord
     }
     result["recommended"] = {"test": chosen, "name": test["name"], "p_value": test["p_value"], "reason": why,
                              "smallest_possible_p": smallest}
-    result["power"] = {
-        "seeds_needed": needed,
-        "note": (
-            f"{fmt(needed)} seeds per system would detect the observed difference with power 0.8 at alpha {alpha} (t-test)"
-            if needed is not None
-            else "no difference observed: no number of seeds is implied"
-        ),
-    }
+    result["power"] = _power(effect, paired, alpha)
     result["scores"] = {a: xa.tolist(), b: xb.tolist()}
     return result
 
@@ -274,6 +273,86 @@ def check_comparable(records: list[RunRecord], opts: CompareOptions) -> tuple[di
     return samples, skipped, digests
 
 
+def _constant_score_warnings(samples: dict[str, list[RunRecord]], metric: str) -> list[str]:
+    warnings = []
+    for s, runs in samples.items():
+        if len({r.metrics[metric_key(r.metrics, metric)] for r in runs}) == 1:
+            warnings.append(
+                f"{metric}: all {len(runs)} runs of {s} have the same score: its seed changes nothing "
+                "(a deterministic learner), so its spread is zero and t-based numbers rest on the other system's spread"
+            )
+    return warnings
+
+
+def _friedman(samples: dict[str, list[RunRecord]], systems: list[str], metric: str, alpha: float) -> dict | None:
+    """Friedman test over the seeds that all systems share (at least 5), else None."""
+    common = set.intersection(*({(r.seed, r.data_digest) for r in samples[s]} for s in systems))
+    if len(common) < 5:
+        return None
+    keys = sorted(common, key=str)
+    scores = {s: [next(r.metrics[metric_key(r.metrics, metric)] for r in samples[s] if (r.seed, r.data_digest) == k)
+                  for k in keys] for s in systems}
+    return {**asdict(stats.friedman(scores, alpha)), "n": len(keys)}
+
+
+def _compare_metric(report: dict, samples: dict[str, list[RunRecord]], pairs, metric: str, opts: CompareOptions,
+                    predictions, best_runs) -> None:
+    """Descriptives, pairwise comparisons (Holm-corrected when several) and Friedman for one metric."""
+    systems = report["systems"]
+    report["warnings"].extend(_constant_score_warnings({s: samples[s] for s in systems}, metric))
+    report["descriptives"][metric] = {
+        s: {**asdict(stats.describe([r.metrics[metric_key(r.metrics, metric)] for r in samples[s]])),
+            "values": [r.metrics[metric_key(r.metrics, metric)] for r in samples[s]]}
+        for s in systems
+    }
+    comps = [compare_pair(a, b, samples[a], samples[b], metric, opts.alpha) for a, b in pairs]
+    holm_applied = len(comps) > 1
+    if holm_applied:
+        for c, p in zip(comps, stats.holm([c["recommended"]["p_value"] for c in comps])):
+            c["recommended"]["p_holm"] = p
+    for c in comps:
+        _verdict(c, opts.alpha, holm_applied)
+        c["fold_view"] = _fold_view(samples[c["a"]], samples[c["b"]], metric)
+        if metric == "macro_f1" and predictions:
+            c["example_view"] = _example_view(c["a"], c["b"], predictions, best_runs or {}, opts)
+        report["warnings"].extend(c["warnings"])
+    report["comparisons"].extend(comps)
+    if len(systems) >= 3:
+        friedman = _friedman(samples, systems, metric, opts.alpha)
+        if friedman is not None:
+            report["friedman"][metric] = friedman
+        else:
+            report["warnings"].append(
+                f"{metric}: no Friedman test / critical-difference diagram: it needs at least 5 seeds shared by all systems"
+            )
+
+
+def _summarise(report: dict, primary: str) -> None:
+    """``best_system`` and the one-sentence ``summary`` on the deciding metric."""
+    systems = report["systems"]
+    on_primary = [c for c in report["comparisons"] if c["metric"] == primary]
+    winners = [
+        s for s in systems
+        if all(c["recommended"]["better"] == s for c in on_primary if s in (c["a"], c["b"]))
+        and any(s in (c["a"], c["b"]) for c in on_primary)
+    ]
+    report["best_system"] = winners[0] if winners else None
+    if winners:
+        report["summary"] = f"{winners[0]} is significantly better than every system it was compared with on {primary}"
+        return
+    leader = systems[0]
+    open_pairs = [c for c in on_primary if leader in (c["a"], c["b"]) and c["recommended"]["better"] != leader]
+    detail = "; ".join(
+        f"vs {c['b'] if c['a'] == leader else c['a']}: {c['recommended']['name']} p={fmt(c['recommended'].get('p_holm', c['recommended']['p_value']))}, "
+        f"{fmt(c['power']['seeds_needed'])} seeds per system for power 0.8"
+        for c in open_pairs
+    )
+    report["summary"] = (
+        f"no system is significantly better than every other on {primary}: {leader} has the highest mean "
+        f"({fmt(report['descriptives'][primary][leader]['mean'])}), but not significantly ({detail})"
+    )
+
+
 def build_report(
     records: list[RunRecord],
     opts: CompareOptions,
@@ -290,78 +369,14 @@ def build_report(
         pairs = [(s, opts.baseline) for s in systems if s != opts.baseline]
     else:
         pairs = list(itertools.combinations(systems, 2))
-
     report: dict = {
-        "alpha": opts.alpha,
-        "metrics": list(opts.metrics),
-        "systems": systems,
-        "baseline": opts.baseline,
+        "alpha": opts.alpha, "metrics": list(opts.metrics), "systems": systems, "baseline": opts.baseline,
         "runs": {s: [r.run_id for r in samples[s]] for s in systems},
         "seeds": {s: [r.seed for r in samples[s]] for s in systems},
-        "data_digests": sorted(d for d in digests if d),
-        "skipped": [asdict(s) for s in skipped],
-        "descriptives": {},
-        "comparisons": [],
-        "friedman": {},
-        "warnings": [],
+        "data_digests": sorted(d for d in digests if d), "skipped": [asdict(s) for s in skipped],
+        "descriptives": {}, "comparisons": [], "friedman": {}, "warnings": [],
     }
     for metric in opts.metrics:
-        for s in systems:
-            values = {r.metrics[metric_key(r.metrics, metric)] for r in samples[s]}
-            if len(values) == 1:
-                report["warnings"].append(
-                    f"{metric}: all {len(samples[s])} runs of {s} have the same score: its seed changes nothing "
-                    "(a deterministic learner), so its spread is zero and t-based numbers rest on the other system's spread"
-                )
-        report["descriptives"][metric] = {
-            s: {**asdict(stats.describe([r.metrics[metric_key(r.metrics, metric)] for r in samples[s]])),
-                "values": [r.metrics[metric_key(r.metrics, metric)] for r in samples[s]]}
-            for s in systems
-        }
-        comps = [compare_pair(a, b, samples[a], samples[b], metric, opts.alpha) for a, b in pairs]
-        holm_applied = len(comps) > 1
-        if holm_applied:
-            for c, p in zip(comps, stats.holm([c["recommended"]["p_value"] for c in comps])):
-                c["recommended"]["p_holm"] = p
-        for c in comps:
-            _verdict(c, opts.alpha, holm_applied)
-            c["fold_view"] = _fold_view(samples[c["a"]], samples[c["b"]], metric)
-            if metric == "macro_f1" and predictions:
-                c["example_view"] = _example_view(c["a"], c["b"], predictions, best_runs or {}, opts)
-            report["warnings"].extend(c["warnings"])
-        report["comparisons"].extend(comps)
-        if len(systems) >= 3:
-            common = set.intersection(*({(r.seed, r.data_digest) for r in samples[s]} for s in systems))
-            if len(common) >= 5:
-                keys = sorted(common, key=str)
-                scores = {s: [next(r.metrics[metric_key(r.metrics, metric)] for r in samples[s] if (r.seed, r.data_digest) == k)
-                              for k in keys] for s in systems}
-                report["friedman"][metric] = {**asdict(stats.friedman(scores, opts.alpha)), "n": len(keys)}
-            else:
-                report["warnings"].append(
-                    f"{metric}: no Friedman test / critical-difference diagram: it needs at least 5 seeds shared by all systems"
-                )
-    primary = opts.metrics[0]
-    winners = [
-        s for s in systems
-        if all(c["recommended"]["better"] == s for c in report["comparisons"] if c["metric"] == primary and s in (c["a"], c["b"]))
-        and any(s in (c["a"], c["b"]) for c in report["comparisons"] if c["metric"] == primary)
-    ]
-    report["best_system"] = winners[0] if winners else None
-    leader = systems[0]
-    means = report["descriptives"][primary]
-    if winners:
-        report["summary"] = f"{winners[0]} is significantly better than every system it was compared with on {primary}"
-    else:
-        open_pairs = [c for c in report["comparisons"]
-                      if c["metric"] == primary and leader in (c["a"], c["b"]) and c["recommended"]["better"] != leader]
-        detail = "; ".join(
-            f"vs {c['b'] if c['a'] == leader else c['a']}: {c['recommended']['name']} p={fmt(c['recommended'].get('p_holm', c['recommended']['p_value']))}, "
-            f"{fmt(c['power']['seeds_needed'])} seeds per system for power 0.8"
-            for c in open_pairs
-        )
-        report["summary"] = (
-            f"no system is significantly better than every other on {primary}: {leader} has the highest mean "
-            f"({fmt(means[leader]['mean'])}), but not significantly ({detail})"
-        )
+        _compare_metric(report, samples, pairs, metric, opts, predictions, best_runs)
+    _summarise(report, opts.metrics[0])
     return report

@@ -1,0 +1,93 @@
+"""Prepared data: the splits and their manifest, written all or nothing and read back with
+their digests checked."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from ..errors import ConfigError, DataError
+from .sources import MANIFEST
+
+SPLITS = ("train", "validation", "test")
+#: every file that preprocess writes into its output folder
+PREPARED_FILES = (*(f"{split}.parquet" for split in SPLITS), MANIFEST)
+
+
+@dataclass
+class PreparedData:
+    """The prepared splits and their manifest."""
+
+    splits: dict[str, pd.DataFrame]
+    manifest: dict = field(default_factory=dict)
+    folder: Path | None = None  # where the splits were read from, if from a prepared folder
+
+    @property
+    def data_digest(self) -> str:
+        return self.manifest["data_digest"]
+
+
+def canonical_digest(frame: pd.DataFrame) -> str:
+    """SHA-256 of a split's content: every row, in order, as canonical JSON."""
+    h = hashlib.sha256()
+    h.update(json.dumps(list(frame.columns)).encode())
+    for row in frame.itertuples(index=False):
+        h.update(json.dumps([None if pd.isna(v) else v for v in row], ensure_ascii=False, default=int).encode())
+        h.update(b"\n")
+    return h.hexdigest()
+
+
+def write_prepared(data: PreparedData, output: str | os.PathLike) -> Path:
+    """Write one Parquet file per split and ``manifest.json``; all or nothing.
+
+    Files are written to a temporary folder next to ``output`` and moved into place at the
+    end, so a failure leaves no half-written output. An existing prepared folder is replaced
+    only when it holds nothing but the files written here; any other non-empty folder is refused.
+    """
+    from ..files import replace_folder
+
+    with replace_folder(output, MANIFEST, "prepared data", PREPARED_FILES, DataError) as tmp:
+        for name, part in data.splits.items():
+            part.to_parquet(tmp / f"{name}.parquet", index=False)
+        (tmp / MANIFEST).write_text(json.dumps(data.manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return Path(output)
+
+
+def load_prepared(folder: str | os.PathLike) -> PreparedData:
+    """Read a folder written by :func:`write_prepared`, checking the digests."""
+    root = Path(folder)
+    if not (root / MANIFEST).is_file():
+        raise DataError(
+            f"{root}: no {MANIFEST} here, so this is not a preprocessed folder; run "
+            "`mlflow run . -e preprocess -P output=<folder>` first or pass a source (hub, sample or a path)"
+        )
+    manifest = json.loads((root / MANIFEST).read_text(encoding="utf-8"))
+    splits = {}
+    for name in SPLITS:
+        path = root / f"{name}.parquet"
+        if not path.is_file():
+            raise DataError(f"{root}: {path.name} is missing; preprocess again")
+        part = pd.read_parquet(path)
+        if canonical_digest(part) != manifest["digests"][name]:
+            raise DataError(f"{path}: content does not match the digest in {MANIFEST}; the file was changed, preprocess again")
+        splits[name] = part
+    return PreparedData(splits=splits, manifest=manifest, folder=root.resolve())
+
+
+def is_prepared_folder(path: str) -> bool:
+    return (Path(path) / MANIFEST).is_file()
+
+
+def check_scheme(data: PreparedData, lang: str, labels: str, name: str) -> None:
+    """Refuse prepared data whose language or label scheme is not the one asked for."""
+    params = data.manifest["parameters"]
+    if params["labels"] != labels or params["lang"] != lang:
+        raise ConfigError(
+            f"{name} was prepared for lang={params['lang']} labels={params['labels']}, but the run asks for "
+            f"lang={lang} labels={labels}; pass matching lang/labels or preprocess again"
+        )
