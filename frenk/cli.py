@@ -17,7 +17,25 @@ import click
 
 from .errors import FrenkError
 
-_TYPES = {"str": click.STRING, "int": click.INT, "float": click.FLOAT, "bool": click.BOOL}
+class _WholeNumber(click.ParamType):
+    """An integer option that also takes ``42.0``: MLproject declares numbers as floats, and
+    ``mlflow run`` passes them as written. ``42.5`` is refused."""
+
+    name = "integer"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, int):
+            return value
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a whole number", param, ctx)
+        if not number.is_integer():
+            self.fail(f"{value!r} is not a whole number", param, ctx)
+        return int(number)
+
+
+_TYPES = {"str": click.STRING, "int": _WholeNumber(), "float": click.FLOAT, "bool": click.BOOL}
 
 
 def _click_type(f: dataclasses.Field) -> click.ParamType:

@@ -6,7 +6,10 @@ build them directly.
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass
+from pathlib import Path
 
 from .data import PreprocessOptions
 from .errors import ConfigError
@@ -38,13 +41,32 @@ class ModelDataConfig:
 
 @dataclass
 class TuneConfig(ModelDataConfig):
-    """Search hyperparameters with Optuna (not implemented yet)."""
+    """Search hyperparameters with Optuna: a study that ends, never repeats a configuration,
+    prunes poor trials, resumes after a crash and can be shared by several workers."""
 
-    n_trials: int = option(20, "number of Optuna trials")
-    timeout: int = option(0, "stop the search after this many seconds (0: no limit)")
-    seed: int = option(42, "sampler seed")
-    storage: str = option("", "Optuna storage URL (empty: in memory)")
-    study_name: str = option("", "Optuna study name (empty: derived from model and data)")
+    space: str = option("", "YAML search space (hyperparameter: [values] or {low, high, step, log}); empty: the preset's bundled space")
+    sampler: str = option("auto", "auto (grid when every dimension is a list, else tpe), grid, tpe, random or bruteforce", ("auto", "grid", "tpe", "random", "bruteforce"))
+    trials: int = option(0, "total trials of the study across all workers (0: the grid's size; 20 for tpe/random)")
+    timeout: int = option(0, "stop starting new trials after this many seconds (0: no limit)")
+    pruner: str = option("auto", "auto (none for a grid, median otherwise), median, hyperband or none", ("auto", "median", "hyperband", "none"))
+    metric: str = option("val_macro_f1", "validation metric to optimise: val_macro_f1, val_accuracy or val_loss")
+    storage: str = option("", "Optuna storage: a journal file (default optuna.journal) or an RDB URL such as postgresql://user@host/db")
+    study: str = option("", "study name (empty: {model}-{lang}-{labels}-<space digest>); an existing study is resumed")
+    seed: int = option(42, "seed of the sampler and of every trial's training")
+    max_length: int = option(128, "truncate comments to this many tokens (unless the space tunes max_length)")
+    precision: str = option("auto", "auto, fp32, fp16 or bf16", ("auto", "fp32", "fp16", "bf16"))
+    device_batch_size: int = option(0, "upper bound of the per-device batch (0: largest that fits)")
+
+    def __post_init__(self) -> None:
+        if self.metric.startswith("test"):
+            raise ConfigError(f"metric={self.metric}: tuning never looks at the test set; use a validation metric "
+                              "(val_macro_f1, val_accuracy, val_loss)")
+        if self.metric not in ("val_macro_f1", "val_accuracy", "val_loss"):
+            raise ConfigError(f"metric={self.metric!r}: use val_macro_f1, val_accuracy or val_loss")
+        if min(self.trials, self.timeout, self.device_batch_size) < 0:
+            raise ConfigError("trials, timeout and device_batch_size must not be negative")
+        if self.max_length < 8:
+            raise ConfigError(f"max_length={self.max_length}: must be at least 8")
 
 
 #: names accepted in ``-P args='{...}'``: simpletransformers' model_args (as published FRENK
@@ -77,32 +99,89 @@ class TrainConfig(ModelDataConfig):
     precision: str = option("auto", "auto (bf16/fp16 on a GPU that has it, fp32 on CPU), fp32, fp16 or bf16", ("auto", "fp32", "fp16", "bf16"))
     keep_models: str = option("best", "with repeats, whose weights to keep: best (by validation macro-F1), all or none", ("best", "all", "none"))
     device_batch_size: int = option(0, "upper bound of the per-device batch (0: largest that fits)")
+    warmup_ratio: float = option(0.0, "share of the optimisation steps with a linearly rising learning rate")
+    weight_decay: float = option(0.0, "AdamW weight decay")
+    params: str = option("", "hyperparameters found by tune: its best_params.json file or the tune run id; override the parameters above")
     args: str = option("{}", "JSON of hyperparameters, simpletransformers names accepted (num_train_epochs, learning_rate, train_batch_size, max_seq_length, manual_seed); overrides the parameters above")
 
     def __post_init__(self) -> None:
-        import json
-
-        try:
-            extra = json.loads(self.args or "{}")
-        except json.JSONDecodeError as exc:
-            raise ConfigError(f"args is not valid JSON ({exc}); example: args='{{\"num_train_epochs\": 12}}'") from None
-        if not isinstance(extra, dict):
-            raise ConfigError("args must be a JSON object, e.g. {\"learning_rate\": 1e-5}")
-        unknown = sorted(set(extra) - set(ARG_ALIASES))
+        self._args = _json_object(self.args)
+        unknown = sorted(set(self._args) - set(ARG_ALIASES))
         if unknown:
             raise ConfigError(f"args has unknown keys {unknown}; accepted: {', '.join(sorted(ARG_ALIASES))}")
-        for key, value in extra.items():
-            target = ARG_ALIASES[key]
-            kind = type(getattr(self, target))
-            setattr(self, target, kind(value))
+        self.tune_run = None
+        if self.params and Path(self.params).is_file():
+            self.apply_hyperparameters(read_params_file(self.params), self.params)
+        elif self.params and not re.fullmatch(r"[0-9a-f]{32}", self.params):
+            raise ConfigError(f"params={self.params!r} is neither a file nor a tune run id (32 hex digits)")
+        self._apply_args()
         if self.repeats < 1:
             raise ConfigError(f"repeats={self.repeats}: must be at least 1")
         if self.max_length < 8:
             raise ConfigError(f"max_length={self.max_length}: must be at least 8")
-        if min(self.epochs, self.learning_rate, self.batch_size, self.device_batch_size) < 0:
-            raise ConfigError("epochs, learning_rate, batch_size and device_batch_size must not be negative")
+        if min(self.epochs, self.learning_rate, self.batch_size, self.device_batch_size, self.weight_decay) < 0:
+            raise ConfigError("epochs, learning_rate, batch_size, device_batch_size and weight_decay must not be negative")
+        if not 0 <= self.warmup_ratio < 1:
+            raise ConfigError(f"warmup_ratio={self.warmup_ratio}: must be at least 0 and below 1")
         self.group = self.group or f"{self.lang}-{self.labels}"
         self.register = self.register.replace("{lang}", self.lang)
+
+    def _apply_args(self) -> None:
+        for key, value in self._args.items():
+            target = ARG_ALIASES[key]
+            setattr(self, target, coerce(f"args.{key}", value, type(getattr(self, target))))
+
+    def apply_hyperparameters(self, values: dict, source: str, tune_run: str | None = None) -> None:
+        """Take tuned hyperparameters (``args`` still override them)."""
+        unknown = sorted(set(values) - set(TUNABLE))
+        if unknown:
+            raise ConfigError(f"{source}: unknown hyperparameters {unknown}; accepted: {', '.join(TUNABLE)}")
+        for key, value in values.items():
+            setattr(self, key, coerce(f"{source}: {key}", value, type(getattr(self, key))))
+        self.tune_run = tune_run
+        self._apply_args()
+
+
+#: hyperparameters that tune searches and train takes back from it
+TUNABLE = ("learning_rate", "epochs", "batch_size", "warmup_ratio", "weight_decay", "max_length")
+
+
+def coerce(name: str, value, kind: type):
+    """``value`` as ``kind``: an int accepts 42 and 42.0 (MLproject passes floats) but refuses
+    42.5 and "abc"; a float accepts any number."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ConfigError(f"{name}={value!r}: expected a number")
+    try:
+        number = float(value)
+    except ValueError:
+        raise ConfigError(f"{name}={value!r}: expected a number") from None
+    if kind is int:
+        if not number.is_integer():
+            raise ConfigError(f"{name}={value!r}: expected a whole number")
+        return int(number)
+    return kind(number)
+
+
+def _json_object(text: str) -> dict:
+    try:
+        value = json.loads(text or "{}")
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"args is not valid JSON ({exc}); example: args='{{\"num_train_epochs\": 12}}'") from None
+    if not isinstance(value, dict):
+        raise ConfigError("args must be a JSON object, e.g. {\"learning_rate\": 1e-5}")
+    return value
+
+
+def read_params_file(path: str) -> dict:
+    """Hyperparameters from a tune run's ``best_params.json`` (its ``params``) or a flat JSON object."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"params={path}: not a readable JSON file ({type(exc).__name__})") from None
+    values = data.get("params", data) if isinstance(data, dict) else None
+    if not isinstance(values, dict) or not values:
+        raise ConfigError(f"params={path}: expected best_params.json of a tune run, or a JSON object of hyperparameters")
+    return values
 
 
 @dataclass

@@ -91,3 +91,22 @@ def check_scheme(data: PreparedData, lang: str, labels: str, name: str) -> None:
             f"{name} was prepared for lang={params['lang']} labels={params['labels']}, but the run asks for "
             f"lang={lang} labels={labels}; pass matching lang/labels or preprocess again"
         )
+
+
+class _SplitsWithoutTest(dict):
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        if name == "test":
+            raise DataError("the test split is closed during hyperparameter search: tuning reads train and validation only")
+        return super().__getitem__(name)
+
+    def items(self):
+        raise DataError("the test split is closed during hyperparameter search: tuning reads train and validation only")
+
+    values = items
+
+
+def without_test(data: PreparedData) -> PreparedData:
+    """The same data with the test split closed: reading it raises (a tuning trial must
+    select on validation only)."""
+    splits = _SplitsWithoutTest({k: v for k, v in dict.items(data.splits) if k != "test"})
+    return PreparedData(splits=splits, manifest=data.manifest, folder=data.folder)

@@ -28,6 +28,7 @@ HYPERPARAMETERS = {
     "epochs": "resolved_epochs", "learning_rate": "resolved_learning_rate", "batch_size (effective)": "resolved_batch_size",
     "per_device_batch_size": "per_device_batch_size", "gradient_accumulation_steps": "gradient_accumulation_steps",
     "max_length": "max_length", "precision": "resolved_precision", "labels": "labels", "device": "device",
+    "warmup_ratio": "warmup_ratio", "weight_decay": "weight_decay",
 }
 
 
@@ -95,6 +96,7 @@ class CardFacts:
     compare_run_id: str
     repo_id: str = ""
     max_length: int = 128
+    tune_run: str | None = None
     citation: str = field(default=FRENK_CITATION)
 
     @property
@@ -154,7 +156,8 @@ def card_facts(name: str, version: str, published: RunFacts, seeds: list[RunFact
         synthetic=params.get("data") == "sample" or "synthetic sample" in tags.get("frenk.data_source", ""),
         hyperparameters={k: params[p] for k, p in HYPERPARAMETERS.items() if p in params},
         published=published, seeds=sorted(seeds, key=lambda r: int(r.seed or 0)), report=report,
-        compare_run_id=compare_run_id, repo_id=repo_id, max_length=int(params.get("max_length", 128)),
+        compare_run_id=compare_run_id, repo_id=repo_id, max_length=int(float(params.get("max_length", 128))),
+        tune_run=tags.get("frenk.tune_run"),
     )
 
 

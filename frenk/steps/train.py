@@ -13,6 +13,7 @@ from ..data import PreprocessOptions, check_scheme, load_or_prepare, scheme
 from ..training import EpochListener, TrainListener, check_head, fit_seeds, resolve, settings_for
 from ..tracking import registry, results, runs
 from ..tracking.listeners import SeedRuns
+from ..tracking.tuning import best_params_of_run
 
 
 @dataclass
@@ -45,18 +46,22 @@ def train(cfg: TrainConfig, listeners: Sequence[TrainListener | EpochListener] =
     hf_logging.disable_progress_bar()
     spec = resolve(cfg.model)  # unknown preset / model not found: before anything else
     runs.configure()  # tracking server not reachable: before training
+    if cfg.params and cfg.tune_run is None and not Path(cfg.params).is_file():  # a tune run id
+        cfg.apply_hyperparameters(best_params_of_run(cfg.params), f"tune run {cfg.params}", tune_run=cfg.params)
     data = load_or_prepare(cfg.data, PreprocessOptions(lang=cfg.lang, labels=cfg.labels))
     check_scheme(data, cfg.lang, cfg.labels, cfg.data)
     if spec.kind == "transformer":
         check_head(spec.source, scheme(cfg.labels).id2label)
     settings = settings_for(spec, epochs=cfg.epochs, learning_rate=cfg.learning_rate, batch_size=cfg.batch_size,
                             max_length=cfg.max_length, seed=cfg.seed, precision=cfg.precision,
-                            device_batch_size=cfg.device_batch_size)
+                            device_batch_size=cfg.device_batch_size, warmup_ratio=cfg.warmup_ratio,
+                            weight_decay=cfg.weight_decay)
     seeds = [cfg.seed + i for i in range(cfg.repeats)]
     nested = cfg.repeats > 1
     tags = runs.frenk_tags(
         step="train", model=spec.name, model_id=spec.source or spec.kind, lang=cfg.lang, labels=cfg.labels,
         data_digest=data.data_digest, group=cfg.group, data_source=data.manifest["source"][:500],
+        tune_run=cfg.tune_run,
     )
     params = {
         **{f.name: getattr(cfg, f.name) for f in fields(cfg) if f.name != "args"},

@@ -1,11 +1,80 @@
-"""The tune step (declared in MLproject; not implemented yet)."""
+"""The tune step: an Optuna study over a search space, each trial a nested MLflow run."""
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+from dataclasses import dataclass, fields
+from pathlib import Path
+
 from ..config import TuneConfig
-from ..errors import FrenkError
+from ..data import PreprocessOptions, check_scheme, load_or_prepare
+from ..errors import ConfigError, FrenkError
+from ..interrupts import sigterm_as_interrupt
+from ..training import resolve
+from ..tracking import results, runs
+from ..tracking.tuning import TrialRuns, log_search, mark_killed
+from ..tuning import SearchPlan, SearchResult, default_study_name, load_space, sampler_name, search
+from ..tuning.plots import study_figures
 
 
-def tune(cfg: TuneConfig) -> None:
-    """Hyperparameter search: declared in MLproject, not implemented yet."""
-    raise FrenkError("the tune step is not implemented yet; use the train step with explicit hyperparameters")
+@dataclass
+class TuneOutcome:
+    run_id: str
+    result: SearchResult
+    trial_runs: dict[int, str]
+
+
+def tune(cfg: TuneConfig) -> TuneOutcome:
+    """Run (or resume) the study; log one parent run and one child run per new trial."""
+    import optuna
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    spec = resolve(cfg.model)
+    if spec.kind == "tfidf":
+        raise ConfigError("model=tfidf has no hyperparameters to tune; tune a transformer (e.g. model=tiny or bertic)")
+    space = load_space(cfg.space, spec.preset.name if spec.preset else None)
+    runs.configure()
+    data = load_or_prepare(cfg.data, PreprocessOptions(lang=cfg.lang, labels=cfg.labels))
+    check_scheme(data, cfg.lang, cfg.labels, cfg.data)
+    study = cfg.study or default_study_name(cfg.model, cfg.lang, cfg.labels, space)
+    plan = SearchPlan(space=space, metric=cfg.metric, sampler=cfg.sampler, pruner=cfg.pruner, trials=cfg.trials,
+                      timeout=cfg.timeout, seed=cfg.seed, study=study, storage=cfg.storage,
+                      fixed={"max_length": cfg.max_length, "precision": cfg.precision,
+                             "device_batch_size": cfg.device_batch_size})
+    tags = runs.frenk_tags(step="tune", model=spec.name, model_id=spec.source or spec.kind, lang=cfg.lang,
+                           labels=cfg.labels, data_digest=data.data_digest, study=study,
+                           sampler=sampler_name(cfg.sampler, space), data_source=data.manifest["source"][:500])
+    work_root = Path(tempfile.mkdtemp(prefix="frenk-tune-"))
+    trial_runs = TrialRuns(f"{spec.name}-{cfg.lang}-trial{{trial}}")
+    run_id = None
+    try:
+        with sigterm_as_interrupt(), runs.step_run(f"tune-{study}", tags) as run:
+            run_id = run.info.run_id
+            runs.log_params({**{f.name: getattr(cfg, f.name) for f in fields(cfg)}, "space_file": space.source})
+            results.log_prepared_inputs(data, splits=("train", "validation"))
+            found, result = search(spec, data, plan, work_root, [trial_runs])
+            log_search(result, study_figures(found), tags)
+    except KeyboardInterrupt:
+        mark_killed(run_id)
+        raise FrenkError(
+            f"interrupted: finished trials are kept in study {study!r} ({plan.storage or 'optuna.journal'}); "
+            "run the same command again to resume it"
+        ) from None
+    finally:
+        shutil.rmtree(work_root, ignore_errors=True)
+    _report(result, run_id)
+    return TuneOutcome(run_id, result, trial_runs.run_ids)
+
+
+def _report(result: SearchResult, run_id: str) -> None:
+    counts = result.table["state"].value_counts().to_dict() if len(result.table) else {}
+    print(f"study {result.study}: {result.new_trials} new trial(s), {len(result.table)} in all "
+          f"({', '.join(f'{n} {s}' for s, n in sorted(counts.items()))}); sampler {result.sampler}, pruner {result.pruner}")
+    if result.best_trial is None:
+        print("no trial has finished yet")
+    else:
+        print(f"best {result.metric} {result.best_value:.4f} (trial {result.best_trial}): {result.best_params}")
+        print(f"train it over seeds: mlflow run . -e train -P params={run_id} ...  (tune run {run_id})")

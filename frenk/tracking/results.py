@@ -59,20 +59,19 @@ def epoch_logger(epoch: int, metrics: dict[str, float]) -> None:
     mlflow.log_metrics(metrics, step=epoch)
 
 
-def log_prepared_inputs(data, folder: Path | None = None) -> None:
+def log_prepared_inputs(data, folder: Path | None = None, splits: tuple[str, ...] = ("train", "validation", "test")) -> None:
     """The splits as MLflow dataset inputs, each with its content digest: the Parquet files
     of ``folder`` (or of the folder they were read from), or, for data prepared in-process,
     the source the step read."""
     lang = data.manifest["parameters"]["lang"]
     folder = folder or data.folder
-    for split, frame in data.splits.items():
+    for split in splits:
         if folder is not None:
             source = (folder / f"{split}.parquet").as_uri()
         else:
             source = CodeDatasetSource(tags={"frenk.source": data.manifest["source"], "frenk.prepared": "in-process"})
-        log_frame_dataset(
-            frame, name=f"frenk-{lang}-{split}", source=source, context=split, digest=data.manifest["digests"][split]
-        )
+        log_frame_dataset(data.splits[split], name=f"frenk-{lang}-{split}", source=source, context=split,
+                          digest=data.manifest["digests"][split])
 
 
 def log_train_result(result: TrainResult) -> None:

@@ -101,6 +101,7 @@ def _training_arguments(settings: TrainSettings, work_dir: Path, per_device: int
     return TrainingArguments(
         output_dir=str(work_dir / "trainer"), num_train_epochs=settings.epochs, learning_rate=settings.learning_rate,
         per_device_train_batch_size=per_device, gradient_accumulation_steps=accumulation,
+        warmup_steps=float(settings.warmup_ratio), weight_decay=settings.weight_decay,  # a float below 1: a ratio
         per_device_eval_batch_size=settings.eval_batch_size, eval_strategy="epoch", logging_strategy="epoch",
         save_strategy="no",  # no checkpoints, no optimizer state on disk
         report_to="none", seed=settings.seed, data_seed=settings.seed, bf16=precision == "bf16",
@@ -142,9 +143,14 @@ def train_transformer(
     settings: TrainSettings,
     work_dir: Path,
     listeners: Sequence[EpochListener] = (),
+    final: bool = True,
 ) -> TrainResult:
-    """Fine-tune ``source`` (a Hugging Face folder or id) on ``data``; save the model once
-    into ``work_dir/model``; evaluate on test; reload and check the predictions."""
+    """Fine-tune ``source`` (a Hugging Face folder or id) on ``data``.
+
+    ``final``: save the model once into ``work_dir/model``, evaluate it on test, reload it and
+    check the predictions. Not final (a tuning trial): validation only; the test split is
+    never read and nothing is saved.
+    """
     import torch
     from transformers import AutoTokenizer, set_seed
 
@@ -162,27 +168,42 @@ def train_transformer(
     history: list[dict[str, float]] = []
     args = _training_arguments(settings, work_dir, per_device, accumulation, precision, device)
     model = _fit_trainer(model, tokenizer, data, settings, args, history, listeners)
-    train_seconds = time.perf_counter() - started
+    result = TrainResult(
+        model_dir=None, evaluation=None, validation={}, history=history, per_device_batch=per_device,
+        accumulation_steps=accumulation, precision=precision, device=device,
+        train_seconds=time.perf_counter() - started,
+    )
+    if final:
+        result.model_dir = _save(model, tokenizer, work_dir, settings, labels.id2label)
+    val = data.splits["validation"]
+    val_probs = predict_proba(model, tokenizer, val["text"].tolist(), settings.max_length)
+    result.validation = {f"val_{k}": v for k, v in core_metrics(val["label"].to_numpy(), val_probs.argmax(1), labels.num_labels).items()}
+    if final:
+        _evaluate_test(result, model, tokenizer, data, settings, list(labels.classes))
+    result.peak_gpu_memory_mb = torch.cuda.max_memory_allocated() / 2**20 if device == "cuda" else None
+    del model
+    _free_memory()
+    if final:
+        test_texts = data.splits["test"]["text"].tolist()
+        result.reload_identical, result.reload_max_prob_diff = check_reload(
+            result.model_dir, test_texts, result.test_probabilities, settings.max_length, settings.eval_batch_size)
+    return result
 
+
+def _save(model, tokenizer, work_dir: Path, settings: TrainSettings, id2label: dict[int, str]) -> Path:
     model_dir = work_dir / "model"
     model.save_pretrained(model_dir)  # safetensors, once
     tokenizer.save_pretrained(model_dir)
-    write_model_meta(model_dir, "transformer", settings.max_length, labels.id2label)
-    test_texts = data.splits["test"]["text"].tolist()
-    probs = predict_proba(model, tokenizer, test_texts, settings.max_length, settings.eval_batch_size)
-    val = data.splits["validation"]
-    val_probs = predict_proba(model, tokenizer, val["text"].tolist(), settings.max_length)
-    validation = core_metrics(val["label"].to_numpy(), val_probs.argmax(1), labels.num_labels)
-    peak = torch.cuda.max_memory_allocated() / 2**20 if device == "cuda" else None
-    del model
-    _free_memory()
-    identical, diff = check_reload(model_dir, test_texts, probs, settings.max_length, settings.eval_batch_size)
-    return TrainResult(
-        model_dir=model_dir, evaluation=evaluate(data.splits["test"], probs, list(labels.classes)),
-        validation={f"val_{k}": v for k, v in validation.items()}, history=history, per_device_batch=per_device,
-        accumulation_steps=accumulation, precision=precision, device=device, peak_gpu_memory_mb=peak,
-        reload_identical=identical, reload_max_prob_diff=diff, train_seconds=train_seconds,
-    )
+    write_model_meta(model_dir, "transformer", settings.max_length, id2label)
+    return model_dir
+
+
+def _evaluate_test(result: TrainResult, model, tokenizer, data: PreparedData, settings: TrainSettings,
+                   classes: list[str]) -> None:
+    test = data.splits["test"]
+    result.test_probabilities = predict_proba(model, tokenizer, test["text"].tolist(), settings.max_length,
+                                              settings.eval_batch_size)
+    result.evaluation = evaluate(test, result.test_probabilities, classes)
 
 
 def _free_memory() -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..data import PreparedData, scheme
-from ..errors import ModelError
+from ..errors import ConfigError, ModelError
 from .engine import train_transformer
 from .listeners import EpochListener, TrainListener, as_listeners, epoch_hooks
 from .presets import ModelSpec
@@ -32,16 +32,22 @@ SELECTION_METRIC = "val_macro_f1"
 
 
 def fit(spec: ModelSpec, data: PreparedData, settings: TrainSettings, work_dir: Path,
-        listeners: Sequence[EpochListener] = ()) -> TrainResult:
-    """Train one model of ``spec``'s kind on ``data`` into ``work_dir`` (which must exist)."""
+        listeners: Sequence[EpochListener] = (), final: bool = True) -> TrainResult:
+    """Train one model of ``spec``'s kind on ``data`` into ``work_dir`` (which must exist).
+
+    ``final=False`` (a tuning trial): validation metrics only; the test split is not read and
+    no model is saved.
+    """
     if spec.kind == "tfidf":
+        if not final:
+            raise ConfigError("the TF-IDF baseline has no hyperparameters to tune; tune a transformer model")
         return train_tfidf(data, settings, work_dir, listeners)
     source = spec.source
     if spec.kind == "tiny":
         id2label = scheme(data.manifest["parameters"]["labels"]).id2label
         texts = data.splits["train"]["text"].tolist()
         source = str(build_tiny(texts, id2label, work_dir / "base", seed=settings.seed))
-    return train_transformer(source, data, settings, work_dir, listeners)
+    return train_transformer(source, data, settings, work_dir, listeners, final=final)
 
 
 @dataclass

@@ -6,6 +6,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from .evaluation import Evaluation
 
 #: probabilities of the reloaded model may differ from the in-process ones by at most this
@@ -14,8 +16,8 @@ RELOAD_TOLERANCE = 1e-5
 
 @dataclass
 class TrainResult:
-    model_dir: Path
-    evaluation: Evaluation
+    model_dir: Path | None  # None when nothing was saved (a tuning trial)
+    evaluation: Evaluation | None  # None when the test split was not evaluated (a tuning trial)
     validation: dict[str, float]
     history: list[dict[str, float]] = field(default_factory=list)
     per_device_batch: int = 0
@@ -26,6 +28,7 @@ class TrainResult:
     reload_identical: bool = False
     reload_max_prob_diff: float = 0.0
     train_seconds: float = 0.0
+    test_probabilities: np.ndarray | None = field(default=None, repr=False)
 
 
 def write_model_meta(model_dir: Path, kind: str, max_length: int, id2label: dict[int, str]) -> None:

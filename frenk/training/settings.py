@@ -19,6 +19,8 @@ class TrainSettings:
     precision: str = "auto"
     device_batch_size: int = 0  # 0: fit automatically; else an upper bound per device
     eval_batch_size: int = 64
+    warmup_ratio: float = 0.0  # share of the optimisation steps with a linearly rising learning rate
+    weight_decay: float = 0.0  # AdamW weight decay
 
 
 def settings_for(spec: ModelSpec, *, epochs: float = 0, learning_rate: float = 0, batch_size: int = 0,

@@ -1,0 +1,97 @@
+"""Logging a tuning run: one nested run per trial (its hyperparameters, the per-epoch
+validation curve, its state), and on the parent the best value and parameters, the trial
+table, ``best_params.json`` and the study's plots. Like Optuna's own MLflow integration, the
+objective stays free of tracking: the trial runs open and close through listener hooks."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+import mlflow
+from mlflow.entities import RunStatus
+
+from ..errors import TrackingError
+from ..tuning import SearchResult, TrialListener
+from .results import epoch_logger, log_figure
+from .runs import frenk_tags, inherited_tags, log_params, step_run
+
+BEST_PARAMS = "best_params.json"
+
+
+class TrialRuns(TrialListener):
+    """Each trial as a child run of the active (tune) run, tagged ``frenk.trial`` and
+    ``frenk.trial_state``; finds the trials of one study across invocations by ``frenk.study``."""
+
+    def __init__(self, run_name: str):
+        self.run_name = run_name
+        self._context = None
+        self.run_ids: dict[int, str] = {}
+
+    def on_trial_start(self, number: int, params: dict) -> None:
+        tags = {**inherited_tags(exclude=("frenk.best_trial",)), **frenk_tags(step="tune-trial", trial=number)}
+        self._context = step_run(self.run_name.format(trial=number), tags, nested=True)
+        run = self._context.__enter__()
+        self.run_ids[number] = run.info.run_id
+        log_params(params)
+
+    def on_epoch(self, epoch: int, metrics: dict[str, float]) -> None:
+        epoch_logger(epoch, metrics)
+
+    def on_trial_end(self, number: int, state: str, value: float | None, duplicate_of: int | None) -> None:
+        if self._context is None:
+            return
+        tags = frenk_tags(trial_state=state, duplicate_of=duplicate_of)
+        mlflow.set_tags(tags)
+        if value is not None:
+            mlflow.log_metric("objective", value)
+        context, self._context = self._context, None
+        context.__exit__(None, None, None)
+        if state == "failed":
+            # an interruption (Ctrl+C, SIGTERM) or an error: the run must never stay RUNNING
+            mlflow.MlflowClient().set_terminated(self.run_ids[number], RunStatus.to_string(RunStatus.KILLED))
+
+
+def log_search(result: SearchResult, figures: dict, study_tags: dict[str, str]) -> None:
+    """The parent run's summary of the study as it stands after this invocation."""
+    mlflow.set_tags({**study_tags, **frenk_tags(best_trial=result.best_trial)})
+    metrics = {"new_trials": result.new_trials, "trials": len(result.table)}
+    if result.best_value is not None:
+        metrics[f"best_{result.metric}"] = result.best_value
+    mlflow.log_metrics(metrics)
+    if result.best_params:
+        log_params({f"best.{k}": v for k, v in result.best_params.items()})
+    mlflow.log_dict({"study": result.study, "metric": result.metric, "value": result.best_value,
+                     "trial": result.best_trial, "params": result.best_params}, BEST_PARAMS)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "trials.csv"
+        result.table.to_csv(path, index=False)
+        mlflow.log_artifact(str(path))
+    for path, fig in figures.items():
+        log_figure(fig, path)
+
+
+def best_params_of_run(run_id: str) -> dict:
+    """The best hyperparameters of a tune run (its ``best_params.json``)."""
+    try:
+        run = mlflow.get_run(run_id)
+    except mlflow.exceptions.MlflowException:
+        raise TrackingError(f"params={run_id}: no such run in {mlflow.get_tracking_uri()}; give a tune run id or a best_params.json file") from None
+    if run.data.tags.get("frenk.step") != "tune":
+        raise TrackingError(f"params={run_id}: run {run_id} is a {run.data.tags.get('frenk.step', 'non-frenk')} run, not a tune run")
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            path = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=BEST_PARAMS, dst_path=tmp)
+        except Exception:
+            raise TrackingError(f"params={run_id}: the tune run has no {BEST_PARAMS} (no trial finished?)") from None
+        values = json.loads(Path(path).read_text()).get("params") or {}
+    if not values:
+        raise TrackingError(f"params={run_id}: the tune run found no best parameters (no trial finished)")
+    return values
+
+
+def mark_killed(run_id: str | None) -> None:
+    """End an interrupted run as KILLED (a run must never stay RUNNING)."""
+    if run_id is not None:
+        mlflow.MlflowClient().set_terminated(run_id, RunStatus.to_string(RunStatus.KILLED))

@@ -1,0 +1,195 @@
+"""The search loop: each trial trains through :func:`frenk.training.fit` (not final: validation
+only, the test split closed, nothing saved), reports the validation metric after every epoch
+to the pruner, and never trains a configuration the study has already evaluated.
+
+The budget (``trials``) counts the study's trials across all workers and invocations, so a
+finished grid adds no trial when run again, and two workers on one storage divide the grid
+(Optuna's grid sampler gives trial number k the k-th grid point). Tracking follows through
+:class:`TrialListener` hooks.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import optuna
+import pandas as pd
+from optuna.trial import TrialState
+
+from ..data import PreparedData, without_test
+from ..training import ModelSpec, fit, settings_for
+from .space import SearchSpace
+from .study import METRICS, choose_pruner, choose_sampler, fail_orphaned_trials, open_storage, open_study, worker_id
+
+#: trials that hold a place in the budget (failed ones are retried instead)
+COUNTED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING, TrialState.WAITING)
+#: seconds between looks at a running duplicate of another worker
+POLL_SECONDS = 2.0
+
+
+@dataclass
+class SearchPlan:
+    """What to search, where, and how long."""
+
+    space: SearchSpace
+    metric: str = "val_macro_f1"
+    sampler: str = "auto"
+    pruner: str = "auto"
+    trials: int = 0  # the study's total budget; 0: the grid's size (20 for other samplers)
+    timeout: float = 0  # seconds for this invocation; 0: none
+    seed: int = 42
+    study: str = ""
+    storage: str = ""
+    #: train settings outside the space (max_length, precision, device_batch_size, ...)
+    fixed: dict = field(default_factory=dict)
+
+
+class TrialListener:
+    """Hooks around each trial; each does nothing unless overridden."""
+
+    def on_trial_start(self, number: int, params: dict) -> None:
+        """A trial starts with these hyperparameters."""
+
+    def on_epoch(self, epoch: int, metrics: dict[str, float]) -> None:
+        """Validation metrics after an epoch of the current trial."""
+
+    def on_trial_end(self, number: int, state: str, value: float | None, duplicate_of: int | None) -> None:
+        """``state``: complete, pruned, failed or duplicate."""
+
+
+@dataclass
+class SearchResult:
+    study: str
+    sampler: str
+    pruner: str
+    metric: str
+    new_trials: int
+    best_value: float | None
+    best_params: dict
+    best_trial: int | None
+    table: pd.DataFrame  # every trial, best first
+    failed_orphans: list[int] = field(default_factory=list)
+
+
+def budget(plan: SearchPlan, sampler: str) -> int:
+    if plan.trials:
+        return plan.trials
+    return plan.space.grid_size if sampler in ("grid", "bruteforce") and plan.space.is_grid else 20
+
+
+def _same(trial: optuna.trial.FrozenTrial, params: dict) -> bool:
+    return trial.params == params
+
+
+def _duplicate_of(study: optuna.Study, number: int, params: dict):
+    """An earlier trial with exactly these hyperparameters (complete, pruned, or running in
+    another worker, waited for), or None."""
+    while True:
+        others = [t for t in study.get_trials(deepcopy=False) if t.number != number and _same(t, params)]
+        finished = [t for t in others if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
+        if finished:
+            return min(finished, key=lambda t: t.number)
+        running = [t for t in others if t.state == TrialState.RUNNING and t.number < number]
+        if not running:
+            return None
+        time.sleep(POLL_SECONDS)
+
+
+def _retry_failed(study: optuna.Study) -> int:
+    """Queue again the configurations whose only trials failed (an interrupted run resumes them)."""
+    trials = study.get_trials(deepcopy=False)
+    queued = 0
+    for failed in (t for t in trials if t.state == TrialState.FAIL):
+        if not any(_same(t, failed.params) for t in trials if t.state in COUNTED) and failed.params:
+            study.enqueue_trial(failed.params, user_attrs={"frenk.retry_of": failed.number})
+            trials = study.get_trials(deepcopy=False)
+            queued += 1
+    return queued
+
+
+class _Objective:
+    def __init__(self, spec: ModelSpec, data: PreparedData, plan: SearchPlan, work_root: Path, listeners):
+        self.spec, self.data, self.plan, self.work_root, self.listeners = spec, without_test(data), plan, work_root, listeners
+
+    def _train(self, trial: optuna.Trial, params: dict) -> float:
+        def report(epoch: int, metrics: dict[str, float]) -> None:
+            for listener in self.listeners:
+                listener.on_epoch(epoch, metrics)
+            if self.plan.metric in metrics:
+                trial.report(metrics[self.plan.metric], epoch)
+                if trial.should_prune():
+                    raise optuna.TrialPruned(f"pruned after epoch {epoch}")
+
+        settings = settings_for(self.spec, **{"seed": self.plan.seed, **self.plan.fixed, **params})
+        work = Path(tempfile.mkdtemp(prefix=f"trial-{trial.number}-", dir=self.work_root))
+        try:
+            return fit(self.spec, self.data, settings, work, [report], final=False).validation[self.plan.metric]
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
+    def __call__(self, trial: optuna.Trial) -> float:
+        params = self.plan.space.suggest(trial)
+        trial.set_user_attr("frenk.worker", worker_id())
+        for listener in self.listeners:
+            listener.on_trial_start(trial.number, params)
+        state, value, duplicate = "failed", None, None
+        try:
+            earlier = _duplicate_of(trial.study, trial.number, params)
+            if earlier is not None:
+                duplicate, state = earlier.number, "duplicate"
+                trial.set_user_attr("frenk.duplicate_of", earlier.number)
+                if earlier.state == TrialState.PRUNED:
+                    raise optuna.TrialPruned(f"same configuration as trial {earlier.number}, which was pruned")
+                value = earlier.value
+            else:
+                value = self._train(trial, params)
+                state = "complete"
+            return value
+        except optuna.TrialPruned:
+            state = "duplicate" if duplicate is not None else "pruned"
+            raise
+        finally:
+            for listener in self.listeners:
+                listener.on_trial_end(trial.number, state, value, duplicate)
+
+
+def _table(study: optuna.Study, metric: str) -> pd.DataFrame:
+    rows = []
+    for t in study.get_trials(deepcopy=False):
+        rows.append({"trial": t.number, "state": t.state.name.lower(), metric: t.value,
+                     "duplicate_of": t.user_attrs.get("frenk.duplicate_of"), **t.params,
+                     "seconds": t.duration.total_seconds() if t.duration else None})
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        return frame
+    return frame.sort_values(metric, ascending=METRICS[metric] == "minimize", na_position="last").reset_index(drop=True)
+
+
+def search(spec: ModelSpec, data: PreparedData, plan: SearchPlan, work_root: Path,
+           listeners: list[TrialListener] = ()) -> tuple[optuna.Study, SearchResult]:
+    """Run (or resume) the study until its budget is spent or the timeout passes."""
+    sampler_name, sampler = choose_sampler(plan.sampler, plan.space, plan.seed)
+    pruner_name, pruner = choose_pruner(plan.pruner, sampler_name)
+    study = open_study(plan.study, open_storage(plan.storage), sampler, pruner, plan.metric)
+    orphans = fail_orphaned_trials(study)
+    _retry_failed(study)
+    limit = budget(plan, sampler_name)
+    deadline = time.monotonic() + plan.timeout if plan.timeout else None
+    objective = _Objective(spec, data, plan, work_root, list(listeners))
+    new = 0
+    while len(study.get_trials(deepcopy=False, states=COUNTED)) < limit:
+        if deadline is not None and time.monotonic() >= deadline:
+            break
+        study.optimize(objective, n_trials=1)
+        new += 1
+    complete = [t for t in study.get_trials(deepcopy=False) if t.state == TrialState.COMPLETE]
+    best = study.best_trial if complete else None
+    return study, SearchResult(
+        study=plan.study, sampler=sampler_name, pruner=pruner_name, metric=plan.metric, new_trials=new,
+        best_value=best.value if best else None, best_params=dict(best.params) if best else {},
+        best_trial=best.number if best else None, table=_table(study, plan.metric), failed_orphans=orphans,
+    )

@@ -1,0 +1,125 @@
+"""The Optuna study of a tuning run: its storage (a journal file on one machine, an RDB URL such
+as PostgreSQL across machines), sampler, pruner and name; resumed, never duplicated."""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+import optuna
+
+from ..errors import ConfigError
+from .space import SearchSpace
+
+DEFAULT_JOURNAL = "optuna.journal"
+SAMPLERS = ("auto", "grid", "tpe", "random", "bruteforce")
+PRUNERS = ("auto", "median", "hyperband", "none")
+#: validation metrics a study may optimise, and their direction
+METRICS = {"val_macro_f1": "maximize", "val_accuracy": "maximize", "val_loss": "minimize"}
+#: seconds between heartbeats of a running trial (RDB storages); a trial silent for
+#: HEARTBEAT_GRACE seconds belongs to a dead worker: it is failed and retried
+HEARTBEAT_INTERVAL, HEARTBEAT_GRACE = 30, 120
+
+
+def open_storage(url: str):
+    """An RDB URL (``postgresql://...``, ``sqlite:///...``) with a heartbeat, else a journal
+    file (``optuna.journal`` by default), which any number of local processes can share."""
+    if "://" in url:
+        try:
+            return optuna.storages.RDBStorage(
+                url, heartbeat_interval=HEARTBEAT_INTERVAL, grace_period=HEARTBEAT_GRACE,
+                failed_trial_callback=optuna.storages.RetryFailedTrialCallback(max_retry=2),
+            )
+        except Exception as exc:  # bad URL, missing driver, server down: say which
+            raise ConfigError(f"storage={url.split('@')[-1]}: cannot open the Optuna storage ({type(exc).__name__}: "
+                              f"{str(exc).splitlines()[0][:200]})") from None
+    path = Path(url or DEFAULT_JOURNAL)
+    if path.is_dir():
+        raise ConfigError(f"storage={url}: is a folder; give a journal file path or an RDB URL")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    from optuna.storages.journal import JournalFileBackend, JournalStorage
+
+    return JournalStorage(JournalFileBackend(str(path)))
+
+
+def sampler_name(name: str, space: SearchSpace) -> str:
+    """``auto``: grid when every dimension is a list, else TPE."""
+    if name not in SAMPLERS:
+        raise ConfigError(f"sampler={name!r}: use one of {', '.join(SAMPLERS)}")
+    if name == "grid" and not space.is_grid:
+        raise ConfigError(f"sampler=grid needs a list of values for every hyperparameter in {space.source}")
+    if name == "auto":
+        return "grid" if space.is_grid else "tpe"
+    return name
+
+
+def choose_sampler(name: str, space: SearchSpace, seed: int):
+    name = sampler_name(name, space)
+    if name == "grid":
+        return name, optuna.samplers.GridSampler(space.grid, seed=seed)
+    if name == "bruteforce":
+        return name, optuna.samplers.BruteForceSampler(seed=seed)
+    if name == "random":
+        return name, optuna.samplers.RandomSampler(seed=seed)
+    return name, optuna.samplers.TPESampler(seed=seed)
+
+
+def choose_pruner(name: str, sampler: str):
+    """``auto``: none for a grid (every point is wanted), the median rule otherwise."""
+    if name not in PRUNERS:
+        raise ConfigError(f"pruner={name!r}: use one of {', '.join(PRUNERS)}")
+    if name == "auto":
+        name = "none" if sampler in ("grid", "bruteforce") else "median"
+    if name == "median":
+        return name, optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=0)
+    if name == "hyperband":
+        return name, optuna.pruners.HyperbandPruner(min_resource=1)
+    return name, optuna.pruners.NopPruner()
+
+
+def default_study_name(model: str, lang: str, labels: str, space: SearchSpace) -> str:
+    return f"{Path(model).name}-{lang}-{labels}-{space.digest}"
+
+
+def open_study(name: str, storage, sampler, pruner, metric: str) -> optuna.Study:
+    """Create the study, or resume it when a study of that name exists (same direction)."""
+    direction = METRICS[metric]
+    study = optuna.create_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner,
+                                direction=direction, load_if_exists=True)
+    recorded = study.user_attrs.get("frenk.metric")
+    if recorded is None:
+        study.set_user_attr("frenk.metric", metric)
+    elif recorded != metric:
+        raise ConfigError(f"study {name!r} optimises {recorded}, not {metric}; use metric={recorded} or another study name")
+    return study
+
+
+def worker_id() -> str:
+    """host:pid of this process (recorded on each trial, to find the trials of dead workers)."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def fail_orphaned_trials(study: optuna.Study) -> list[int]:
+    """Trials left RUNNING by a process of this host that no longer exists (killed): mark them
+    failed so that their configuration is tried again. Returns their numbers."""
+    host = socket.gethostname()
+    orphans = []
+    for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
+        owner = trial.user_attrs.get("frenk.worker", "")
+        owner_host, _, pid = owner.rpartition(":")
+        if owner_host != host or not pid.isdigit() or _alive(int(pid)):
+            continue
+        study.tell(trial.number, state=optuna.trial.TrialState.FAIL, skip_if_finished=True)
+        orphans.append(trial.number)
+    return orphans
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
