@@ -244,14 +244,12 @@ class MainConfig:
     labels: str = option("binary", "label scheme", ("binary", "multiclass"))
     models: str = option("bertic,tfidf", "comma list of models to train and compare")
     repeats: int = option(5, "seeds per model")
-    tune: bool = option(False, "tune hyperparameters first (the tune step is not implemented yet)")
+    tune: bool = option(False, "tune the first transformer model with its bundled search space first, and train it with the best parameters")
     seed: int = option(42, "first seed")
     output: str = option("outputs/hf-model", "folder for the published Hugging Face model")
     data_dir: str = option("data/{lang}", "folder for the preprocessed data ({lang} is replaced)")
 
     def __post_init__(self) -> None:
-        if self.tune:
-            raise ConfigError("tune=true: the tune step is not implemented yet; run main with tune=false")
         if self.repeats < 2:
             raise ConfigError(f"repeats={self.repeats}: comparing models needs at least 2 seeds per model (5 recommended)")
         if len(self.model_list) < 2:

@@ -19,8 +19,7 @@ def test_main_config_validation():
         MainConfig(models="tiny")
     with pytest.raises(ConfigError, match="at least 2 seeds"):
         MainConfig(repeats=1)
-    with pytest.raises(ConfigError, match="tune step is not implemented"):
-        MainConfig(tune=True)
+    assert MainConfig(tune=True).tune
 
 
 @pytest.mark.slow
@@ -50,3 +49,22 @@ def test_main_runs_the_chain_and_a_rerun_reuses_every_step(tmp_path):
     third = run()
     assert "5 steps, 4 reused" in third and "[main] publish: running" in third
     assert (out / "model.safetensors").is_file()
+
+
+@pytest.mark.slow
+def test_main_with_tune_trains_the_tuned_model_with_its_best_parameters(tmp_path):
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    params = {"lang": "hr", "data": "sample", "models": "tiny,tfidf", "repeats": 3, "tune": "true",
+              "output": tmp_path / "hf", "data_dir": tmp_path / "data"}
+    proc = mlflow_run("main", params, uri, tmp_path, timeout=1500)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    assert "[main] tune: running" in proc.stdout and "6 steps, 0 reused" in proc.stdout
+    mlflow.set_tracking_uri(uri)
+    runs = mlflow.search_runs(search_all_experiments=True, output_format="list")
+    (tune_run,) = [r for r in runs if r.data.tags.get("frenk.step") == "tune"]
+    tiny = [r for r in runs if r.data.tags.get("frenk.step") == "train" and r.data.tags.get("frenk.model") == "tiny"
+            and "frenk.repeats" in r.data.tags]
+    assert tiny and tiny[0].data.tags["frenk.tune_run"] == tune_run.info.run_id
+    assert tiny[0].data.params["params"] == tune_run.info.run_id
+    card = (tmp_path / "hf" / "README.md").read_text()
+    assert f"tune run `{tune_run.info.run_id}`" in card

@@ -9,7 +9,7 @@ from ..config import MainConfig
 from ..data import load_prepared
 from ..errors import FrenkError
 from ..provenance import code_version
-from ..publishing import system_to_publish
+from ..publishing import exportable, system_to_publish
 from ..tracking import projects, registry, runs, search
 
 #: the checkout whose MLproject main runs (frenk/steps/main.py -> the checkout)
@@ -52,8 +52,18 @@ def _data_still_there(data_dir: Path):
     return valid
 
 
+def _tune_first_transformer(chain: _Chain, cfg: MainConfig, data_dir: Path, digest: str) -> dict[str, str]:
+    """Tune the first transformer of ``cfg.models`` (its bundled space); {model: tune run id}."""
+    model = next((m for m in cfg.model_list if exportable(m)), None)
+    if model is None:
+        raise FrenkError(f"tune=true needs a transformer among models={cfg.models!r}; the TF-IDF baseline has nothing to tune")
+    run = chain.step("tune", {"model": model, "data": data_dir, "lang": cfg.lang, "labels": cfg.labels, "seed": cfg.seed},
+                     reuse_tags={"frenk.data_digest": digest})
+    return {model: run.info.run_id}
+
+
 def main(cfg: MainConfig) -> list[StepRecord]:
-    """preprocess -> train (each model, repeats) -> compare -> publish, as separate MLflow runs.
+    """preprocess -> (tune) -> train (each model, repeats) -> compare -> publish, as separate MLflow runs.
 
     Each step is reused when a finished run of the same entry point, parameters, data digest
     and code version exists, so a rerun after a failure continues where it stopped.
@@ -70,9 +80,11 @@ def main(cfg: MainConfig) -> list[StepRecord]:
         digest = prep.data.tags["frenk.data_digest"]
         group = f"main-{cfg.lang}-{cfg.labels}-{digest[:8]}-{code_version()[:8]}"
         name = f"frenk-{cfg.lang}"
+        tuned = _tune_first_transformer(chain, cfg, data_dir, digest) if cfg.tune else {}
         for model in cfg.model_list:
             chain.step("train", {"model": model, "data": data_dir, "lang": cfg.lang, "labels": cfg.labels,
-                                 "repeats": cfg.repeats, "seed": cfg.seed, "group": group, "register": name},
+                                 "repeats": cfg.repeats, "seed": cfg.seed, "group": group, "register": name,
+                                 **({"params": tuned[model]} if model in tuned else {})},
                        reuse_tags={"frenk.data_digest": digest})
         group_runs = search.group_train_runs(group, chain.experiment)
         last_trained = max(r.info.end_time or 0 for r in group_runs)

@@ -89,13 +89,17 @@ def train(cfg: TrainConfig, listeners: Sequence[TrainListener | EpochListener] =
         shutil.rmtree(work_root, ignore_errors=True)
     done = [SeedRun(r.seed, seed_runs.run_ids[r.seed], r.result.evaluation.metrics, r.selection_score) for r in fitted.seeds]
     best = next(r for r in done if r.seed == fitted.best.seed)
+    _report(cfg, spec.name, done, best, version)
+    return TrainOutcome(top.info.run_id if nested else None, done, best, version, cfg.group)
+
+
+def _report(cfg: TrainConfig, model: str, done: list[SeedRun], best: SeedRun, version: str | None) -> None:
     print(
-        f"trained {spec.name} on {cfg.lang}/{cfg.labels} with seeds {seeds}: test macro-F1 "
+        f"trained {model} on {cfg.lang}/{cfg.labels} with seeds {[r.seed for r in done]}: test macro-F1 "
         + ", ".join(f"{r.metrics['test_macro_f1']:.4f}" for r in done)
         + f"; best seed {best.seed} (validation macro-F1 {best.val_macro_f1:.4f})"
         + (f"; registered {cfg.register} version {version} as candidate" if version else "")
     )
-    return TrainOutcome(top.info.run_id if nested else None, done, best, version, cfg.group)
 
 
 def _register_best(cfg: TrainConfig, fitted, seed_runs: SeedRuns, tags: dict[str, str]) -> str | None:

@@ -31,7 +31,7 @@ def tune(cfg: TuneConfig) -> TuneOutcome:
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    optuna.logging.set_verbosity(optuna.logging.ERROR)  # trial failures are reported by frenk, without a traceback
     spec = resolve(cfg.model)
     if spec.kind == "tfidf":
         raise ConfigError("model=tfidf has no hyperparameters to tune; tune a transformer (e.g. model=tiny or bertic)")

@@ -111,7 +111,7 @@ def _training_arguments(settings: TrainSettings, work_dir: Path, per_device: int
 
 def _fit_trainer(model, tokenizer, data: PreparedData, settings: TrainSettings, args, history, listeners):
     """Run the Trainer; return the trained model, unwrapped to full precision."""
-    from transformers import DataCollatorWithPadding, Trainer
+    from transformers import DataCollatorWithPadding, PrinterCallback, Trainer
 
     num_labels = model.config.num_labels
 
@@ -131,6 +131,7 @@ def _fit_trainer(model, tokenizer, data: PreparedData, settings: TrainSettings, 
     # them) would grow with the accumulation steps. Dividing makes the step the same as one
     # full batch, whatever the per-device batch.
     trainer.model_accepts_loss_kwargs = False
+    trainer.remove_callback(PrinterCallback)  # the epoch rows reach the listeners (and MLflow) instead
     trainer.train()
     # accelerate wraps forward() in an autocast hook under fp16/bf16; unwrap it, so that the
     # in-process predictions are those of the model as saved and reloaded (full precision)
