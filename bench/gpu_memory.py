@@ -25,7 +25,9 @@ from pathlib import Path
 import torch
 
 from frenk.data import PreprocessOptions, prepare, scheme
-from frenk.training import TrainSettings, build_tiny, gpu_probe, load_classifier, train_transformer
+from frenk.training import (
+    TrainSettings, accelerator, build_tiny, gpu_probe, load_classifier, plan_batches, train_transformer,
+)
 
 BASE = dict(hidden_size=768, num_hidden_layers=12, num_attention_heads=12, intermediate_size=3072)
 
@@ -60,8 +62,7 @@ def main() -> None:
         f"{precision}@{length}": round(per_example_peak(model, length, precision), 1)
         for precision in ("fp32", "bf16") for length in (128, 512)
     }
-    probe = gpu_probe(model, 512, "fp32")
-    from frenk.training import plan_batches
+    probe = gpu_probe(model, 512, "fp32", accelerator().free_bytes)
 
     t = time.perf_counter()
     results["plan_fp32_512_effective_4096"] = dict(zip(("per_device", "accumulation"), plan_batches(4096, probe)))

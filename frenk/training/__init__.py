@@ -11,7 +11,7 @@ from .evaluation import Evaluation, core_metrics, evaluate
 from .fit import KEEP_CHOICES, SeedResult, SeedsResult, fit, fit_seeds, summarise
 from .listeners import EpochListener, TrainListener
 from .loading import check_head, load_classifier
-from .memory import gpu_probe, plan_batches, resolve_precision
+from .memory import Accelerator, accelerator, gpu_probe, plan_batches, resolve_precision
 from .presets import PRESETS, ModelSpec, Preset, resolve
 from .result import TrainResult
 from .settings import PRECISIONS, TrainSettings, settings_for
@@ -19,7 +19,7 @@ from .tfidf import TFIDF_FILE, majority_baseline, train_tfidf
 from .tiny import build_tiny
 
 __all__ = [
-    "KEEP_CHOICES", "PRECISIONS", "PRESETS", "TFIDF_FILE", "EncodedDataset", "EpochListener", "Evaluation", "ModelSpec",
+    "KEEP_CHOICES", "Accelerator", "accelerator", "PRECISIONS", "PRESETS", "TFIDF_FILE", "EncodedDataset", "EpochListener", "Evaluation", "ModelSpec",
     "Preset", "SeedResult", "SeedsResult", "TrainListener", "TrainResult", "TrainSettings", "build_tiny",
     "check_head", "check_reload", "core_metrics", "evaluate", "fit", "fit_seeds", "gpu_probe", "load_classifier",
     "load_saved", "majority_baseline", "plan_batches", "predict_proba", "resolve", "resolve_precision",

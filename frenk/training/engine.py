@@ -26,7 +26,7 @@ from ..data import PreparedData, scheme
 from .evaluation import core_metrics, evaluate
 from .listeners import EpochListener
 from .loading import load_classifier
-from .memory import gpu_probe, plan_batches, resolve_precision
+from .memory import accelerator, gpu_probe, plan_batches, resolve_precision
 from .result import RELOAD_TOLERANCE, TrainResult, write_model_meta
 from .settings import TrainSettings
 
@@ -70,9 +70,7 @@ def predict_proba(model, tokenizer, texts: Sequence[str], max_length: int, batch
 
 
 def device_name() -> str:
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
+    return accelerator().kind
 
 
 def _epoch_relay(history: list[dict[str, float]], listeners: Sequence[EpochListener]):
@@ -156,16 +154,20 @@ def train_transformer(
     from transformers import AutoTokenizer, set_seed
 
     labels = scheme(data.manifest["parameters"]["labels"])
-    device = device_name()
-    precision = resolve_precision(settings.precision, device)
+    acc = accelerator()
+    device = acc.kind
+    precision = resolve_precision(settings.precision, acc)
     if device == "cuda":
         torch.cuda.reset_peak_memory_stats()
     started = time.perf_counter()
     tokenizer = AutoTokenizer.from_pretrained(source)
     set_seed(settings.seed)  # before the classification head is created
     model = load_classifier(source, id2label=labels.id2label, fine_tuned=False)
-    probe = gpu_probe(model.to("cuda"), settings.max_length, precision) if device == "cuda" else None
-    per_device, accumulation = plan_batches(settings.batch_size, probe, settings.device_batch_size)
+    probe = None
+    if device == "cuda":
+        model.to("cuda")
+        probe = gpu_probe(model, settings.max_length, precision, accelerator().free_bytes)  # free with the model on it
+    per_device, accumulation = plan_batches(settings.batch_size, probe, settings.device_batch_size, max(acc.count, 1))
     history: list[dict[str, float]] = []
     args = _training_arguments(settings, work_dir, per_device, accumulation, precision, device)
     model = _fit_trainer(model, tokenizer, data, settings, args, history, listeners)
