@@ -248,6 +248,7 @@ class MainConfig:
     seed: int = option(42, "first seed")
     output: str = option("outputs/hf-model", "folder for the published Hugging Face model")
     data_dir: str = option("data/{lang}", "folder for the preprocessed data ({lang} is replaced)")
+    force: bool = option(False, "publish even when the compare report does not support it (recorded as a tag)")
 
     def __post_init__(self) -> None:
         if self.repeats < 2:

@@ -112,6 +112,15 @@ def test_publish_promotes_exports_and_writes_an_honest_card(store, capfd):
     record = json.loads((out / "frenk_publish.json").read_text())
     assert record["files"] == sorted(p.name for p in out.iterdir())
 
+    # the UI answers "what was published, and why?" in the descriptions
+    assert champion.description.startswith(f"Promoted **frenk-hr version {result.version}** (tiny) to `@champion`")
+    note = mlflow.get_run(result.run_id).data.tags["mlflow.note.content"]
+    assert note == champion.description
+    parent = mlflow.get_run(store["tiny"].parent_run_id).data.tags["mlflow.note.content"]
+    assert parent.startswith("**tiny** on hr/binary, 2 seeds: test macro-F1 ") and store["tiny"].best.run_id in parent
+    compare_note = mlflow.get_run(store["compare"].run_id).data.tags["mlflow.note.content"]
+    assert store["compare"].report["summary"] in compare_note
+
 
 @pytest.mark.slow
 def test_publish_never_deletes_files_it_did_not_write(store):

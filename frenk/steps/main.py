@@ -96,7 +96,7 @@ def main(cfg: MainConfig) -> list[StepRecord]:
             raise FrenkError(f"no registered version of {name} for {system} in group {group}")
         output = Path(cfg.output).resolve()
         chain.step("publish", {"name": name, "lang": cfg.lang, "version": version.version, "compare_run": cmp.info.run_id,
-                               "output": output}, valid=lambda run: (output / "frenk_publish.json").is_file())
+                               "output": output, "force": cfg.force}, valid=lambda run: (output / "frenk_publish.json").is_file())
         runs.set_tags({"frenk.group": group, "frenk.steps": ",".join(f"{d.step}:{d.run_id}" for d in chain.done)})
     reused = sum(d.reused for d in chain.done)
     print(f"[main] done: {len(chain.done)} steps, {reused} reused; published {system} ({name} version {version.version}) to {output}")

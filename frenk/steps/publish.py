@@ -75,9 +75,11 @@ def publish(cfg: PublishConfig) -> PublishOutcome:
                                data_digest=run.data.tags.get("frenk.data_digest"), group=run.data.tags.get("frenk.group"))
     with runs.step_run(f"publish-{cfg.name}-v{version}", pub_tags) as prun:
         runs.log_params({f.name: getattr(cfg, f.name) for f in fields(cfg)})
+        verb = "Forced" if not decision.allowed else "Promoted"
+        description = f"{verb} **{cfg.name} version {version}** ({system}) to `@{cfg.alias}`: {decision.reason}."
         results.log_publication(out, {"frenk.model_version": version, "frenk.compare_run": compare_run_id,
-                                      "frenk.forced": str(not decision.allowed).lower()})
-        registry.promote(cfg.name, version, cfg.alias, version_tags, champion, today)
+                                      "frenk.forced": str(not decision.allowed).lower()}, description)
+        registry.promote(cfg.name, version, cfg.alias, version_tags, champion, today, description)
         if cfg.push:
             print(f"pushed to {hub.push_folder(out, cfg.repo_id)}")
     verb = "forced" if not decision.allowed else "promoted"

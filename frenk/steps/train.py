@@ -85,6 +85,8 @@ def train(cfg: TrainConfig, listeners: Sequence[TrainListener | EpochListener] =
             if nested:
                 results.log_summary(fitted.summary, {"frenk.best_run_id": best_run_id,
                                                      "frenk.best_seed": str(fitted.best.seed)})
+                results.describe(results.train_description(spec.name, cfg.lang, cfg.labels, fitted.summary,
+                                                           fitted.best.seed, best_run_id, len(seeds)))
     finally:
         shutil.rmtree(work_root, ignore_errors=True)
     done = [SeedRun(r.seed, seed_runs.run_ids[r.seed], r.result.evaluation.metrics, r.selection_score) for r in fitted.seeds]
@@ -109,5 +111,8 @@ def _register_best(cfg: TrainConfig, fitted, seed_runs: SeedRuns, tags: dict[str
     version = registry.register_best(fitted.best_model_dir, seed_runs.model_uris.get(seed), run_id, cfg.register,
                                      reopen=cfg.repeats > 1)
     if version:
-        registry.set_candidate(cfg.register, version, {**tags, "frenk.seed": str(seed), "frenk.run_id": run_id})
+        metrics = fitted.best.result.evaluation.metrics
+        registry.set_candidate(cfg.register, version, {**tags, "frenk.seed": str(seed), "frenk.run_id": run_id},
+                               f"{tags['frenk.model']} (seed {seed}, best of {len(fitted.seeds)} by validation macro-F1): "
+                               f"test macro-F1 {metrics['test_macro_f1']:.4f}; train run {run_id}")
     return version

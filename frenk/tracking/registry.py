@@ -47,11 +47,13 @@ def register(model_uri: str, name: str):
     return mlflow.register_model(model_uri, name)
 
 
-def set_candidate(name: str, version: str | int, tags: dict[str, str]) -> None:
+def set_candidate(name: str, version: str | int, tags: dict[str, str], description: str = "") -> None:
     """Alias ``candidate`` on ``version`` and tag the version with the run's frenk tags."""
     client = MlflowClient()
     for key, value in tags.items():
         client.set_model_version_tag(name, str(version), key, value)
+    if description:
+        client.update_model_version(name, str(version), description=description)
     client.set_registered_model_alias(name, "candidate", str(version))
 
 
@@ -83,9 +85,10 @@ def download_model(name: str, version: str, dst: Path) -> Path:
     return local / "artifacts" / ARTIFACT
 
 
-def promote(name: str, version: str, alias: str, tags: dict[str, str], previous, replaced_on: str) -> None:
+def promote(name: str, version: str, alias: str, tags: dict[str, str], previous, replaced_on: str,
+            description: str = "") -> None:
     """Set ``alias`` on ``version``; the previous holder keeps a dated tag and the alias
-    ``previous-<alias>`` so it stays reachable."""
+    ``previous-<alias>`` so it stays reachable. ``description`` becomes the version's."""
     client = MlflowClient()
     if previous is not None and str(previous.version) != str(version):
         client.set_model_version_tag(name, str(previous.version), f"frenk.{alias}_replaced_on", replaced_on)
@@ -93,6 +96,8 @@ def promote(name: str, version: str, alias: str, tags: dict[str, str], previous,
         client.set_registered_model_alias(name, f"previous-{alias}", str(previous.version))
     for key, value in tags.items():
         client.set_model_version_tag(name, str(version), key, value)
+    if description:
+        client.update_model_version(name, str(version), description=description)
     client.set_registered_model_alias(name, alias, str(version))
 
 

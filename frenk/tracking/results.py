@@ -137,6 +137,7 @@ def log_compare(report: dict, markdown: str, params: dict) -> None:
     mlflow.log_metrics({k: float(v) for k, v in metrics.items() if v is not None and _finite(v)})
     mlflow.log_text(markdown, "report.md")
     mlflow.log_dict(report, "report.json")
+    describe(f"**{report['summary']}.** Full report: `report.md` (artifacts).")
     for path, fig in report_figures(report).items():
         log_figure(fig, path)
 
@@ -145,8 +146,33 @@ def _finite(value) -> bool:
     return isinstance(value, (int, float)) and math.isfinite(value)
 
 
-def log_publication(folder: Path, tags: dict[str, str]) -> None:
-    """The card and the publication record as artifacts of the publish run."""
+def log_publication(folder: Path, tags: dict[str, str], description: str) -> None:
+    """The card and the publication record as artifacts of the publish run, and its description."""
     mlflow.set_tags(tags)
+    describe(description)
     mlflow.log_artifact(str(folder / "README.md"), "model_card")
     mlflow.log_artifact(str(folder / "frenk_publish.json"), "model_card")
+
+
+def describe(text: str, run_id: str | None = None) -> None:
+    """The run's description (``mlflow.note.content``: Markdown, shown on the run page)."""
+    if run_id is None:
+        mlflow.set_tag("mlflow.note.content", text)
+    else:
+        mlflow.MlflowClient().set_tag(run_id, "mlflow.note.content", text)
+
+
+def _run_link(run_id: str) -> str:
+    run = mlflow.get_run(run_id)
+    return f"[{run.info.run_name}](#/experiments/{run.info.experiment_id}/runs/{run_id})"
+
+
+def train_description(model: str, lang: str, labels: str, summary: dict[str, float], best_seed: int,
+                      best_run_id: str, n_seeds: int) -> str:
+    """What a train parent run found, in one paragraph."""
+    return (
+        f"**{model}** on {lang}/{labels}, {n_seeds} seeds: test macro-F1 "
+        f"{summary['test_macro_f1_mean']:.4f} ± {summary['test_macro_f1_std']:.4f}, accuracy "
+        f"{summary['test_accuracy_mean']:.4f} ± {summary['test_accuracy_std']:.4f} (mean ± sd). "
+        f"Best seed by validation macro-F1 (never test): {best_seed}, run {_run_link(best_run_id)}."
+    )
