@@ -25,6 +25,7 @@ class PreprocessOptions:
     folds: int = option(5, "number of test folds (GroupKFold by thread) for per-fold metrics")
     validation_fraction: float = option(DEFAULT_VALIDATION_FRACTION, "fraction of training threads held out for validation when the source has no validation split")
     allow_overlap: bool = option(False, "accept texts that occur in both train/validation and test")
+    sample_size: int = option(0, "source=sample only: about this many training comments (FRENK's size is about 9000; 0: the small default of about 1900)")
 
     def __post_init__(self) -> None:
         if self.lang not in LANGS:
@@ -38,6 +39,8 @@ class PreprocessOptions:
         self.topics = ",".join(topics)
         if self.folds < 2:
             raise ConfigError(f"folds={self.folds}: need at least 2")
+        if self.sample_size < 0 or (self.sample_size and self.source != "sample"):
+            raise ConfigError(f"sample_size={self.sample_size}: a positive size applies to source=sample only")
         if not 0 < self.validation_fraction < 1:
             raise ConfigError(f"validation_fraction={self.validation_fraction}: must be between 0 and 1")
 

@@ -83,7 +83,7 @@ def _manifest(splits: dict[str, pd.DataFrame], opts: PreprocessOptions, descript
     digests = {name: canonical_digest(part) for name, part in splits.items()}
     parameters = {"lang": opts.lang, "source": opts.source, "topics": list(opts.topic_list), "labels": opts.labels,
                   "seed": opts.seed, "folds": opts.folds, "validation_fraction": opts.validation_fraction,
-                  "allow_overlap": opts.allow_overlap}
+                  "allow_overlap": opts.allow_overlap, **({"sample_size": opts.sample_size} if opts.sample_size else {})}
     return {
         "format": 1, "source": description, "parameters": parameters,
         "label_map": {str(i): name for i, name in labels.id2label.items()},
@@ -97,7 +97,7 @@ def _manifest(splits: dict[str, pd.DataFrame], opts: PreprocessOptions, descript
 
 def prepare(opts: PreprocessOptions) -> PreparedData:
     """Read, validate, clean, split and fold the data. Writes nothing."""
-    raw, description = read_source(opts.source, opts.lang)
+    raw, description = read_source(opts.source, opts.lang, opts.sample_size)
     frame = clean(raw, opts)
     frame = frame[frame["topic"].isin(opts.topic_list)]
     if frame.empty:

