@@ -61,6 +61,7 @@ def train_runs(experiment: str, group: str, filter_string: str, by: str) -> list
             data_digest=r.data.tags.get("frenk.data_digest"),
             metrics=dict(r.data.metrics),
             status=r.info.status,
+            start_time=r.info.start_time,
             is_parent=r.info.run_id in parents or "frenk.repeats" in r.data.tags,
         )
         for r in runs
