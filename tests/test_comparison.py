@@ -4,6 +4,7 @@ store holding runs with chosen metric values (no training)."""
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import mlflow
@@ -179,6 +180,17 @@ def test_three_systems_holm_and_friedman():
 def test_a_deterministic_system_is_pointed_out():
     report = build_report(_records("tiny", A) + _records("tfidf", [0.8] * 5), CompareOptions(metrics=("macro_f1",)))
     assert any("all 5 runs of tfidf have the same score" in w for w in report["warnings"])
+
+
+def test_differences_without_spread_claim_nothing():
+    """Two deterministic systems: the paired t statistic is infinite (scipy's p = 0); the
+    primary test cannot decide, and says so."""
+    report = build_report(_records("tiny", [0.7, 0.7, 0.7]) + _records("tfidf", [0.8, 0.8, 0.8]),
+                          CompareOptions(metrics=("macro_f1",)))
+    (c,) = report["comparisons"]
+    assert math.isnan(c["recommended"]["p_value"]) and not c["recommended"]["significant"]
+    assert c["power"]["seeds_needed"] is None
+    assert any("do not vary over seeds" in w for w in report["warnings"])
 
 
 def test_baseline_compares_against_it_only():

@@ -101,6 +101,7 @@ def test_publish_promotes_exports_and_writes_an_honest_card(store, capfd):
     assert f"{np.mean(accs):.4f} ± {np.std(accs, ddof=1):.4f}" in text
     assert f"published seed ({store['tiny'].best.seed})" in text
     assert "validation* macro-F1" in text and "test scores played no part" in text
+    assert "**How the system was chosen:** tiny has the highest mean final_val_macro_f1 over its seeds" in text
     assert store["compare"].run_id in text and all(r.run_id in text for r in store["tiny"].runs)
     assert "| macro_f1 | tfidf | paired | 2 |" in text
     assert "Demonstration only" in text  # trained on the synthetic sample

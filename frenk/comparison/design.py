@@ -215,6 +215,13 @@ def compare_pair(a: str, b: str, runs_a: list[RunRecord], runs_b: list[RunRecord
     chosen, why = _paired_tests(result, xa, xb) if paired else _independent_tests(result, a, b, xa, xb)
     effect = stats.cohens_d(xa, xb, paired=paired)
     test = result["tests"][chosen]
+    if (np.ptp(xa - xb) == 0) if paired else (np.ptp(xa) == 0 and np.ptp(xb) == 0):
+        test.update(p_value=math.nan, note="undefined: the scores have no spread, so the t statistic is 0/0 or infinite")
+        result["warnings"].append(
+            f"{metric}: {a} vs {b}: the {'paired differences' if paired else 'scores of both systems'} do not vary "
+            f"over seeds (deterministic learners, or learners that learnt nothing), so the {test['name']} cannot "
+            "decide; no significant difference is claimed"
+        )
     result["recommended"] = {"test": chosen, "name": test["name"], "p_value": test["p_value"], "reason": why,
                              "primary": True}
     _floors(result, xa, xb, alpha)
@@ -364,7 +371,8 @@ def _compare_metric(report: dict, samples: dict[str, list[RunRecord]], pairs, me
     comps = [compare_pair(a, b, samples[a], samples[b], metric, opts.alpha) for a, b in pairs]
     holm_applied = len(comps) > 1
     if holm_applied:
-        for c, p in zip(comps, stats.holm([c["recommended"]["p_value"] for c in comps])):
+        raw = [1.0 if math.isnan(c["recommended"]["p_value"]) else c["recommended"]["p_value"] for c in comps]
+        for c, p in zip(comps, stats.holm(raw)):
             c["recommended"]["p_holm"] = p
     for c in comps:
         _verdict(c, opts.alpha, holm_applied)
