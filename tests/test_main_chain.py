@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import mlflow
 import pytest
+import yaml
 
 from frenk.config import MainConfig
 from frenk.errors import ConfigError
@@ -17,8 +19,13 @@ from .helpers import mlflow_run
 def test_main_config_validation():
     with pytest.raises(ConfigError, match="at least two models"):
         MainConfig(models="tiny")
-    with pytest.raises(ConfigError, match="at least 2 seeds"):
-        MainConfig(repeats=1)
+    # issue 10: at least 3 seeds (was 2), 10 by default (was 5), as in MLproject
+    for too_few in (1, 2):
+        with pytest.raises(ConfigError, match="at least 3 seeds per model.*repeats=10"):
+            MainConfig(repeats=too_few)
+    assert MainConfig().repeats == 10 == MainConfig(repeats=3).repeats + 7
+    spec = yaml.safe_load((Path(__file__).resolve().parents[1] / "MLproject").read_text())
+    assert spec["entry_points"]["main"]["parameters"]["repeats"]["default"] == 10
     assert MainConfig(tune=True).tune
 
 

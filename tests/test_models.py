@@ -75,3 +75,67 @@ def test_precision():
         resolve_precision("fp16", "cpu")
     with pytest.raises(ConfigError):
         resolve_precision("int8", "cpu")
+
+
+# ---------------------------------------------------------------- every published checkpoint shape (issue 10)
+
+from .checkpoints import PRESET_SHAPES, SHAPES, build_checkpoint  # noqa: E402
+
+STEP = dict(epochs=1, learning_rate=1e-3, batch_size=16, max_length=32, eval_batch_size=16)
+
+
+def test_every_transformer_preset_has_its_checkpoint_shape():
+    assert set(PRESET_SHAPES) == {name for name, p in PRESETS.items() if p.kind == "transformer"}
+    assert {s for shapes in PRESET_SHAPES.values() for s in shapes} == set(SHAPES)
+
+
+@pytest.fixture(scope="module")
+def small_data(prepared_sample):
+    """A few dozen comments per split: one optimisation step or two."""
+    from frenk.data import PreparedData, load_prepared
+
+    data = load_prepared(prepared_sample)
+    sizes = {"train": 24, "validation": 16, "test": 16}
+    return PreparedData({k: v.head(sizes.get(k, 16)).reset_index(drop=True) for k, v in data.splits.items()},
+                        data.manifest, None)
+
+
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+def test_each_published_shape_trains_saves_and_reloads_strictly(shape, small_data, sample_texts, tmp_path):
+    """The checkpoint shape goes through train's loading path (load with the head, and the
+    pooler where there is none, created new), one epoch, save, strict reload, same predictions."""
+    from frenk.training import TrainSettings, load_saved, predict_proba, train_transformer
+
+    base = build_checkpoint(shape, sample_texts[:2000], tmp_path / "base")
+    work = tmp_path / "work"
+    work.mkdir()
+    result = train_transformer(str(base), small_data, TrainSettings(**STEP), work)
+    assert result.reload_identical and result.reload_max_prob_diff <= 1e-5
+    new = result.load_report["newly_initialised"]
+    assert new and all(k.split(".")[0] in ("classifier", "pre_classifier") or ".pooler." in k for k in new)
+    assert any(".pooler." in k for k in new) == (shape == "BertForMaskedLM")
+    if shape.endswith(("MaskedLM", "PreTraining")):
+        assert result.load_report["unused"]  # the pre-training head is dropped
+    model, tokenizer = load_saved(result.model_dir)  # strict: any mismatch raises
+    texts = small_data.splits["test"]["text"].tolist()
+    assert (predict_proba(model, tokenizer, texts, STEP["max_length"]).argmax(1)
+            == result.test_probabilities.argmax(1)).all()
+    if not shape.startswith(("Bert", "Electra")):
+        assert tokenizer.bos_token == "<s>" and tokenizer.eos_token == "</s>" and tokenizer.mask_token == "<mask>"
+        ids = tokenizer("test")["input_ids"]
+        assert ids[0] == tokenizer.bos_token_id and ids[-1] == tokenizer.eos_token_id
+
+
+def test_only_the_head_and_the_pooler_may_be_missing(sample_texts, tmp_path):
+    """Anything else missing stays an error, and its hint says what to do."""
+    import json
+
+    base = build_checkpoint("BertForMaskedLM", sample_texts[:500], tmp_path / "bert")
+    config = json.loads((base / "config.json").read_text())
+    config["num_hidden_layers"] = 3  # weights of a third layer that the checkpoint lacks
+    (base / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ModelError) as info:
+        load_classifier(str(base), id2label=scheme("binary").id2label, fine_tuned=False)
+    message = str(info.value)
+    assert "bert.encoder.layer.2." in message and "bert.pooler" not in message  # the pooler alone is fine
+    assert "Only the classification head and the pooler may be missing" in message and "fix config.json" in message

@@ -101,6 +101,7 @@ def test_publish_promotes_exports_and_writes_an_honest_card(store, capfd):
     assert f"{np.mean(accs):.4f} ± {np.std(accs, ddof=1):.4f}" in text
     assert f"published seed ({store['tiny'].best.seed})" in text
     assert "validation* macro-F1" in text and "test scores played no part" in text
+    assert "**How the system was chosen:** tiny has the highest mean final_val_macro_f1 over its seeds" in text
     assert store["compare"].run_id in text and all(r.run_id in text for r in store["tiny"].runs)
     assert "| macro_f1 | tfidf | paired | 2 |" in text
     assert "Demonstration only" in text  # trained on the synthetic sample
@@ -192,3 +193,55 @@ def test_push_without_token_fails_before_anything(store, monkeypatch):
     monkeypatch.delenv("HF_TOKEN")
     with pytest.raises(FrenkError, match="needs a Hugging Face token in the environment variable HF_TOKEN"):
         publish(PublishConfig(output=str(store["root"] / "hf-x"), push=True, repo_id="someone/frenk-hr"))
+
+
+# ---------------------------------------------------------------- selection off the test set (issue 10)
+
+
+def _choice_report(ranking, means, systems=("tfidf", "tiny", "mbert")) -> dict:
+    return {"metrics": ["macro_f1"], "systems": list(systems), "comparisons": [],
+            "validation_choice": {"metric": "final_val_macro_f1", "ranking": ranking, "means": means,
+                                  "system": ranking[0] if ranking else None, "test_verdicts": []}}
+
+
+def test_main_publishes_the_best_transformer_by_validation_not_test():
+    from frenk.publishing import selection_text, system_to_publish
+
+    # systems are ordered by test mean (tfidf, tiny, mbert); validation ranks mbert first
+    report = _choice_report(["tfidf", "mbert", "tiny"], {"tfidf": 0.9, "mbert": 0.8, "tiny": 0.7})
+    assert system_to_publish(report) == "mbert"
+    text = selection_text(report, "mbert")
+    assert "highest mean final_val_macro_f1" in text and "test scores played no part" in text
+    other = selection_text(report, "tiny")
+    assert "explicit choice" in other and "the leading transformer was mbert" in other
+    with pytest.raises(FrenkError, match="no validation metric final_val_macro_f1"):
+        system_to_publish(_choice_report([], {}))
+    with pytest.raises(FrenkError, match="no transformer"):
+        system_to_publish(_choice_report(["tfidf"], {"tfidf": 0.9}, systems=("tfidf",)))
+
+
+# ---------------------------------------------------------------- one-line errors (issue 10, point 7)
+
+
+def test_wrong_compare_run_or_version_is_a_tracking_error(mlflow_store, tmp_path):
+    from frenk.errors import TrackingError
+    from frenk.steps import publish
+    from frenk.tracking import search
+
+    with mlflow.start_run(tags={"frenk.step": "train", "frenk.model": "tiny"}) as run:
+        mlflow.log_text("x", "model/x.txt")
+    client = mlflow.MlflowClient()
+    client.create_registered_model("frenk-hr")
+    client.create_model_version("frenk-hr", f"runs:/{run.info.run_id}/model", run_id=run.info.run_id)
+    out = str(tmp_path / "hf")
+    with pytest.raises(TrackingError, match="no compare run 'f00' in the tracking store"):
+        publish(PublishConfig(output=out, version="1", compare_run="f00"))
+    with pytest.raises(TrackingError, match="no compare report includes the system 'tiny'"):
+        publish(PublishConfig(output=out, version="1", compare_run=run.info.run_id))  # a train run
+    with pytest.raises(TrackingError, match=f"run {run.info.run_id} has no compare report"):
+        search.load_report(run.info.run_id)
+    for version in ("7", "abc"):
+        with pytest.raises(TrackingError, match=f"has no version {version}"):
+            publish(PublishConfig(output=out, version=version))
+    with pytest.raises(TrackingError, match="registered model 'frenk-sl' has no"):
+        publish(PublishConfig(output=out, lang="sl", version="1"))

@@ -31,6 +31,55 @@ def test_wilcoxon_all_zero_differences():
     assert stats.wilcoxon([0.5, 0.6, 0.7], [0.5, 0.6, 0.7]).p_value == 1.0
 
 
+def _exact_signed_rank_p(d):
+    """Two-sided p of the signed-rank statistic by enumerating every sign pattern (zeros dropped)."""
+    import itertools
+
+    d = np.asarray(d, float)
+    d = d[d != 0]
+    ranks = sps.rankdata(np.abs(d))
+    observed = ranks[d > 0].sum()
+    mean = ranks.sum() / 2
+    stats_all = [sum(r for r, s in zip(ranks, signs) if s) for signs in itertools.product([0, 1], repeat=len(d))]
+    return np.mean([abs(t - mean) >= abs(observed - mean) - 1e-9 for t in stats_all])
+
+
+def _exact_u_p(a, b):
+    """Two-sided p of Mann-Whitney U by enumerating every relabelling (ties by mid-ranks)."""
+    import itertools
+
+    pooled = np.concatenate([a, b])
+    ranks = sps.rankdata(pooled)
+    n_a = len(a)
+    u = lambda idx: ranks[list(idx)].sum() - n_a * (n_a + 1) / 2  # noqa: E731
+    observed, mean = u(range(n_a)), n_a * len(b) / 2
+    all_u = [u(idx) for idx in itertools.combinations(range(len(pooled)), n_a)]
+    return np.mean([abs(x - mean) >= abs(observed - mean) - 1e-9 for x in all_u])
+
+
+def test_wilcoxon_labels_say_what_scipy_ran():
+    tied = [0.03, 0.01, 0.01, 0.02, -0.01, 0.04]  # ties in |d|: exact permutation of the signs
+    res = stats.wilcoxon(tied, [0] * 6)
+    assert res.note == "exact permutation (ties or zero differences)"
+    assert res.p_value == pytest.approx(_exact_signed_rank_p(tied))
+    zeros = [0.0, 0.02, 0.01, 0.03, 0.04, 0.05]  # one zero: dropped, the rest permuted exactly
+    res = stats.wilcoxon(zeros, [0] * 6)
+    assert res.note == "exact permutation (ties or zero differences); 1 zero difference dropped"
+    assert res.p_value == pytest.approx(_exact_signed_rank_p(zeros)) == pytest.approx(2 / 32)
+    many = np.r_[np.arange(1, 14), 13.0]  # 14 pairs with a tie: too many to enumerate
+    res = stats.wilcoxon(many, np.zeros(14))
+    assert res.note == "normal approximation"
+    assert res.p_value == pytest.approx(sps.wilcoxon(many, np.zeros(14), method="asymptotic").pvalue)
+
+
+def test_mann_whitney_with_ties_is_exact_by_permutation():
+    a, b = [1, 2, 2, 4, 5], [2, 3, 6, 7, 8]
+    res = stats.mann_whitney(a, b)
+    assert res.note == "exact permutation (ties)"
+    assert res.p_value == pytest.approx(_exact_u_p(a, b))
+    assert res.p_value != pytest.approx(sps.mannwhitneyu(a, b, method="asymptotic").pvalue, abs=1e-3)
+
+
 def test_mann_whitney_six_vs_six_separated():
     res = stats.mann_whitney([7, 8, 9, 10, 11, 12], [1, 2, 3, 4, 5, 6], alternative="greater")
     assert res.p_value == pytest.approx(1 / 924, rel=1e-12)
@@ -76,6 +125,10 @@ def test_smallest_p_of_the_design():
     assert stats.smallest_p("Wilcoxon signed-rank", 6) == 0.03125
     assert stats.smallest_p("Mann-Whitney U", 3, 3) == pytest.approx(0.1)
     assert stats.smallest_p("Mann-Whitney U", 6, 6) == pytest.approx(2 / 924)
+    # zero differences are dropped by Wilcoxon (and flip to themselves): 6 pairs, 1 zero = 5
+    assert stats.smallest_p("Wilcoxon signed-rank", 6, zeros=1) == 0.0625
+    assert stats.smallest_p("sign-flip permutation", 6, zeros=1) == 0.0625
+    assert stats.smallest_p("paired t-test", 3) == 0.0
 
 
 def test_seeds_needed_matches_t_test_power():
@@ -85,6 +138,43 @@ def test_seeds_needed_matches_t_test_power():
     assert n == 10  # d_z = 1: 10 pairs give power 0.80 (8 give 0.71)
     assert TTestPower().power(1.0, n, 0.05) >= 0.8 > TTestPower().power(1.0, n - 1, 0.05)
     assert stats.seeds_needed(0.0, paired=True) is None
+    # an infinite effect (no spread) gives no sd to plan with: not "2 seeds"
+    assert stats.seeds_needed(math.inf, paired=True) is None
+    assert stats.seeds_needed_interval(-math.inf, 5, 5, paired=True) is None
+
+
+def test_effect_size_interval_inverts_the_noncentral_t():
+    low, high = stats.effect_size_interval(1.0, 10, 10, paired=True)
+    t = 1.0 * math.sqrt(10)
+    assert sps.nct.cdf(t, 9, low * math.sqrt(10)) == pytest.approx(0.975)
+    assert sps.nct.cdf(t, 9, high * math.sqrt(10)) == pytest.approx(0.025)
+    assert low < 1.0 < high
+    scale = 1 / math.sqrt(1 / 5 + 1 / 7)
+    low, high = stats.effect_size_interval(-0.5, 5, 7, paired=False)
+    assert sps.nct.cdf(-0.5 * scale, 10, low * scale) == pytest.approx(0.975)
+    assert low < 0 < high
+
+
+def test_seeds_needed_interval_states_its_uncertainty():
+    fewest, most = stats.seeds_needed_interval(1.0, 10, 10, paired=True)
+    low, high = stats.effect_size_interval(1.0, 10, 10, paired=True)
+    assert fewest == stats.seeds_needed(high, paired=True) < 10 < most == stats.seeds_needed(low, paired=True)
+    # an effect whose interval includes 0: no number of seeds is sure to be enough
+    assert stats.seeds_needed_interval(0.3, 5, 5, paired=True)[1] == math.inf
+
+
+def test_min_detectable_difference_has_power_0_8():
+    from statsmodels.stats.power import TTestIndPower, TTestPower
+
+    mdd = stats.min_detectable_difference(0.01, 10, 10, paired=True)
+    assert TTestPower().power(mdd / 0.01, 10, 0.05) == pytest.approx(0.8)
+    # the textbook approximation (t_{1-alpha/2} + t_{power}) / sqrt(n) is close
+    approx = (sps.t.ppf(0.975, 9) + sps.t.ppf(0.8, 9)) / math.sqrt(10) * 0.01
+    assert mdd == pytest.approx(approx, rel=0.02)
+    mdd = stats.min_detectable_difference(0.005, 5, 5, paired=False)
+    assert TTestIndPower().power(mdd / 0.005, 5, 0.05) == pytest.approx(0.8)
+    assert 0.0095 < mdd < 0.0105  # 5 vs 5 runs with sd 0.005 detect about 0.01
+    assert math.isnan(stats.min_detectable_difference(math.nan, 5, 5, paired=True))
 
 
 def test_holm_known_answer():

@@ -42,7 +42,7 @@ def test_tiny_repeats_make_a_parent_children_and_one_registered_model(mlflow_sto
         assert {"test_accuracy", "test_macro_f1", "test_topic.lgbt.macro_f1", "test_fold.4.macro_f1", "test_f1.Offensive"} <= set(child.data.metrics)
         assert len(child.inputs.dataset_inputs) == 3
         artifacts = {a.path for a in mlflow.MlflowClient().list_artifacts(child.info.run_id)}
-        assert {"confusion_matrix.png", "predictions.parquet", "history.csv"} <= artifacts
+        assert {"confusion_matrix.png", "predictions.parquet", "history.csv", "load_report.json"} <= artifacts
         history = mlflow.MlflowClient().get_metric_history(child.info.run_id, "val_macro_f1")
         assert [m.step for m in history] == [1]
     values = [c.data.metrics["test_macro_f1"] for c in children]

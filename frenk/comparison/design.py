@@ -27,6 +27,8 @@ class RunRecord:
     data_digest: str | None
     metrics: dict[str, float]
     status: str = "FINISHED"
+    #: start time (ms since the epoch): of two runs of one system, seed and data, the newer counts
+    start_time: int | None = None
     is_parent: bool = False
 
 
@@ -56,7 +58,9 @@ def metric_key(metrics: dict[str, float], name: str) -> str | None:
 
 
 def select_samples(records: list[RunRecord], metrics: tuple[str, ...]) -> tuple[dict[str, list[RunRecord]], list[Skipped]]:
-    """Group usable runs by system; list the others with the reason they are left out."""
+    """Group usable runs by system; list the others with the reason they are left out. Of
+    several finished runs of one system with the same seed and data digest, only the newest
+    counts (so a rerun never changes the pairing or the sample size)."""
     samples: dict[str, list[RunRecord]] = {}
     skipped: list[Skipped] = []
     for r in records:
@@ -68,7 +72,29 @@ def select_samples(records: list[RunRecord], metrics: tuple[str, ...]) -> tuple[
             skipped.append(Skipped(r.run_id, r.system, f"no metric {', '.join(missing)}"))
         else:
             samples.setdefault(r.system, []).append(r)
+    for system, runs in samples.items():
+        samples[system], duplicates = newest_per_seed(runs)
+        skipped.extend(duplicates)
     return samples, skipped
+
+
+def newest_per_seed(runs: list[RunRecord]) -> tuple[list[RunRecord], list[Skipped]]:
+    """One system's runs with one run per (seed, data digest): the newest (by start time, then
+    run id); the others as skipped, naming the run that counts instead. Order is kept."""
+    newest: dict[tuple, RunRecord] = {}
+    for r in runs:
+        key = (r.seed, r.data_digest)
+        if r.seed is None:
+            continue
+        if key not in newest or (r.start_time or 0, r.run_id) > (newest[key].start_time or 0, newest[key].run_id):
+            newest[key] = r
+    kept = [r for r in runs if r.seed is None or newest[(r.seed, r.data_digest)] is r]
+    skipped = [
+        Skipped(r.run_id, r.system, f"duplicate: seed {r.seed} on the same data as the newer run "
+                f"{newest[(r.seed, r.data_digest)].run_id}, which counts instead")
+        for r in runs if r.seed is not None and newest[(r.seed, r.data_digest)] is not r
+    ]
+    return kept, skipped
 
 
 def _pairs(a: list[RunRecord], b: list[RunRecord]) -> list[tuple[RunRecord, RunRecord]]:
@@ -104,23 +130,28 @@ def _scores(runs_a: list[RunRecord], runs_b: list[RunRecord], metric: str) -> tu
     return paired, xa, xb
 
 
-def _paired_tests(result: dict, xa: np.ndarray, xb: np.ndarray, alpha: float) -> tuple[str, str]:
+#: the pre-specified primary test of each design, fixed before any data is seen
+PRIMARY_TESTS = {"paired": "paired_t", "independent": "welch_t"}
+PROTOCOL = (
+    "Primary test, fixed before the data: the paired t-test when the runs pair by seed and data digest, "
+    "Welch's t-test when they do not (both robust to the mild non-normality of seed scores); Holm-corrected "
+    "over the pairs when there are several. Shapiro-Wilk, Wilcoxon signed-rank, Mann-Whitney U and the "
+    "permutation tests are secondary analyses: they are reported, never used to pick the test. ASO is the "
+    "dominance check. Power 0.8 and alpha as stated give the minimum detectable difference of each pair"
+)
+
+
+def _paired_tests(result: dict, xa: np.ndarray, xb: np.ndarray) -> tuple[str, str]:
     diffs = xa - xb
     normality = stats.shapiro(diffs)
     result["normality"] = {"of": "paired differences", **(normality.as_dict() if normality else {"note": "n < 3: not testable"})}
     result["tests"]["paired_t"] = stats.paired_t(xa, xb).as_dict()
     result["tests"]["wilcoxon"] = stats.wilcoxon(xa, xb).as_dict()
     result["tests"]["permutation"] = stats.sign_flip_permutation(xa, xb, paired=True).as_dict()
-    normal = normality is not None and normality.p_value > alpha and np.ptp(diffs) > 0
-    if normal:
-        return "paired_t", (f"paired runs; Shapiro-Wilk on the differences p={fmt(normality.p_value)} > {alpha}: "
-                            "normal, so the paired t-test")
-    return "wilcoxon", ("paired runs; the differences are not shown to be normal"
-                        + (f" (Shapiro-Wilk p={fmt(normality.p_value)})" if normality else " (n < 3, normality not testable)")
-                        + ", so the Wilcoxon signed-rank test")
+    return "paired_t", "paired runs: the pre-specified primary test (the others are secondary)"
 
 
-def _independent_tests(result: dict, a: str, b: str, xa: np.ndarray, xb: np.ndarray, alpha: float) -> tuple[str, str]:
+def _independent_tests(result: dict, a: str, b: str, xa: np.ndarray, xb: np.ndarray) -> tuple[str, str]:
     norm_a, norm_b = stats.shapiro(xa), stats.shapiro(xb)
     result["normality"] = {
         "of": "each sample",
@@ -130,40 +161,71 @@ def _independent_tests(result: dict, a: str, b: str, xa: np.ndarray, xb: np.ndar
     result["tests"]["welch_t"] = stats.welch_t(xa, xb).as_dict()
     result["tests"]["mann_whitney"] = stats.mann_whitney(xa, xb).as_dict()
     result["tests"]["permutation"] = stats.sign_flip_permutation(xa, xb, paired=False).as_dict()
-    if all(n is not None and n.p_value > alpha for n in (norm_a, norm_b)):
-        return "welch_t", "independent runs; both samples pass Shapiro-Wilk, so Welch's t-test"
-    return "mann_whitney", "independent runs; normality not shown for both samples, so the Mann-Whitney U test"
+    return "welch_t", "independent runs: the pre-specified primary test (the others are secondary)"
 
 
-def _power(effect: float, paired: bool, alpha: float) -> dict:
+def _floors(result: dict, xa: np.ndarray, xb: np.ndarray, alpha: float) -> None:
+    """A plain warning for each reported test that can never reach p < alpha with these runs."""
+    zeros = int(np.sum(xa - xb == 0)) if result["design"] == "paired" else 0
+    for key, test in result["tests"].items():
+        smallest = stats.smallest_p(test["name"], len(xa), len(xb), zeros)
+        test["smallest_possible_p"] = smallest
+        if smallest >= alpha:
+            role = "the primary test" if key == result["recommended"]["test"] else "a secondary test"
+            result["warnings"].append(
+                f"{result['metric']}: {test['name']} ({role}) with {len(xa)} vs {len(xb)} runs"
+                + (f" ({zeros} zero differences dropped)" if zeros else "")
+                + f" can never give p < {alpha} (its smallest p is {fmt(smallest)}); it would need at least "
+                f"{_min_n_for(test['name'], alpha)} seeds per system"
+            )
+
+
+def _power(effect: float, paired: bool, alpha: float, xa: np.ndarray, xb: np.ndarray) -> dict:
+    """Seeds needed for the observed effect (with its uncertainty) and the minimum detectable
+    difference of the primary t-test at this run count."""
     needed = stats.seeds_needed(effect, paired, alpha)
-    return {
-        "seeds_needed": needed,
-        "note": (
-            f"{fmt(needed)} seeds per system would detect the observed difference with power 0.8 at alpha {alpha} (t-test)"
-            if needed is not None
-            else "no difference observed: no number of seeds is implied"
-        ),
-    }
+    interval = stats.seeds_needed_interval(effect, len(xa), len(xb), paired, alpha)
+    n = len(xa)
+    if paired:
+        sd = float(np.std(xa - xb, ddof=1)) if n > 1 else math.nan
+    else:
+        dof = len(xa) + len(xb) - 2
+        sd = math.sqrt(((len(xa) - 1) * xa.var(ddof=1) + (len(xb) - 1) * xb.var(ddof=1)) / dof) if dof > 0 else math.nan
+    mdd = stats.min_detectable_difference(sd, len(xa), len(xb), paired, alpha)
+    if needed is None:
+        note = ("no difference observed: no number of seeds is implied" if effect == 0 else
+                "the observed scores have no spread (infinite effect size): a number of seeds cannot be estimated")
+    else:
+        note = (f"{fmt(needed)} seeds per system would detect the observed difference with power 0.8 at alpha {alpha} "
+                f"(t-test); a post-hoc figure from {n} seeds: the 95% interval of the effect size gives "
+                f"{fmt(interval[0])} to {fmt(interval[1])} seeds")
+    return {"seeds_needed": needed, "seeds_needed_interval": list(interval) if interval else None,
+            "min_detectable_difference": mdd, "sd": sd, "note": note}
 
 
 def compare_pair(a: str, b: str, runs_a: list[RunRecord], runs_b: list[RunRecord], metric: str, alpha: float) -> dict:
-    """All tests of one metric for one pair of systems, and the recommended one."""
+    """All tests of one metric for one pair of systems; the primary one (``recommended``)
+    follows from the design alone."""
     paired, xa, xb = _scores(runs_a, runs_b, metric)
     result: dict = {
         "metric": metric, "a": a, "b": b, "design": "paired" if paired else "independent",
         "pairing": "same frenk.seed and frenk.data_digest" if paired else "runs do not share seeds and data digests",
         "n_a": len(xa), "n_b": len(xb), "mean_difference": float(xa.mean() - xb.mean()), "tests": {}, "warnings": [],
     }
-    chosen, why = _paired_tests(result, xa, xb, alpha) if paired else _independent_tests(result, a, b, xa, xb, alpha)
+    chosen, why = _paired_tests(result, xa, xb) if paired else _independent_tests(result, a, b, xa, xb)
     effect = stats.cohens_d(xa, xb, paired=paired)
     test = result["tests"][chosen]
-    smallest = stats.smallest_p(test["name"], len(xa), len(xb))
-    if smallest >= alpha:
+    if (np.ptp(xa - xb) == 0) if paired else (np.ptp(xa) == 0 and np.ptp(xb) == 0):
+        test.update(p_value=math.nan, note="undefined: the scores have no spread, so the t statistic is 0/0 or infinite")
         result["warnings"].append(
-            f"{test['name']} with {len(xa)} vs {len(xb)} runs can never give p < {alpha} (its smallest p is "
-            f"{fmt(smallest)}); at least {_min_n_for(test['name'], alpha)} seeds per system are needed"
+            f"{metric}: {a} vs {b}: the {'paired differences' if paired else 'scores of both systems'} do not vary "
+            f"over seeds (deterministic learners, or learners that learnt nothing), so the {test['name']} cannot "
+            "decide; no significant difference is claimed"
         )
+    result["recommended"] = {"test": chosen, "name": test["name"], "p_value": test["p_value"], "reason": why,
+                             "primary": True}
+    _floors(result, xa, xb, alpha)
+    result["recommended"]["smallest_possible_p"] = test["smallest_possible_p"]
     result["effect"] = {
         "cohens_d": effect,
         "cohens_d_kind": "d_z (paired differences)" if paired else "pooled-sd d",
@@ -171,9 +233,7 @@ def compare_pair(a: str, b: str, runs_a: list[RunRecord], runs_b: list[RunRecord
         "aso_eps_min": stats.aso(xa, xb),
         "aso_eps_min_reverse": stats.aso(xb, xa),
     }
-    result["recommended"] = {"test": chosen, "name": test["name"], "p_value": test["p_value"], "reason": why,
-                             "smallest_possible_p": smallest}
-    result["power"] = _power(effect, paired, alpha)
+    result["power"] = _power(effect, paired, alpha, xa, xb)
     result["scores"] = {a: xa.tolist(), b: xb.tolist()}
     return result
 
@@ -195,7 +255,9 @@ def _verdict(c: dict, alpha: float, holm_applied: bool) -> None:
     if significant:
         text = f"{better} is better than {worse} on {c['metric']} ({detail})"
     else:
-        text = f"no significant difference between {c['a']} and {c['b']} on {c['metric']} ({detail}); {c['power']['note']}"
+        text = (f"no significant difference between {c['a']} and {c['b']} on {c['metric']} ({detail}); with these runs "
+                f"the {rec['name']} detects a true difference of {fmt(c['power']['min_detectable_difference'], 3)} with "
+                f"power 0.8; {c['power']['note']}")
     aso_eps = eff["aso_eps_min"] if c["mean_difference"] >= 0 else eff["aso_eps_min_reverse"]
     leader = c["a"] if c["mean_difference"] >= 0 else c["b"]
     other = c["b"] if leader == c["a"] else c["a"]
@@ -261,7 +323,7 @@ def check_comparable(records: list[RunRecord], opts: CompareOptions) -> tuple[di
     if few:
         raise FrenkError(
             f"each system needs at least 2 runs (seeds), but {', '.join(f'{s} has {n}' for s, n in few.items())}; "
-            "train with -P repeats=5"
+            "train with -P repeats=10"
         )
     digests = {r.data_digest for runs in samples.values() for r in runs}
     if len(digests) > 1 and not opts.allow_mixed_data:
@@ -305,10 +367,12 @@ def _compare_metric(report: dict, samples: dict[str, list[RunRecord]], pairs, me
             "values": [r.metrics[metric_key(r.metrics, metric)] for r in samples[s]]}
         for s in systems
     }
+    report["validation"][metric] = _validation_descriptives(samples, systems, metric)
     comps = [compare_pair(a, b, samples[a], samples[b], metric, opts.alpha) for a, b in pairs]
     holm_applied = len(comps) > 1
     if holm_applied:
-        for c, p in zip(comps, stats.holm([c["recommended"]["p_value"] for c in comps])):
+        raw = [1.0 if math.isnan(c["recommended"]["p_value"]) else c["recommended"]["p_value"] for c in comps]
+        for c, p in zip(comps, stats.holm(raw)):
             c["recommended"]["p_holm"] = p
     for c in comps:
         _verdict(c, opts.alpha, holm_applied)
@@ -325,6 +389,39 @@ def _compare_metric(report: dict, samples: dict[str, list[RunRecord]], pairs, me
             report["warnings"].append(
                 f"{metric}: no Friedman test / critical-difference diagram: it needs at least 5 seeds shared by all systems"
             )
+
+
+def validation_key(metric: str) -> str:
+    """The run metric that holds the validation score of ``metric`` (what train logs)."""
+    return f"final_val_{metric}"
+
+
+def _validation_descriptives(samples: dict[str, list[RunRecord]], systems: list[str], metric: str) -> dict:
+    """Validation scores of the same runs, per system (systems whose runs all logged them)."""
+    key = validation_key(metric)
+    return {
+        s: {**asdict(stats.describe([r.metrics[key] for r in samples[s]])), "values": [r.metrics[key] for r in samples[s]]}
+        for s in systems if all(key in r.metrics for r in samples[s])
+    }
+
+
+def _validation_choice(report: dict, primary: str) -> None:
+    """``validation_choice``: the systems ranked by mean validation score over seeds (the
+    selection that never looks at the test set), and the test-set verdicts of the first."""
+    by_val = report["validation"].get(primary, {})
+    ranking = sorted(by_val, key=lambda s: -by_val[s]["mean"])
+    if not ranking:
+        report["validation_choice"] = {"metric": validation_key(primary), "ranking": [], "system": None,
+                                       "test_verdicts": [], "text": f"no system logged {validation_key(primary)}"}
+        return
+    top = ranking[0]
+    verdicts = [c["recommended"]["verdict"] for c in report["comparisons"] if c["metric"] == primary and top in (c["a"], c["b"])]
+    report["validation_choice"] = {
+        "metric": validation_key(primary), "ranking": ranking, "means": {s: by_val[s]["mean"] for s in ranking},
+        "system": top, "test_verdicts": verdicts,
+        "text": (f"chosen on validation, not test: {top} has the highest mean {validation_key(primary)} over its seeds "
+                 f"({fmt(by_val[top]['mean'])}); its test-set verdicts on {primary} follow"),
+    }
 
 
 def _summarise(report: dict, primary: str) -> None:
@@ -374,9 +471,10 @@ def build_report(
         "runs": {s: [r.run_id for r in samples[s]] for s in systems},
         "seeds": {s: [r.seed for r in samples[s]] for s in systems},
         "data_digests": sorted(d for d in digests if d), "skipped": [asdict(s) for s in skipped],
-        "descriptives": {}, "comparisons": [], "friedman": {}, "warnings": [],
+        "protocol": PROTOCOL, "descriptives": {}, "validation": {}, "comparisons": [], "friedman": {}, "warnings": [],
     }
     for metric in opts.metrics:
         _compare_metric(report, samples, pairs, metric, opts, predictions, best_runs)
     _summarise(report, opts.metrics[0])
+    _validation_choice(report, opts.metrics[0])
     return report

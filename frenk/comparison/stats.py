@@ -75,23 +75,50 @@ def welch_t(a, b, alternative: str = "two-sided") -> TestResult:
     return TestResult("Welch's t-test", float(res.statistic), float(res.pvalue))
 
 
+#: exact permutation tests enumerate every sign pattern / relabelling up to this many
+EXACT_PERMUTATIONS = 9999
+
+
+def _exact_permutation():
+    return stats.PermutationMethod(n_resamples=EXACT_PERMUTATIONS)
+
+
 def wilcoxon(a, b, alternative: str = "two-sided") -> TestResult:
-    """Wilcoxon signed-rank test; exact where scipy is exact (no ties or zeros, n <= 50)."""
+    """Wilcoxon signed-rank test (zero differences dropped, as Wilcoxon did). The method is
+    chosen here and the note says which one ran: the exact distribution without ties or zeros
+    (n <= 50); an exact permutation of the signs with ties or zeros (2^n <= 9999, n <= 13);
+    else the normal approximation."""
     d = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
     if np.all(d == 0):
         return TestResult("Wilcoxon signed-rank", 0.0, 1.0, "all differences are zero")
-    nonzero = d[d != 0]
-    exact = len(nonzero) == len(d) and len(np.unique(np.abs(d))) == len(d) and len(d) <= 50
-    res = stats.wilcoxon(a, b, alternative=alternative, method="exact" if exact else "auto")
-    return TestResult("Wilcoxon signed-rank", float(res.statistic), float(res.pvalue), "exact" if exact else "normal approximation")
+    nonzero = np.abs(d[d != 0])
+    clean = len(nonzero) == len(d) and len(np.unique(nonzero)) == len(nonzero)
+    if clean and len(d) <= 50:
+        method, note = "exact", "exact"
+    elif not clean and 2 ** len(d) <= EXACT_PERMUTATIONS:
+        method, note = _exact_permutation(), "exact permutation (ties or zero differences)"
+    else:
+        method, note = "asymptotic", "normal approximation"
+    res = stats.wilcoxon(a, b, alternative=alternative, method=method)
+    zeros = len(d) - len(nonzero)
+    return TestResult("Wilcoxon signed-rank", float(res.statistic), float(res.pvalue),
+                      note + (f"; {zeros} zero difference{'s' * (zeros > 1)} dropped" if zeros else ""))
 
 
 def mann_whitney(a, b, alternative: str = "two-sided") -> TestResult:
-    """Mann-Whitney U; exact when there are no ties (and the samples are small)."""
+    """Mann-Whitney U: the exact distribution without ties; with ties an exact permutation
+    test of U over every relabelling (when there are at most 9999); else the normal
+    approximation."""
     pooled = np.concatenate([np.asarray(a, float), np.asarray(b, float)])
-    exact = len(np.unique(pooled)) == len(pooled) and len(pooled) <= 60
-    res = stats.mannwhitneyu(a, b, alternative=alternative, method="exact" if exact else "asymptotic")
-    return TestResult("Mann-Whitney U", float(res.statistic), float(res.pvalue), "exact" if exact else "normal approximation")
+    ties = len(np.unique(pooled)) < len(pooled)
+    if not ties and len(pooled) <= 60:
+        method, note = "exact", "exact"
+    elif ties and math.comb(len(pooled), len(a)) <= EXACT_PERMUTATIONS:
+        method, note = _exact_permutation(), "exact permutation (ties)"
+    else:
+        method, note = "asymptotic", "normal approximation"
+    res = stats.mannwhitneyu(a, b, alternative=alternative, method=method)
+    return TestResult("Mann-Whitney U", float(res.statistic), float(res.pvalue), note)
 
 
 def sign_flip_permutation(a, b, paired: bool, seed: int = 0, n_resamples: int = 9999) -> TestResult:
@@ -260,26 +287,32 @@ def friedman(scores: dict[str, list[float]], alpha: float = 0.05) -> FriedmanRes
 # ---------------------------------------------------------------- design and power
 
 
-def smallest_p(test: str, n_a: int, n_b: int | None = None) -> float:
+def smallest_p(test: str, n_a: int, n_b: int | None = None, zeros: int = 0) -> float:
     """The smallest two-sided p-value an exact rank/sign test can give with this design:
-    Wilcoxon signed-rank and sign-flip permutation 2/2^n; Mann-Whitney U 2/C(n_a+n_b, n_a)."""
+    Wilcoxon signed-rank and sign-flip permutation 2/2^m, where m = n_a - ``zeros`` (zero
+    differences are dropped, or flip to themselves); Mann-Whitney U and the relabelling
+    permutation 2/C(n_a+n_b, n_a) (without ties). t-tests have no floor: 0."""
     if test in ("Wilcoxon signed-rank", "sign-flip permutation"):
-        return min(1.0, 2 / 2**n_a)
-    if test == "Mann-Whitney U":
+        return min(1.0, 2 / 2 ** max(n_a - zeros, 0))
+    if test in ("Mann-Whitney U", "permutation (relabelling)"):
         return min(1.0, 2 / math.comb(n_a + n_b, n_a))
     return 0.0
 
 
-def seeds_needed(effect_size: float, paired: bool, alpha: float = 0.05, power: float = 0.8) -> float | None:
-    """Seeds (pairs, or runs per system) a t-test needs to detect ``effect_size`` (Cohen's d)
-    with ``power``; ``None`` when there is no effect to detect, inf when it is not finite."""
+def _power_solver(paired: bool):
     from statsmodels.stats.power import TTestIndPower, TTestPower
 
-    if not math.isfinite(effect_size):
-        return 2.0
-    if effect_size == 0:
+    return TTestPower() if paired else TTestIndPower()
+
+
+def seeds_needed(effect_size: float, paired: bool, alpha: float = 0.05, power: float = 0.8) -> float | None:
+    """Seeds (pairs, or runs per system) a t-test needs to detect ``effect_size`` (Cohen's d)
+    with ``power``; ``None`` when there is nothing to compute from: no effect (0), or an
+    infinite one (no spread at all, so the sd that power rests on is unknown); inf when more
+    than 10^7 would be needed."""
+    if effect_size == 0 or not math.isfinite(effect_size):
         return None
-    solver = TTestPower() if paired else TTestIndPower()
+    solver = _power_solver(paired)
     d = abs(effect_size)
 
     def enough(n: int) -> bool:
@@ -296,3 +329,59 @@ def seeds_needed(effect_size: float, paired: bool, alpha: float = 0.05, power: f
         mid = (low + high) // 2
         low, high = (low, mid) if enough(mid) else (mid, high)
     return float(high)
+
+
+def effect_size_interval(effect_size: float, n_a: int, n_b: int | None, paired: bool,
+                         confidence: float = 0.95) -> tuple[float, float] | None:
+    """Exact confidence interval of Cohen's d (d_z when paired, pooled-sd d otherwise) from the
+    noncentral t distribution of the t statistic; ``None`` when d is not finite."""
+    from scipy.optimize import brentq
+
+    if not math.isfinite(effect_size):
+        return None
+    scale = math.sqrt(n_a) if paired else 1 / math.sqrt(1 / n_a + 1 / n_b)
+    df = n_a - 1 if paired else n_a + n_b - 2
+    t = effect_size * scale
+
+    def bound(q: float) -> float:  # the noncentrality at which t is the q-quantile
+        f = lambda nc: stats.nct.cdf(t, df, nc) - q  # noqa: E731
+        lo, hi = t - 10, t + 10
+        while f(lo) < 0:
+            lo -= 10
+        while f(hi) > 0:
+            hi += 10
+        return brentq(f, lo, hi, xtol=1e-10)
+
+    tail = (1 - confidence) / 2
+    return bound(1 - tail) / scale, bound(tail) / scale
+
+
+def seeds_needed_interval(effect_size: float, n_a: int, n_b: int | None, paired: bool, alpha: float = 0.05,
+                          power: float = 0.8, confidence: float = 0.95) -> tuple[float, float] | None:
+    """How uncertain :func:`seeds_needed` is: the seeds needed at the two ends of the effect
+    size's confidence interval, (fewest, most). The most is inf when the interval reaches
+    an effect of 0 (any number of seeds may be too few). ``None`` when d is not finite."""
+    interval = effect_size_interval(effect_size, n_a, n_b, paired, confidence)
+    if interval is None:
+        return None
+    low, high = sorted(abs(x) for x in interval)
+    if interval[0] <= 0 <= interval[1]:
+        low = 0.0
+    fewest = seeds_needed(high, paired, alpha, power)
+    most = seeds_needed(low, paired, alpha, power) if low > 0 else math.inf
+    return fewest, most
+
+
+def min_detectable_difference(sd: float, n_a: int, n_b: int | None, paired: bool, alpha: float = 0.05,
+                              power: float = 0.8) -> float:
+    """The smallest true mean difference the primary t-test detects with ``power`` at this run
+    count: the standardised effect solved from the noncentral t distribution, times ``sd``
+    (the sd of the paired differences, or the pooled sd). nan without a usable sd or n."""
+    if not (math.isfinite(sd) and n_a >= 2 and (paired or (n_b or 0) >= 2)):
+        return math.nan
+    if paired:
+        d = _power_solver(True).solve_power(nobs=n_a, alpha=alpha, power=power, alternative="two-sided")
+    else:
+        d = _power_solver(False).solve_power(nobs1=n_a, ratio=n_b / n_a, alpha=alpha, power=power,
+                                             alternative="two-sided")
+    return float(np.atleast_1d(d)[0]) * sd

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .export import selection_text
+
 TEMPLATE = Path(__file__).resolve().parent / "templates" / "model_card.md"
 
 FRENK_CITATION = """@misc{ljubesic2019frenk,
@@ -118,6 +120,11 @@ class CardFacts:
     @property
     def seed_list(self) -> str:
         return ", ".join(str(s.seed) for s in self.seeds)
+
+    @property
+    def system_choice(self) -> str:
+        """How the system was chosen (by validation, or by whoever published it)."""
+        return selection_text(self.report, self.system)
 
     @property
     def topics(self) -> list[str]:

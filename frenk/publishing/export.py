@@ -38,9 +38,34 @@ def check_exportable(name: str, version: str, system: str) -> None:
 
 
 def system_to_publish(report: dict) -> str:
-    """The system a chained run publishes: the report's best system when it is exportable,
-    else the leading exportable one (systems are ordered by mean on the deciding metric)."""
-    candidates = [s for s in report["systems"] if exportable(s)]
-    if not candidates:
+    """The system a chained run publishes, chosen off the test set: the exportable system with
+    the highest mean validation score over its seeds (the report's ``validation_choice``
+    ranking, on the deciding metric). The test-set verdicts for it are in the report."""
+    ranking = report.get("validation_choice", {}).get("ranking", [])
+    candidates = [s for s in ranking if exportable(s)]
+    if candidates:
+        return candidates[0]
+    if not any(exportable(s) for s in report["systems"]):
         raise FrenkError("no transformer among the compared models: nothing to publish as a Hugging Face model")
-    return report["best_system"] if report["best_system"] in candidates else candidates[0]
+    metric = report.get("validation_choice", {}).get("metric", f"final_val_{report['metrics'][0]}")
+    raise FrenkError(
+        f"the compared transformer runs have no validation metric {metric}, so the system cannot be chosen off the "
+        "test set; retrain them with this version of frenk (train logs final_val_<metric>) and compare again"
+    )
+
+
+def selection_text(report: dict, system: str) -> str:
+    """How ``system`` came to be the one published, in one sentence (for the card)."""
+    choice = report.get("validation_choice") or {}
+    means = choice.get("means", {})
+    transformers = [s for s in choice.get("ranking", []) if exportable(s)]
+    metric = choice.get("metric", "the validation metric")
+    if transformers and transformers[0] == system:
+        others = ", ".join(f"{s} {means[s]:.4f}" for s in choice["ranking"] if s != system)
+        return (f"{system} has the highest mean {metric} over its seeds among the compared transformers "
+                f"({means[system]:.4f}{'; ' + others if others else ''}); test scores played no part in the "
+                "choice, and the test-set verdicts below are those of this choice")
+    leader = transformers[0] if transformers else None
+    return (f"{system} was published by explicit choice (publish -P version=...), not by the validation rule"
+            + (f": by mean {metric} the leading transformer was {leader}" if leader else "")
+            + "; the test-set verdicts below decided the promotion gate")

@@ -90,7 +90,9 @@ def main(cfg: MainConfig) -> list[StepRecord]:
         last_trained = max(r.info.end_time or 0 for r in group_runs)
         cmp = chain.step("compare", {"group": group}, valid=lambda run: run.info.start_time >= last_trained,
                          reuse_tags={"frenk.data_digest": digest})
-        system = system_to_publish(search.load_report(cmp.info.run_id))
+        report = search.load_report(cmp.info.run_id)
+        system = system_to_publish(report)  # by mean validation score over seeds, never by test
+        print(f"[main] publishing {system}: {report['validation_choice']['text']}")
         version = registry.version_of(name, {r.info.run_id for r in group_runs if r.data.tags.get("frenk.model") == system})
         if version is None:
             raise FrenkError(f"no registered version of {name} for {system} in group {group}")

@@ -43,7 +43,7 @@ def publish(cfg: PublishConfig) -> PublishOutcome:
         hub.check_push(cfg.repo_id)  # no token / no network: fail before anything changes
     mv = registry.model_version(cfg.name, cfg.version)
     version = str(mv.version)
-    run = search.get_run(mv.run_id)
+    run = search.get_run(mv.run_id, f"train run of {cfg.name} version {version}")
     system = run.data.tags.get("frenk.model", "?")
     check_exportable(cfg.name, version, system)
     report, compare_run_id = search.compare_report(cfg.compare_run, system, run.info.experiment_id)

@@ -92,6 +92,8 @@ def log_train_result(result: TrainResult) -> None:
         }
     )
     mlflow.set_tag("frenk.reload_check", "passed" if result.reload_identical else "failed")
+    if result.load_report:  # which weights the base checkpoint lacked (created new) or carried unused
+        mlflow.log_dict(result.load_report, "load_report.json")
     log_figure(confusion_matrix(result.evaluation.confusion, result.evaluation.class_names), "confusion_matrix.png")
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "predictions.parquet"

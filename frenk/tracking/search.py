@@ -61,6 +61,7 @@ def train_runs(experiment: str, group: str, filter_string: str, by: str) -> list
             data_digest=r.data.tags.get("frenk.data_digest"),
             metrics=dict(r.data.metrics),
             status=r.info.status,
+            start_time=r.info.start_time,
             is_parent=r.info.run_id in parents or "frenk.repeats" in r.data.tags,
         )
         for r in runs
@@ -84,8 +85,16 @@ def best_run_predictions(records, systems: list[str]) -> tuple[dict[str, pd.Data
     return predictions, best
 
 
-def get_run(run_id: str):
-    return mlflow.get_run(run_id)
+def get_run(run_id: str, what: str = "run"):
+    """The run ``run_id``; a :class:`TrackingError` naming ``what`` it was meant to be when the
+    store has no such run (a mistyped id, or another tracking URI)."""
+    try:
+        return mlflow.get_run(run_id)
+    except mlflow.exceptions.MlflowException as exc:
+        raise TrackingError(
+            f"no {what} {run_id!r} in the tracking store {mlflow.get_tracking_uri()} ({exc.error_code}); "
+            "check the run id (MLflow UI, or `mlflow runs list`) and MLFLOW_TRACKING_URI"
+        ) from None
 
 
 def seed_runs(run) -> list:
@@ -102,13 +111,20 @@ def seed_runs(run) -> list:
 
 def load_report(run_id: str) -> dict:
     """``report.json`` of a compare run."""
-    return json.loads(Path(mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path="report.json")).read_text())
+    try:
+        path = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path="report.json")
+    except (mlflow.exceptions.MlflowException, OSError):
+        raise TrackingError(
+            f"run {run_id} has no compare report (report.json); pass the id of a compare run "
+            "(tags.frenk.step = 'compare') as compare_run, or leave it empty for the newest one"
+        ) from None
+    return json.loads(Path(path).read_text())
 
 
 def compare_report(compare_run: str, system: str, experiment_id: str) -> tuple[dict, str]:
     """The report of ``compare_run``, or of the newest finished compare run that includes ``system``."""
     if compare_run:
-        candidates = [mlflow.get_run(compare_run)]
+        candidates = [get_run(compare_run, "compare run")]
     else:
         candidates = mlflow.search_runs(
             experiment_ids=[experiment_id],

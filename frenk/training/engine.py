@@ -15,6 +15,7 @@ What it guarantees (each one a failure that users of plain Trainer scripts met):
 from __future__ import annotations
 
 import gc
+from dataclasses import asdict
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -25,7 +26,7 @@ import pandas as pd
 from ..data import PreparedData, scheme
 from .evaluation import core_metrics, evaluate
 from .listeners import EpochListener
-from .loading import load_classifier
+from .loading import load_classifier, load_with_report
 from .memory import accelerator, gpu_probe, plan_batches, resolve_precision
 from .result import RELOAD_TOLERANCE, TrainResult, write_model_meta
 from .settings import TrainSettings
@@ -162,7 +163,7 @@ def train_transformer(
     started = time.perf_counter()
     tokenizer = AutoTokenizer.from_pretrained(source)
     set_seed(settings.seed)  # before the classification head is created
-    model = load_classifier(source, id2label=labels.id2label, fine_tuned=False)
+    model, load_report = load_with_report(source, id2label=labels.id2label, fine_tuned=False)
     probe = None
     if device == "cuda":
         model.to("cuda")
@@ -174,7 +175,7 @@ def train_transformer(
     result = TrainResult(
         model_dir=None, evaluation=None, validation={}, history=history, per_device_batch=per_device,
         accumulation_steps=accumulation, precision=precision, device=device,
-        train_seconds=time.perf_counter() - started,
+        train_seconds=time.perf_counter() - started, load_report=asdict(load_report),
     )
     if final:
         result.model_dir = _save(model, tokenizer, work_dir, settings, labels.id2label)

@@ -8,11 +8,26 @@ lists them (the ELECTRA-into-BERT failure this project exists to prevent).
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from ..errors import ModelError
 
 
 # parameters of a freshly initialised classification head (expected missing in a base model)
 HEAD_PREFIXES = ("classifier", "score", "pre_classifier", "qa_outputs")
+#: the pooler: many published BERT checkpoints (saved from BertForMaskedLM) have none, and a
+#: classifier that uses it creates it new, like the head
+POOLER_PREFIXES = ("pooler",)
+
+
+@dataclass
+class LoadReport:
+    """What loading a base checkpoint for training did besides loading its weights."""
+
+    #: created new (the classification head; the pooler where the checkpoint had none)
+    newly_initialised: list[str] = field(default_factory=list)
+    #: in the checkpoint but not used by the classifier (pre-training heads)
+    unused: list[str] = field(default_factory=list)
 
 
 def _is_head(key: str) -> bool:
@@ -20,10 +35,16 @@ def _is_head(key: str) -> bool:
     return parts[0] in HEAD_PREFIXES or (len(parts) > 1 and parts[1] in HEAD_PREFIXES)
 
 
+def _is_new_part(key: str) -> bool:
+    """The head, or the pooler: the parts a base checkpoint may lack."""
+    parts = key.split(".")
+    return _is_head(key) or parts[0] in POOLER_PREFIXES or (len(parts) > 1 and parts[1] in POOLER_PREFIXES)
+
+
 def _problems(info: dict, fine_tuned: bool) -> dict[str, list[str]]:
     missing = sorted(info.get("missing_keys", []))
     if not fine_tuned:
-        missing = [k for k in missing if not _is_head(k)]
+        missing = [k for k in missing if not _is_new_part(k)]
     problems = {"missing": missing, "mismatched": sorted(str(m) for m in info.get("mismatched_keys", []))}
     if fine_tuned:  # a base checkpoint may carry pre-training heads that a classifier drops
         problems["unexpected"] = sorted(info.get("unexpected_keys", []))
@@ -41,10 +62,17 @@ def load_classifier(
 
     ``fine_tuned=True`` (evaluation, registry, publish): the checkpoint must match the
     model exactly. ``fine_tuned=False`` (start of training): only the classification head
-    may be missing. ``model_class`` defaults to ``AutoModelForSequenceClassification``, which
-    picks the class from the checkpoint's ``model_type``; passing another class is how the
-    wrong-class failure happens, and is refused with the key list.
+    (and a pooler the checkpoint lacks) may be missing. ``model_class`` defaults to
+    ``AutoModelForSequenceClassification``, which picks the class from the checkpoint's
+    ``model_type``; passing another class is how the wrong-class failure happens, and is
+    refused with the key list.
     """
+    return load_with_report(source, id2label=id2label, fine_tuned=fine_tuned, model_class=model_class)[0]
+
+
+def load_with_report(source: str, *, id2label: dict[int, str] | None = None, fine_tuned: bool,
+                     model_class: type | None = None):
+    """:func:`load_classifier`, and the :class:`LoadReport` of what was created new."""
     from transformers import AutoModelForSequenceClassification
 
     cls = model_class or AutoModelForSequenceClassification
@@ -65,10 +93,23 @@ def load_classifier(
                             for kind, keys in problems.items())
         raise ModelError(
             f"loading {source} into {type(model).__name__} left weights that do not match the checkpoint, so "
-            f"part of the network would be randomly initialised: {listing}. Load it with "
-            "AutoModelForSequenceClassification (the class must fit the checkpoint's model_type)"
+            f"part of the network would be randomly initialised: {listing}. {_hint(model, model_class, fine_tuned)}"
         )
-    return model
+    report = LoadReport(sorted(info.get("missing_keys", [])), sorted(info.get("unexpected_keys", [])))
+    return model, report
+
+
+def _hint(model, model_class: type | None, fine_tuned: bool) -> str:
+    """What to do about a checkpoint that does not fit."""
+    if model_class is not None:
+        return ("Load it with AutoModelForSequenceClassification (the class must fit the checkpoint's model_type, "
+                f"here {model.config.model_type!r})")
+    if fine_tuned:
+        return ("A fine-tuned model must load exactly: use the folder frenk saved (or exported) unchanged, "
+                "and retrain if its weights were edited or saved by another class")
+    return (f"Only the classification head and the pooler may be missing from a base checkpoint; here encoder "
+            f"weights are missing, so the folder's weights do not fit its config.json (model_type "
+            f"{model.config.model_type!r}): use the checkpoint as published, or fix config.json to match its weights")
 
 
 def head_labels(source: str) -> dict[int, str] | None:

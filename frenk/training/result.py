@@ -29,6 +29,8 @@ class TrainResult:
     reload_max_prob_diff: float = 0.0
     train_seconds: float = 0.0
     test_probabilities: np.ndarray | None = field(default=None, repr=False)
+    #: what loading the base checkpoint created new or left unused (transformers only)
+    load_report: dict[str, list[str]] = field(default_factory=dict)
 
 
 def write_model_meta(model_dir: Path, kind: str, max_length: int, id2label: dict[int, str]) -> None:
