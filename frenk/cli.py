@@ -3,13 +3,17 @@
 Each entry point is ``command(ConfigClass, step_function)``: one click option per
 dataclass field (with the field's help text and choices), the parsed options build the
 config (whose ``__post_init__`` validates them), and the step function does the work.
-A :class:`~frenk.errors.FrenkError` is printed as one clear line and exits with status 2.
+A :class:`~frenk.errors.FrenkError` is printed as one clear line and exits with status 2
+(``--debug`` or ``FRENK_DEBUG=1`` shows its traceback too); an interrupt (Ctrl+C, SIGTERM
+during training) is one line and exit status 130.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import os
 import sys
+import traceback
 import typing
 from collections.abc import Callable
 
@@ -51,15 +55,24 @@ def _click_type(f: dataclasses.Field) -> click.ParamType:
 def command(config_cls: type, step: Callable[[typing.Any], typing.Any]) -> click.Command:
     """Return a click command that parses ``config_cls``'s fields and runs ``step(config)``."""
 
-    def run(**kwargs: typing.Any) -> None:
+    def run(debug: bool = False, **kwargs: typing.Any) -> None:
+        debug = debug or os.environ.get("FRENK_DEBUG", "") not in ("", "0", "false", "False")
         try:
             config = config_cls(**kwargs)
             step(config)
         except FrenkError as exc:
+            if debug:
+                traceback.print_exc()
             click.echo(f"frenk: error: {exc}", err=True)
             sys.exit(2)
+        except KeyboardInterrupt as exc:
+            if debug:
+                traceback.print_exc()
+            click.echo(f"frenk: interrupted ({exc or 'Ctrl+C'}); the runs in progress are marked KILLED", err=True)
+            sys.exit(130)
 
-    cmd = run
+    cmd = click.option("--debug", is_flag=True, default=False,
+                       help="show the traceback of an error (also FRENK_DEBUG=1)")(run)
     for f in reversed(dataclasses.fields(config_cls)):
         if not f.init:
             continue

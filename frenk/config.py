@@ -7,6 +7,7 @@ build them directly.
 from __future__ import annotations
 
 import json
+import posixpath
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -125,6 +126,8 @@ class TrainConfig(ModelDataConfig):
             raise ConfigError(f"warmup_ratio={self.warmup_ratio}: must be at least 0 and below 1")
         self.group = self.group or f"{self.lang}-{self.labels}"
         self.register = self.register.replace("{lang}", self.lang)
+        if self.register:
+            check_model_name("register", self.register)
 
     def _apply_args(self) -> None:
         for key, value in self._args.items():
@@ -160,6 +163,34 @@ def coerce(name: str, value, kind: type):
             raise ConfigError(f"{name}={value!r}: expected a whole number")
         return int(number)
     return kind(number)
+
+
+#: MLflow's rules for alias names: letters, digits, _ and -, at most 255 characters (the
+#: previous holder gets ``previous-<alias>``), and neither ``latest`` nor ``v<number>``
+ALIAS_PATTERN = re.compile(r"[\w\-]+")
+ALIAS_MAX = 255 - len("previous-")
+RESERVED_ALIAS = re.compile(r"latest|[vV]\d+", re.IGNORECASE)
+
+
+def check_model_name(option_name: str, name: str) -> None:
+    """MLflow's rules for registered model names, checked before any work: not empty, no ``/``
+    or ``:``, and a plain relative name (no ``..``, no leading ``/``, nothing that normalises away)."""
+    if not name.strip():
+        raise ConfigError(f"{option_name} is empty: give a registered model name such as frenk-hr")
+    if any(c in name for c in "/:") or posixpath.normpath(name) != name or name.startswith((".", "/")):
+        raise ConfigError(
+            f"{option_name}={name!r} is not a valid registered model name: MLflow names may not contain '/' "
+            "or ':' or be a path ('..', '.'); use letters, digits, '-', '_' and '.', e.g. frenk-hr"
+        )
+
+
+def check_alias(alias: str) -> None:
+    """MLflow's rules for model aliases (``latest`` and ``v1``, ``v2``... are reserved)."""
+    if not ALIAS_PATTERN.fullmatch(alias) or len(alias) > ALIAS_MAX:
+        raise ConfigError(f"alias={alias!r}: an alias is at most {ALIAS_MAX} letters, digits, '_' or '-' (e.g. champion)")
+    if RESERVED_ALIAS.fullmatch(alias):
+        raise ConfigError(f"alias={alias!r} is reserved by MLflow ('latest' and v<number> name versions); "
+                          "choose another alias, e.g. champion")
 
 
 def _json_object(text: str) -> dict:
@@ -230,8 +261,10 @@ class PublishConfig:
             raise ConfigError("output is empty: give a folder for the Hugging Face model")
         if self.push and not self.repo_id:
             raise ConfigError("push=true needs repo_id=<user>/<model>")
+        check_model_name("name", self.name)
         if not self.alias or self.alias == "candidate":
             raise ConfigError("alias must be a name other than candidate (e.g. champion)")
+        check_alias(self.alias)
 
 
 @dataclass

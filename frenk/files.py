@@ -7,7 +7,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from .errors import FrenkError
@@ -35,6 +35,7 @@ def check_replaceable(output: str | os.PathLike, marker: str, what: str, known: 
     out = Path(output)
     if out.is_symlink():
         raise error(f"output {out} is a symbolic link; give the real folder ({out.resolve()}) or another output")
+    check_writable(out, error)
     if out.exists() and not out.is_dir():
         raise error(f"output {out} exists and is not a folder; choose another output")
     if not out.is_dir():
@@ -53,20 +54,36 @@ def check_replaceable(output: str | os.PathLike, marker: str, what: str, known: 
         )
 
 
+def check_writable(out: Path, error: type[FrenkError] = FrenkError) -> None:
+    """Refuse an output whose folder (the nearest one that exists) cannot be written, or whose
+    way there passes through a file."""
+    parent = out.absolute().parent
+    while not parent.exists() and not parent.is_symlink() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise error(f"output {out}: {parent} is not a folder, so the output cannot be made there; choose another output")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise error(f"output {out}: the folder {parent} is not writable; choose another output or fix its permissions")
+
+
 @contextlib.contextmanager
 def replace_folder(output: str | os.PathLike, marker: str, what: str, known: Iterable[str] = (),
-                   error: type[FrenkError] = FrenkError) -> Iterator[Path]:
+                   error: type[FrenkError] = FrenkError,
+                   on_staging: Callable[[Path], None] | None = None) -> Iterator[Path]:
     """Yield an empty staging folder next to ``output``; when the block succeeds, it replaces
     ``output``. On failure nothing at ``output`` changes and the staging folder is removed.
 
     An existing ``output`` is replaced only when every entry in it was written by the same
     step (see :func:`check_replaceable`); anything else is refused before the block runs.
+    ``on_staging(folder)`` is told the staging folder as soon as it exists.
     """
     check_replaceable(output, marker, what, known, error)
     out = Path(output)
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
+        if on_staging is not None:
+            on_staging(staging)
         yield staging
         check_replaceable(output, marker, what, known, error)  # nothing appeared there meanwhile
         if out.exists():

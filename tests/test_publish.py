@@ -14,11 +14,14 @@ from frenk.publishing import gate
 FAST = '{"num_train_epochs": 1, "max_seq_length": 64}'
 
 
-def _report(verdicts: dict[tuple[str, str], str | None], metric="macro_f1") -> dict:
+def _report(verdicts: dict[tuple[str, str], str | None], metric="macro_f1", means: dict[str, float] | None = None,
+            seeds_needed: float | None = 9) -> dict:
     return {
         "metrics": [metric],
+        "descriptives": {metric: {s: {"mean": m} for s, m in (means or {}).items()}},
         "comparisons": [
-            {"metric": metric, "a": a, "b": b, "recommended": {"better": better, "verdict": f"verdict {a} {b}"}}
+            {"metric": metric, "a": a, "b": b, "recommended": {"better": better, "verdict": f"verdict {a} {b}"},
+             "power": {"seeds_needed": seeds_needed}}
             for (a, b), better in verdicts.items()
         ],
     }
@@ -29,11 +32,25 @@ def test_gate_rules():
     assert gate(report, "bertic", has_champion=True).allowed
     assert not gate(report, "xlmr", has_champion=False).allowed  # worse than bertic
     assert "not supported: verdict bertic xlmr" in gate(report, "xlmr", has_champion=False).reason
-    tie = _report({("tiny", "tfidf"): None})
+    tie = _report({("tiny", "tfidf"): None}, means={"tiny": 0.80, "tfidf": 0.77})
     assert gate(tie, "tiny", has_champion=False).allowed
     refused = gate(tie, "tiny", has_champion=True)
     assert not refused.allowed and "a champion exists" in refused.reason
+    assert "a verdict would need about 9 seeds per system" in refused.reason
     assert not gate(tie, "mbert", has_champion=False).allowed  # not in the report
+
+
+def test_gate_never_promotes_a_worse_mean_on_a_tie():
+    # the probe's case: 3 seeds, no test can reach significance, no champion yet
+    tie = _report({("tfidf", "tiny"): None}, means={"tiny": 0.342, "tfidf": 0.768}, seeds_needed=4)
+    worse = gate(tie, "tiny", has_champion=False)
+    assert not worse.allowed
+    assert "its mean is lower than tfidf's" in worse.reason and "about 4 seeds per system" in worse.reason
+    assert gate(tie, "tfidf", has_champion=False).allowed
+    # a report without means proves nothing about the means: refused
+    assert not gate(_report({("tfidf", "tiny"): None}), "tiny", has_champion=False).allowed
+    no_diff = gate(_report({("tfidf", "tiny"): None}, means={"tiny": 0.5, "tfidf": 0.6}, seeds_needed=None), "tiny", False)
+    assert "no number of seeds would give a verdict" in no_diff.reason
 
 
 def test_card_base_model_is_the_hub_id_the_model_was_tuned_from():
@@ -74,12 +91,14 @@ def test_publish_promotes_exports_and_writes_an_honest_card(store, capfd):
     from frenk.steps import publish
 
     out = store["root"] / "hf"
-    result = publish(PublishConfig(output=str(out)))
+    means = store["compare"].report["descriptives"]["macro_f1"]
+    worse = means["tiny"]["mean"] < means["tfidf"]["mean"]  # one epoch of a tiny model: often worse than tfidf
+    result = publish(PublishConfig(output=str(out), force=worse))
     client = mlflow.MlflowClient()
     champion = client.get_model_version_by_alias("frenk-hr", "champion")
     assert str(champion.version) == result.version == store["tiny"].registered_version == "2"
     assert champion.tags["frenk.compare_run"] == store["compare"].run_id
-    assert not result.forced
+    assert result.forced == worse
 
     assert {"config.json", "model.safetensors", "tokenizer.json", "README.md"} <= {p.name for p in out.iterdir()}
     capfd.readouterr()
@@ -114,7 +133,8 @@ def test_publish_promotes_exports_and_writes_an_honest_card(store, capfd):
     assert record["files"] == sorted(p.name for p in out.iterdir())
 
     # the UI answers "what was published, and why?" in the descriptions
-    assert champion.description.startswith(f"Promoted **frenk-hr version {result.version}** (tiny) to `@champion`")
+    verb = "Forced" if worse else "Promoted"
+    assert champion.description.startswith(f"{verb} **frenk-hr version {result.version}** (tiny) to `@champion`")
     note = mlflow.get_run(result.run_id).data.tags["mlflow.note.content"]
     assert note == champion.description
     parent = mlflow.get_run(store["tiny"].parent_run_id).data.tags["mlflow.note.content"]

@@ -30,6 +30,8 @@ class RunRecord:
     #: start time (ms since the epoch): of two runs of one system, seed and data, the newer counts
     start_time: int | None = None
     is_parent: bool = False
+    #: the status of the run's parent (a training with repeats), None when it has no parent
+    parent_status: str | None = None
 
 
 @dataclass
@@ -68,6 +70,8 @@ def select_samples(records: list[RunRecord], metrics: tuple[str, ...]) -> tuple[
             skipped.append(Skipped(r.run_id, r.system, "parent run of repeats (its child runs are the samples)"))
         elif r.status != "FINISHED":
             skipped.append(Skipped(r.run_id, r.system, f"status {r.status}"))
+        elif r.parent_status not in (None, "FINISHED"):
+            skipped.append(Skipped(r.run_id, r.system, f"its parent run did not finish (status {r.parent_status})"))
         elif missing := [m for m in metrics if metric_key(r.metrics, m) is None]:
             skipped.append(Skipped(r.run_id, r.system, f"no metric {', '.join(missing)}"))
         else:

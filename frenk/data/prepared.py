@@ -42,16 +42,24 @@ def canonical_digest(frame: pd.DataFrame) -> str:
     return h.hexdigest()
 
 
-def write_prepared(data: PreparedData, output: str | os.PathLike) -> Path:
+def check_output(output: str | os.PathLike) -> None:
+    """Refuse, before any work, an output that :func:`write_prepared` may not replace or cannot write."""
+    from ..files import check_replaceable
+
+    check_replaceable(output, MANIFEST, "prepared data", PREPARED_FILES, DataError)
+
+
+def write_prepared(data: PreparedData, output: str | os.PathLike, on_staging=None) -> Path:
     """Write one Parquet file per split and ``manifest.json``; all or nothing.
 
     Files are written to a temporary folder next to ``output`` and moved into place at the
     end, so a failure leaves no half-written output. An existing prepared folder is replaced
     only when it holds nothing but the files written here; any other non-empty folder is refused.
+    ``on_staging(folder)`` is told the staging folder (so that tracking can record it).
     """
     from ..files import replace_folder
 
-    with replace_folder(output, MANIFEST, "prepared data", PREPARED_FILES, DataError) as tmp:
+    with replace_folder(output, MANIFEST, "prepared data", PREPARED_FILES, DataError, on_staging) as tmp:
         for name, part in data.splits.items():
             part.to_parquet(tmp / f"{name}.parquet", index=False)
         (tmp / MANIFEST).write_text(json.dumps(data.manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -66,14 +74,14 @@ def load_prepared(folder: str | os.PathLike) -> PreparedData:
             f"{root}: no {MANIFEST} here, so this is not a preprocessed folder; run "
             "`mlflow run . -e preprocess -P output=<folder>` first or pass a source (hub, sample or a path)"
         )
-    manifest = json.loads((root / MANIFEST).read_text(encoding="utf-8"))
+    manifest = read_manifest(root)
     splits = {}
     for name in SPLITS:
         path = root / f"{name}.parquet"
         if not path.is_file():
             raise DataError(f"{root}: {path.name} is missing; preprocess again")
         part = pd.read_parquet(path)
-        if canonical_digest(part) != manifest["digests"][name]:
+        if canonical_digest(part) != manifest["digests"].get(name):
             raise DataError(f"{path}: content does not match the digest in {MANIFEST}; the file was changed, preprocess again")
         splits[name] = part
     return PreparedData(splits=splits, manifest=manifest, folder=root.resolve())
@@ -110,3 +118,16 @@ def without_test(data: PreparedData) -> PreparedData:
     select on validation only)."""
     splits = _SplitsWithoutTest({k: v for k, v in dict.items(data.splits) if k != "test"})
     return PreparedData(splits=splits, manifest=data.manifest, folder=data.folder)
+
+
+def read_manifest(root: Path) -> dict:
+    """``manifest.json`` of a prepared folder; a broken one is a :class:`DataError`."""
+    path = root / MANIFEST
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DataError(f"{path} cannot be read ({type(exc).__name__}: {str(exc)[:200]}); preprocess again") from None
+    required = ("digests", "data_digest", "parameters", "source")
+    if not isinstance(manifest, dict) or not all(k in manifest for k in required) or not all(isinstance(manifest[k], dict) for k in ("digests", "parameters")):
+        raise DataError(f"{path} is not a frenk manifest (it needs {', '.join(required)}); preprocess again")
+    return manifest

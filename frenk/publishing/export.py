@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import FrenkError, ModelError
-from ..training import PRESETS, load_classifier
+from ..training import NO_REMOTE_CODE, PRESETS, load_classifier
 
 
 def check_export(folder: Path) -> dict[int, str]:
@@ -14,7 +14,8 @@ def check_export(folder: Path) -> dict[int, str]:
     from transformers import AutoTokenizer, pipeline
 
     model = load_classifier(str(folder), fine_tuned=True)
-    classify = pipeline("text-classification", model=model, tokenizer=AutoTokenizer.from_pretrained(str(folder)))
+    tokenizer = AutoTokenizer.from_pretrained(str(folder), **NO_REMOTE_CODE)
+    classify = pipeline("text-classification", model=model, tokenizer=tokenizer, **NO_REMOTE_CODE)
     labels = set(model.config.id2label.values())
     if classify(["check"])[0]["label"] not in labels:
         raise ModelError(f"the exported model predicts labels outside {sorted(labels)}")

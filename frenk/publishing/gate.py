@@ -11,12 +11,36 @@ class GateDecision:
     reason: str
 
 
+def _seeds_needed(comps: list[dict]) -> str:
+    """What a verdict would take: the seeds per system each open comparison's power analysis names."""
+    needed = [c.get("power", {}).get("seeds_needed") for c in comps]
+    known = [n for n in needed if isinstance(n, (int, float))]
+    if not known:
+        return "no number of seeds would give a verdict (the means do not differ)"
+    n = max(known)
+    return f"a verdict would need about {int(n) if float(n).is_integer() else n} seeds per system (power 0.8)"
+
+
+def _mean(report: dict, metric: str, system: str) -> float | None:
+    value = report.get("descriptives", {}).get(metric, {}).get(system, {}).get("mean")
+    return float(value) if isinstance(value, (int, float)) else None
+
+
+def _worse_means(report: dict, metric: str, system: str, others: list[str]) -> list[str]:
+    """The systems among ``others`` whose mean beats ``system``'s (all of them when a mean is unknown)."""
+    mine = _mean(report, metric, system)
+    if mine is None:
+        return others
+    return [o for o in others if (_mean(report, metric, o) is None or _mean(report, metric, o) > mine)]
+
+
 def gate(report: dict, system: str, has_champion: bool) -> GateDecision:
     """May ``system`` be promoted on the strength of ``report``?
 
     Yes when, on the report's deciding (first) metric, it is significantly better than every
-    system it was compared with; or when it is nowhere significantly worse and at least equal
-    within the verdict rules, provided there is no current champion to displace.
+    system it was compared with; or when it is nowhere significantly worse, its mean is at
+    least as high as every system it ties with, and there is no current champion to displace.
+    A refusal on a tie says how many seeds a verdict would need.
     """
     metric = report["metrics"][0]
     comps = [c for c in report["comparisons"] if c["metric"] == metric and system in (c["a"], c["b"])]
@@ -28,11 +52,20 @@ def gate(report: dict, system: str, has_champion: bool) -> GateDecision:
         return GateDecision(False, "; ".join(f"not supported: {c['recommended']['verdict']}" for c in losses))
     if not ties:
         return GateDecision(True, f"{system} is significantly better than every alternative on {metric}")
-    others = ", ".join(c["b"] if c["a"] == system else c["a"] for c in ties)
+    tied = [c["b"] if c["a"] == system else c["a"] for c in ties]
+    others = ", ".join(tied)
     if has_champion:
         return GateDecision(
             False,
             f"{system} is not significantly better than {others} on {metric}, and a champion exists: "
-            "an equal model does not replace it (force=true overrides)",
+            f"an equal model does not replace it; {_seeds_needed(ties)} (force=true overrides)",
         )
-    return GateDecision(True, f"{system} is equal to {others} on {metric} within the verdict rules, and there is no champion yet")
+    better = _worse_means(report, metric, system, tied)
+    if better:
+        return GateDecision(
+            False,
+            f"{system} is not significantly different from {others} on {metric}, but its mean is lower than "
+            f"{', '.join(better)}'s: a worse mean is never promoted; {_seeds_needed(ties)} (force=true overrides)",
+        )
+    return GateDecision(True, f"{system} is equal to {others} on {metric} within the verdict rules, has the better mean, "
+                              "and there is no champion yet")

@@ -18,12 +18,12 @@ class CompareOutcome:
 
 def compare(cfg: CompareConfig) -> CompareOutcome:
     """Read the train runs, run the tests the design calls for, print and log the report."""
-    runs.configure()
+    runs.start_step()
     records = search.train_runs(cfg.experiment, cfg.group, cfg.filter, cfg.by)
     opts = CompareOptions(metrics=cfg.metric_list, baseline=cfg.baseline or None, alpha=cfg.alpha,
                           allow_mixed_data=cfg.allow_mixed_data)
     samples, _, _ = check_comparable(records, opts)  # bad input fails here, before anything is downloaded or logged
-    predictions, best = search.best_run_predictions(records, sorted(samples))
+    predictions, best = search.best_run_predictions(samples)
     report = build_report(records, opts, predictions, best)
     report["selection"] = {"group": cfg.group, "filter": cfg.filter, "by": cfg.by, "experiment": cfg.experiment}
     markdown = render_markdown(report)

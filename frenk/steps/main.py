@@ -70,6 +70,7 @@ def main(cfg: MainConfig) -> list[StepRecord]:
     """
     if not (PROJECT / "MLproject").is_file():
         raise FrenkError(f"main runs the project's entry points, but {PROJECT} holds no MLproject (install with pip install -e)")
+    runs.start_step()
     tags = runs.frenk_tags(step="main", lang=cfg.lang, labels=cfg.labels)
     with runs.step_run(f"main-{cfg.lang}-{cfg.labels}", tags) as main_run:
         chain = _Chain(main_run.info.experiment_id, main_run.info.run_id)
@@ -87,7 +88,7 @@ def main(cfg: MainConfig) -> list[StepRecord]:
                                  **({"params": tuned[model]} if model in tuned else {})},
                        reuse_tags={"frenk.data_digest": digest})
         group_runs = search.group_train_runs(group, chain.experiment)
-        last_trained = max(r.info.end_time or 0 for r in group_runs)
+        last_trained = max((r.info.end_time or 0 for r in group_runs), default=0)
         cmp = chain.step("compare", {"group": group}, valid=lambda run: run.info.start_time >= last_trained,
                          reuse_tags={"frenk.data_digest": digest})
         report = search.load_report(cmp.info.run_id)

@@ -6,7 +6,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 from ..config import PreprocessConfig
-from ..data import PreparedData, PreprocessOptions, prepare, write_prepared
+from ..data import PreparedData, PreprocessOptions, check_output, prepare, write_prepared
 from ..tracking import results, runs
 
 
@@ -19,11 +19,13 @@ class PreprocessResult:
 
 def preprocess(cfg: PreprocessConfig) -> PreprocessResult:
     """Prepare the data, write it (all or nothing) and log the run."""
+    check_output(cfg.output)  # a folder it may not replace, or cannot write: before any work
+    runs.start_step()
     options = PreprocessOptions(**{f.name: getattr(cfg, f.name) for f in fields(PreprocessOptions)})
     data = prepare(options)  # validates everything before anything is written or logged
     tags = runs.frenk_tags(step="preprocess", lang=cfg.lang, labels=cfg.labels, data_digest=data.data_digest)
     with runs.step_run(f"preprocess-{cfg.lang}-{cfg.labels}", tags) as run:
-        output = write_prepared(data, cfg.output)
+        output = write_prepared(data, cfg.output, on_staging=runs.note_temp_dir)
         results.log_preprocess(data, output)
     print(f"prepared {data.manifest['rows']} rows into {output} (data digest {data.data_digest[:12]}, run {run.info.run_id})")
     return PreprocessResult(data=data, output=output, run_id=run.info.run_id)

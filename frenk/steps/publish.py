@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ..config import PublishConfig
 from ..errors import FrenkError
-from ..files import FILES_KEY, replace_folder
+from ..files import FILES_KEY, check_replaceable, replace_folder
 from ..publishing import card_facts, check_export, check_exportable, gate, render_card
 from ..publishing import hub
 from ..tracking import registry, results, runs, search
@@ -38,12 +38,18 @@ class PublishOutcome:
 
 def publish(cfg: PublishConfig) -> PublishOutcome:
     """Gate, export, card, promote (and push): in that order, so a refusal changes nothing."""
-    runs.configure()
+    out = Path(cfg.output)
+    check_replaceable(out, PUBLISH_RECORD, "publication", EXPORT_FILES)  # a folder we may not replace: first
+    runs.start_step()
     if cfg.push:
         hub.check_push(cfg.repo_id)  # no token / no network: fail before anything changes
+    registry.repair_versions(cfg.name)  # a registration that a killed train run left half-done
     mv = registry.model_version(cfg.name, cfg.version)
     version = str(mv.version)
     run = search.get_run(mv.run_id, f"train run of {cfg.name} version {version}")
+    if not search.finished_trainings([run]):
+        raise FrenkError(f"{cfg.name} version {version} comes from train run {run.info.run_id}, whose training did not "
+                         "finish (it or its parent run is not FINISHED); train again and publish the new version")
     system = run.data.tags.get("frenk.model", "?")
     check_exportable(cfg.name, version, system)
     report, compare_run_id = search.compare_report(cfg.compare_run, system, run.info.experiment_id)
@@ -52,9 +58,8 @@ def publish(cfg: PublishConfig) -> PublishOutcome:
     if not decision.allowed and not cfg.force:
         raise FrenkError(f"refusing to promote {cfg.name} version {version} ({system}): {decision.reason}")
 
-    out = Path(cfg.output)
     with replace_folder(out, PUBLISH_RECORD, "publication", EXPORT_FILES) as folder:
-        with tempfile.TemporaryDirectory() as download:
+        with tempfile.TemporaryDirectory(prefix="frenk-publish-") as download:
             shutil.copytree(registry.download_model(cfg.name, version, Path(download)), folder, dirs_exist_ok=True)
         id2label = check_export(folder)  # loads strictly and predicts, before the folder is moved into place
         seeds = [search.run_facts(r) for r in search.seed_runs(run)]

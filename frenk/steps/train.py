@@ -10,7 +10,9 @@ from pathlib import Path
 
 from ..config import TrainConfig
 from ..data import PreprocessOptions, check_scheme, load_or_prepare, scheme
-from ..training import EpochListener, TrainListener, check_head, fit_seeds, resolve, settings_for
+from ..interrupts import sigterm_as_interrupt
+from ..training import (TINY_MAX_POSITIONS, EpochListener, TrainListener, check_head, check_max_length, fit_seeds,
+                        resolve, settings_for)
 from ..tracking import registry, results, runs
 from ..tracking.listeners import SeedRuns
 from ..tracking.tuning import best_params_of_run
@@ -33,66 +35,85 @@ class TrainOutcome:
     group: str
 
 
-def train(cfg: TrainConfig, listeners: Sequence[TrainListener | EpochListener] = ()) -> TrainOutcome:
-    """Train ``cfg.repeats`` seeds (child runs of one parent when more than one), keep the
-    weights asked for, register the best seed's model with alias ``candidate``.
-
-    ``listeners`` follow the training besides MLflow (:class:`~frenk.training.TrainListener`,
-    or callables ``(epoch, validation metrics)``). Every temporary folder is removed when the
-    step ends, also when it fails.
-    """
-    from transformers.utils import logging as hf_logging
-
-    hf_logging.disable_progress_bar()
-    spec = resolve(cfg.model)  # unknown preset / model not found: before anything else
-    runs.configure()  # tracking server not reachable: before training
+def _checked_inputs(cfg: TrainConfig):
+    """Everything that can be checked before training, in order of cost; returns (spec, data, settings)."""
+    spec = resolve(cfg.model)  # unknown preset / model not found / a folder that ships code: before anything else
+    runs.start_step()  # tracking server not reachable: before training; orphaned runs marked FAILED
     if cfg.params and cfg.tune_run is None and not Path(cfg.params).is_file():  # a tune run id
         cfg.apply_hyperparameters(best_params_of_run(cfg.params), f"tune run {cfg.params}", tune_run=cfg.params)
     data = load_or_prepare(cfg.data, PreprocessOptions(lang=cfg.lang, labels=cfg.labels))
     check_scheme(data, cfg.lang, cfg.labels, cfg.data)
     if spec.kind == "transformer":
         check_head(spec.source, scheme(cfg.labels).id2label)
+        check_max_length(spec.source, cfg.max_length)
+    elif spec.kind == "tiny":
+        check_max_length("the tiny model", cfg.max_length, TINY_MAX_POSITIONS)
     settings = settings_for(spec, epochs=cfg.epochs, learning_rate=cfg.learning_rate, batch_size=cfg.batch_size,
                             max_length=cfg.max_length, seed=cfg.seed, precision=cfg.precision,
                             device_batch_size=cfg.device_batch_size, warmup_ratio=cfg.warmup_ratio,
                             weight_decay=cfg.weight_decay)
-    seeds = [cfg.seed + i for i in range(cfg.repeats)]
-    nested = cfg.repeats > 1
-    tags = runs.frenk_tags(
-        step="train", model=spec.name, model_id=spec.source or spec.kind, lang=cfg.lang, labels=cfg.labels,
-        data_digest=data.data_digest, group=cfg.group, data_source=data.manifest["source"][:500],
-        tune_run=cfg.tune_run,
-    )
-    params = {
-        **{f.name: getattr(cfg, f.name) for f in fields(cfg) if f.name != "args"},
-        # what the run really used (epochs=0 etc. mean "the preset's"; under `mlflow run` the
-        # given values are already logged and cannot change)
-        "resolved_epochs": settings.epochs, "resolved_learning_rate": settings.learning_rate,
-        "resolved_batch_size": settings.batch_size,
-    }
-    top_tags = {**tags, **runs.frenk_tags(**({"repeats": cfg.repeats} if nested else {"seed": cfg.seed}))}
-    run_name = f"{spec.name}-{cfg.lang}-" + (f"{cfg.repeats}seeds" if nested else f"s{cfg.seed}")
-    work_root = Path(tempfile.mkdtemp(prefix="frenk-train-"))
-    try:
-        with runs.step_run(run_name, top_tags) as top:
-            if nested:
-                runs.log_params({**params, "seeds": ",".join(map(str, seeds))})
-            seed_runs = SeedRuns(data, {**params, "model_source": spec.source or spec.kind},
-                                 f"{spec.name}-{cfg.lang}-s{{seed}}", nested)
-            fitted = fit_seeds(spec, data, settings, seeds, work_root, cfg.keep_models, [seed_runs, *listeners])
-            best_run_id = seed_runs.run_ids[fitted.best.seed]
-            version = _register_best(cfg, fitted, seed_runs, tags) if cfg.keep_models != "none" else None
-            if nested:
-                results.log_summary(fitted.summary, {"frenk.best_run_id": best_run_id,
-                                                     "frenk.best_seed": str(fitted.best.seed)})
-                results.describe(results.train_description(spec.name, cfg.lang, cfg.labels, fitted.summary,
-                                                           fitted.best.seed, best_run_id, len(seeds)))
-    finally:
-        shutil.rmtree(work_root, ignore_errors=True)
+    if cfg.register:
+        registry.repair_versions(cfg.register)  # a registration that a killed run left half-done
+    return spec, data, settings
+
+
+def train(cfg: TrainConfig, listeners: Sequence[TrainListener | EpochListener] = ()) -> TrainOutcome:
+    """Train ``cfg.repeats`` seeds (child runs of one parent when more than one), keep the
+    weights asked for, and, as the run's last act, register the best seed's model with alias
+    ``candidate``.
+
+    ``listeners`` follow the training besides MLflow (:class:`~frenk.training.TrainListener`,
+    or callables ``(epoch, validation metrics)``). Every temporary folder is removed when the
+    step ends, also when it fails or is stopped: SIGTERM ends like Ctrl+C, with the current
+    seed's run and the parent KILLED and the finished seeds' runs kept.
+    """
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    with sigterm_as_interrupt():
+        spec, data, settings = _checked_inputs(cfg)
+        seeds = [cfg.seed + i for i in range(cfg.repeats)]
+        nested = cfg.repeats > 1
+        tags = runs.frenk_tags(
+            step="train", model=spec.name, model_id=spec.source or spec.kind, lang=cfg.lang, labels=cfg.labels,
+            data_digest=data.data_digest, group=cfg.group, data_source=data.manifest["source"][:500],
+            tune_run=cfg.tune_run,
+        )
+        params = {
+            **{f.name: getattr(cfg, f.name) for f in fields(cfg) if f.name != "args"},
+            # what the run really used (epochs=0 etc. mean "the preset's"; under `mlflow run` the
+            # given values are already logged and cannot change)
+            "resolved_epochs": settings.epochs, "resolved_learning_rate": settings.learning_rate,
+            "resolved_batch_size": settings.batch_size,
+        }
+        top_tags = {**tags, **runs.frenk_tags(**({"repeats": cfg.repeats} if nested else {"seed": cfg.seed}))}
+        run_name = f"{spec.name}-{cfg.lang}-" + (f"{cfg.repeats}seeds" if nested else f"s{cfg.seed}")
+        work_root = Path(tempfile.mkdtemp(prefix="frenk-train-"))
+        try:
+            with runs.step_run(run_name, top_tags) as top:
+                runs.note_temp_dir(work_root)
+                if nested:
+                    runs.log_params({**params, "seeds": ",".join(map(str, seeds))})
+                seed_runs = SeedRuns(data, {**params, "model_source": spec.source or spec.kind},
+                                     f"{spec.name}-{cfg.lang}-s{{seed}}", nested)
+                fitted = fit_seeds(spec, data, settings, seeds, work_root, cfg.keep_models, [seed_runs, *listeners])
+                version = _finish(cfg, spec.name, fitted, seed_runs, tags, nested)
+        finally:
+            shutil.rmtree(work_root, ignore_errors=True)
     done = [SeedRun(r.seed, seed_runs.run_ids[r.seed], r.result.evaluation.metrics, r.selection_score) for r in fitted.seeds]
     best = next(r for r in done if r.seed == fitted.best.seed)
     _report(cfg, spec.name, done, best, version)
     return TrainOutcome(top.info.run_id if nested else None, done, best, version, cfg.group)
+
+
+def _finish(cfg: TrainConfig, model: str, fitted, seed_runs: SeedRuns, tags: dict[str, str], nested: bool) -> str | None:
+    """The parent's summary and description, then the registration: the last act of the run."""
+    best_run_id = seed_runs.run_ids[fitted.best.seed]
+    if nested:
+        results.log_summary(fitted.summary, {"frenk.best_run_id": best_run_id, "frenk.best_seed": str(fitted.best.seed)})
+        results.describe(results.train_description(model, cfg.lang, cfg.labels, fitted.summary,
+                                                   fitted.best.seed, best_run_id, len(fitted.seeds)))
+    return _register_best(cfg, fitted, seed_runs, tags) if cfg.keep_models != "none" else None
 
 
 def _report(cfg: TrainConfig, model: str, done: list[SeedRun], best: SeedRun, version: str | None) -> None:

@@ -36,7 +36,7 @@ def tune(cfg: TuneConfig) -> TuneOutcome:
     if spec.kind == "tfidf":
         raise ConfigError("model=tfidf has no hyperparameters to tune; tune a transformer (e.g. model=tiny or bertic)")
     space = load_space(cfg.space, spec.preset.name if spec.preset else None)
-    runs.configure()
+    runs.start_step()
     data = load_or_prepare(cfg.data, PreprocessOptions(lang=cfg.lang, labels=cfg.labels))
     check_scheme(data, cfg.lang, cfg.labels, cfg.data)
     study = cfg.study or default_study_name(cfg.model, cfg.lang, cfg.labels, space)

@@ -124,3 +124,59 @@ def register_best(model_dir: Path | None, model_uri: str | None, run_id: str, na
     else:
         info = log_model(model_dir, name or None)
     return str(info.registered_model_version) if name else None
+
+
+def _training_status(run) -> tuple[str, str | None]:
+    """(status of the run, status of its parent or None)."""
+    parent = run.data.tags.get("mlflow.parentRunId")
+    if not parent:
+        return run.info.status, None
+    try:
+        return run.info.status, mlflow.get_run(parent).info.status
+    except MlflowException:
+        return run.info.status, "DELETED"
+
+
+def _complete(client, name: str, version, run) -> None:
+    """Give a version of a finished training the tags (and, unless a newer version holds it,
+    the ``candidate`` alias) that the train run did not get to set."""
+    hidden = ("frenk.host", "frenk.pid", "frenk.temp_dirs", "frenk.repeats", "frenk.code_version")
+    tags = {k: v for k, v in run.data.tags.items() if k.startswith("frenk.") and k not in hidden}
+    for key, value in {**tags, "frenk.run_id": run.info.run_id}.items():
+        client.set_model_version_tag(name, str(version.version), key, value)
+    holder = alias_version(name, "candidate")
+    if holder is None or int(holder.version) < int(version.version):
+        client.set_registered_model_alias(name, "candidate", str(version.version))
+
+
+def repair_versions(name: str) -> list[str]:
+    """Make every registration of ``name`` by a frenk train run whole: a version whose training
+    did not finish (the process was killed after registering) is deleted; a version of a
+    finished training that lacks its tags is completed. Versions of running trainings and of
+    other code are left alone. One line says what changed; returns the versions changed."""
+    client = MlflowClient()
+    try:
+        versions = client.search_model_versions(f"name='{name}'")
+    except MlflowException:
+        return []
+    deleted, completed = [], []
+    for v in versions:
+        try:
+            run = mlflow.get_run(v.run_id)
+        except MlflowException:
+            continue
+        status, parent = _training_status(run)
+        if run.data.tags.get("frenk.step") != "train" or "RUNNING" in (status, parent):
+            continue
+        if status != "FINISHED" or parent not in (None, "FINISHED"):
+            client.delete_model_version(name, str(v.version))
+            deleted.append(str(v.version))
+        elif "frenk.run_id" not in v.tags:
+            _complete(client, name, v, run)
+            completed.append(str(v.version))
+    if deleted or completed:
+        print(f"frenk: registered model {name}: "
+              + "; ".join(filter(None, [
+                  f"deleted version(s) {', '.join(deleted)} (their training did not finish)" if deleted else "",
+                  f"completed the tags of version(s) {', '.join(completed)}" if completed else ""])))
+    return deleted + completed

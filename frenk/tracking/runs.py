@@ -7,9 +7,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
+import socket
 from collections.abc import Iterator
+from pathlib import Path
 
 import mlflow
+from mlflow import MlflowClient
 
 from ..errors import TrackingError
 from ..provenance import code_version
@@ -17,6 +21,10 @@ from ..provenance import code_version
 #: the embedded default store: MLflow's SQLite store in the working directory
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
 TAG_PREFIX = "frenk."
+#: where and by which process a run was started: a RUNNING run whose process is gone is an orphan
+HOST_TAG, PID_TAG = "frenk.host", "frenk.pid"
+#: the temporary and staging folders a run made (os.pathsep-separated), removed if it is orphaned
+TEMP_TAG = "frenk.temp_dirs"
 
 
 def tracking_uri() -> str:
@@ -29,7 +37,37 @@ def configure() -> str:
     uri = tracking_uri()
     check_reachable(uri)
     mlflow.set_tracking_uri(uri)
+    create_schema(uri)
     return uri
+
+
+def start_step() -> str:
+    """What every step does first: :func:`configure`, then :func:`clean_orphans`."""
+    uri = configure()
+    clean_orphans()
+    return uri
+
+
+def create_schema(uri: str) -> None:
+    """Let MLflow create (or upgrade) the tables of a SQLite store under an exclusive lock on
+    its folder: two steps that start together on a fresh store would otherwise both create
+    them, and one fails (``duplicate column name``)."""
+    if not uri.startswith("sqlite:///"):
+        return
+    try:
+        import fcntl
+    except ImportError:  # no flock (Windows): MLflow's own creation, unlocked
+        fcntl = None
+    folder = Path(uri[len("sqlite:///"):]).resolve().parent
+    if fcntl is None or not folder.is_dir():
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        MlflowClient(uri).search_experiments(max_results=1)  # creates the tables on first use
+        MlflowClient(uri, registry_uri=uri).search_registered_models(max_results=1)
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def check_reachable(uri: str) -> None:
@@ -58,11 +96,75 @@ def frenk_tags(**values: object) -> dict[str, str]:
 def step_run(run_name: str, tags: dict[str, str], nested: bool = False) -> Iterator:
     """Start (or, under ``mlflow run``, resume) the run of a step.
 
-    An exception inside the block marks the run FAILED and propagates.
+    The run is tagged with its host and process. An exception inside the block marks the run
+    FAILED; an interrupt (Ctrl+C, or SIGTERM turned into one) marks it KILLED. Both propagate.
     """
     configure()
-    with mlflow.start_run(run_name=run_name, nested=nested, tags={**tags, "frenk.code_version": code_version()}) as run:
-        yield run
+    own = {"frenk.code_version": code_version(), HOST_TAG: socket.gethostname(), PID_TAG: str(os.getpid())}
+    with mlflow.start_run(run_name=run_name, nested=nested, tags={**tags, **own}) as run:
+        with ended_killed_on_interrupt(run.info.run_id):
+            yield run
+
+
+@contextlib.contextmanager
+def ended_killed_on_interrupt(run_id: str) -> Iterator[None]:
+    """A KeyboardInterrupt inside the block ends the (active) run ``run_id`` as KILLED."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        active = mlflow.active_run()
+        if active is not None and active.info.run_id == run_id:
+            mlflow.end_run("KILLED")
+        raise
+
+
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists on this host (another user's process counts as alive)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return True
+    return True
+
+
+def note_temp_dir(folder: str | os.PathLike) -> None:
+    """Record a temporary or staging folder on the active run, so that an orphaned run's
+    folders can be removed by the next step."""
+    run = mlflow.active_run()
+    if run is None:
+        return
+    known = mlflow.get_run(run.info.run_id).data.tags.get(TEMP_TAG, "")
+    folders = [f for f in known.split(os.pathsep) if f] + [str(Path(folder).resolve())]
+    mlflow.set_tag(TEMP_TAG, os.pathsep.join(dict.fromkeys(folders)))
+
+
+def clean_orphans() -> list[str]:
+    """Mark this host's RUNNING frenk runs whose process is gone (SIGKILL, power cut) FAILED and
+    remove the temporary and staging folders they recorded; one line says so. Returns their ids."""
+    host = socket.gethostname()
+    try:
+        running = mlflow.search_runs(search_all_experiments=True, output_format="list",
+                                     filter_string=f"attributes.status = 'RUNNING' AND tags.`{HOST_TAG}` = '{host}'")
+    except mlflow.exceptions.MlflowException:
+        return []
+    client, orphans, removed = MlflowClient(), [], []
+    for run in running:
+        pid = run.data.tags.get(PID_TAG, "")
+        if not pid.isdigit() or int(pid) == os.getpid() or process_alive(int(pid)):
+            continue
+        client.set_tag(run.info.run_id, "frenk.orphaned", f"process {pid} on {host} ended without ending the run")
+        client.set_terminated(run.info.run_id, "FAILED")
+        orphans.append(run.info.run_id)
+        for folder in filter(None, run.data.tags.get(TEMP_TAG, "").split(os.pathsep)):
+            if Path(folder).is_dir() and not Path(folder).is_symlink():
+                shutil.rmtree(folder, ignore_errors=True)
+                removed.append(folder)
+    if orphans:
+        print(f"frenk: marked {len(orphans)} orphaned run(s) FAILED, their process on {host} is gone: "
+              f"{', '.join(orphans)}" + (f"; removed their temporary folders {', '.join(removed)}" if removed else ""))
+    return orphans
 
 
 def param_value(value: object) -> str:
@@ -87,14 +189,15 @@ def log_params(params: dict[str, object]) -> None:
 @contextlib.contextmanager
 def resume_run(run_id: str, nested: bool = True) -> Iterator:
     with mlflow.start_run(run_id=run_id, nested=nested) as run:
-        yield run
+        with ended_killed_on_interrupt(run_id):
+            yield run
 
 
 def active_run_id() -> str:
     return mlflow.active_run().info.run_id
 
 
-def inherited_tags(exclude: tuple[str, ...] = ("frenk.repeats",)) -> dict[str, str]:
+def inherited_tags(exclude: tuple[str, ...] = ("frenk.repeats", TEMP_TAG)) -> dict[str, str]:
     """The ``frenk.*`` tags of the active run, for a nested run to carry too."""
     tags = mlflow.get_run(active_run_id()).data.tags
     return {k: v for k, v in tags.items() if k.startswith(TAG_PREFIX) and k not in exclude}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from pathlib import Path
 
 import mlflow
@@ -53,6 +54,7 @@ def train_runs(experiment: str, group: str, filter_string: str, by: str) -> list
         raise TrackingError(f"MLflow rejected the search {query!r}: {exc.message}") from None
     tag = by[len("tags."):] if by.startswith("tags.") else by
     parents = {r.data.tags.get("mlflow.parentRunId") for r in runs}
+    statuses = parent_statuses(runs)
     return [
         RunRecord(
             run_id=r.info.run_id,
@@ -63,25 +65,48 @@ def train_runs(experiment: str, group: str, filter_string: str, by: str) -> list
             status=r.info.status,
             start_time=r.info.start_time,
             is_parent=r.info.run_id in parents or "frenk.repeats" in r.data.tags,
+            parent_status=statuses.get(r.data.tags.get("mlflow.parentRunId")),
         )
         for r in runs
     ]
 
 
-def best_run_predictions(records, systems: list[str]) -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
-    """For each system, the per-example test predictions of its best run by validation macro-F1."""
+def parent_statuses(runs: list) -> dict[str, str]:
+    """The status of every parent run of ``runs`` (read from the store where not among them)."""
+    known = {r.info.run_id: r.info.status for r in runs}
+    statuses = {}
+    for parent in {r.data.tags.get("mlflow.parentRunId") for r in runs} - {None}:
+        if parent not in known:
+            try:
+                known[parent] = mlflow.get_run(parent).info.status
+            except mlflow.exceptions.MlflowException:
+                known[parent] = "DELETED"
+        statuses[parent] = known[parent]
+    return statuses
+
+
+def finished_trainings(runs: list) -> list:
+    """The runs that count: FINISHED, and with a FINISHED parent where they have one."""
+    statuses = parent_statuses(runs)
+    return [r for r in runs if r.info.status == "FINISHED"
+            and statuses.get(r.data.tags.get("mlflow.parentRunId"), "FINISHED") == "FINISHED"]
+
+
+def best_run_predictions(samples: dict[str, list]) -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
+    """For each system, the per-example test predictions of its best usable run (the samples
+    of :func:`~frenk.comparison.select_samples`) by validation macro-F1. The downloads are
+    read in a temporary folder that is removed."""
     predictions, best = {}, {}
-    for system in systems:
-        runs = [r for r in records if r.system == system and not r.is_parent and r.status == "FINISHED"]
-        if not runs:
-            continue
-        top = max(runs, key=lambda r: r.metrics.get("final_val_macro_f1", float("-inf")))
-        try:
-            path = mlflow.artifacts.download_artifacts(run_id=top.run_id, artifact_path="predictions.parquet")
-        except Exception:
-            continue  # a run without predictions (logged by other code): no per-example view
-        predictions[system] = pd.read_parquet(path)
-        best[system] = top.run_id
+    with tempfile.TemporaryDirectory(prefix="frenk-compare-") as tmp:
+        for system in sorted(samples):
+            top = max(samples[system], key=lambda r: r.metrics.get("final_val_macro_f1", float("-inf")))
+            try:
+                path = mlflow.artifacts.download_artifacts(run_id=top.run_id, artifact_path="predictions.parquet",
+                                                           dst_path=str(Path(tmp) / system.replace(os.sep, "_")))
+            except Exception:
+                continue  # a run without predictions (logged by other code): no per-example view
+            predictions[system] = pd.read_parquet(path)
+            best[system] = top.run_id
     return predictions, best
 
 
@@ -102,6 +127,8 @@ def seed_runs(run) -> list:
     parent = run.data.tags.get("mlflow.parentRunId")
     if not parent:
         return [run]
+    if mlflow.get_run(parent).info.status != "FINISHED":
+        return []
     return mlflow.search_runs(
         experiment_ids=[run.info.experiment_id],
         filter_string=f"tags.mlflow.parentRunId = '{parent}' AND attributes.status = 'FINISHED'",
@@ -110,15 +137,16 @@ def seed_runs(run) -> list:
 
 
 def load_report(run_id: str) -> dict:
-    """``report.json`` of a compare run."""
-    try:
-        path = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path="report.json")
-    except (mlflow.exceptions.MlflowException, OSError):
-        raise TrackingError(
-            f"run {run_id} has no compare report (report.json); pass the id of a compare run "
-            "(tags.frenk.step = 'compare') as compare_run, or leave it empty for the newest one"
-        ) from None
-    return json.loads(Path(path).read_text())
+    """``report.json`` of a compare run (downloaded into a temporary folder that is removed)."""
+    with tempfile.TemporaryDirectory(prefix="frenk-report-") as tmp:
+        try:
+            path = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path="report.json", dst_path=tmp)
+        except (mlflow.exceptions.MlflowException, OSError):
+            raise TrackingError(
+                f"run {run_id} has no compare report (report.json); pass the id of a compare run "
+                "(tags.frenk.step = 'compare') as compare_run, or leave it empty for the newest one"
+            ) from None
+        return json.loads(Path(path).read_text())
 
 
 def compare_report(compare_run: str, system: str, experiment_id: str) -> tuple[dict, str]:
@@ -143,11 +171,12 @@ def compare_report(compare_run: str, system: str, experiment_id: str) -> tuple[d
 
 
 def group_train_runs(group: str, experiment_id: str) -> list:
-    return mlflow.search_runs(
+    """The train runs of ``group`` that count: finished, of trainings that finished."""
+    return finished_trainings(mlflow.search_runs(
         experiment_ids=[experiment_id],
         filter_string=f"tags.`frenk.step` = 'train' AND tags.`frenk.group` = '{group}'",
         output_format="list",
-    )
+    ))
 
 
 def find_reusable(entry_point: str, params: dict[str, object], experiment_id: str, tags: dict[str, str] | None = None):

@@ -26,7 +26,7 @@ import pandas as pd
 from ..data import PreparedData, scheme
 from .evaluation import core_metrics, evaluate
 from .listeners import EpochListener
-from .loading import load_classifier, load_with_report
+from .loading import NO_REMOTE_CODE, load_classifier, load_with_report
 from .memory import accelerator, gpu_probe, plan_batches, resolve_precision
 from .result import RELOAD_TOLERANCE, TrainResult, write_model_meta
 from .settings import TrainSettings
@@ -161,7 +161,7 @@ def train_transformer(
     if device == "cuda":
         torch.cuda.reset_peak_memory_stats()
     started = time.perf_counter()
-    tokenizer = AutoTokenizer.from_pretrained(source)
+    tokenizer = AutoTokenizer.from_pretrained(source, **NO_REMOTE_CODE)
     set_seed(settings.seed)  # before the classification head is created
     model, load_report = load_with_report(source, id2label=labels.id2label, fine_tuned=False)
     probe = None
@@ -223,7 +223,7 @@ def load_saved(model_dir: str | Path):
     from transformers import AutoTokenizer
 
     model = load_classifier(str(model_dir), fine_tuned=True)
-    return model.to(device_name()), AutoTokenizer.from_pretrained(str(model_dir))
+    return model.to(device_name()), AutoTokenizer.from_pretrained(str(model_dir), **NO_REMOTE_CODE)
 
 
 def check_reload(model_dir: Path, texts: list[str], probs: np.ndarray, max_length: int, batch_size: int) -> tuple[bool, float]:

@@ -8,9 +8,17 @@ lists them (the ELECTRA-into-BERT failure this project exists to prevent).
 
 from __future__ import annotations
 
+import json
+import pickle
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from ..errors import ModelError
+
+#: every Auto load passes this: a model folder's own Python code is never run
+NO_REMOTE_CODE = {"trust_remote_code": False}
+#: files of a Hugging Face folder that can point the Auto classes at the folder's own code
+CODE_MAPS = ("config.json", "tokenizer_config.json", "preprocessor_config.json")
 
 
 # parameters of a freshly initialised classification head (expected missing in a base model)
@@ -83,10 +91,17 @@ def load_with_report(source: str, *, id2label: dict[int, str] | None = None, fin
             "id2label": dict(id2label),
             "label2id": {v: k for k, v in id2label.items()},
         }
+    refuse_custom_code(source)
     try:
-        model, info = cls.from_pretrained(source, output_loading_info=True, **kwargs)
+        model, info = cls.from_pretrained(source, output_loading_info=True, **NO_REMOTE_CODE, **kwargs)
+    except pickle.UnpicklingError as exc:
+        raise ModelError(
+            f"{source}: its weight file was refused by torch's safe loading (weights_only), because it holds "
+            f"objects other than tensors ({str(exc).splitlines()[0][:200]}); it may run code when unpickled. "
+            "Use a model saved as model.safetensors"
+        ) from None
     except (OSError, ValueError, RuntimeError) as exc:
-        raise ModelError(f"cannot load a classifier from {source}: {exc}") from exc
+        raise ModelError(f"cannot load a classifier from {source}: {str(exc).splitlines()[0][:500]}") from exc
     problems = _problems(info, fine_tuned)
     if problems:
         listing = "; ".join(f"{kind} ({len(keys)}): {', '.join(keys[:20])}{' ...' if len(keys) > 20 else ''}"
@@ -116,7 +131,8 @@ def head_labels(source: str) -> dict[int, str] | None:
     """The labels of a checkpoint's classification head, or ``None`` if it has none of its own."""
     from transformers import AutoConfig
 
-    config = AutoConfig.from_pretrained(source)
+    refuse_custom_code(source)
+    config = AutoConfig.from_pretrained(source, **NO_REMOTE_CODE)
     id2label = {int(k): v for k, v in (config.id2label or {}).items()}
     default = {i: f"LABEL_{i}" for i in range(len(id2label))}
     return None if id2label == default else id2label
@@ -129,4 +145,52 @@ def check_head(source: str, id2label: dict[int, str]) -> None:
         raise ModelError(
             f"{source} has a classification head for {list(own.values())}, but the data has labels "
             f"{list(id2label.values())}; use matching labels=binary|multiclass or start from a base model"
+        )
+
+
+def refuse_custom_code(source: str | Path) -> None:
+    """Refuse a local model folder that ships its own code (an ``auto_map`` in its config or
+    tokenizer config): frenk never runs a model folder's code, and never asks whether to."""
+    folder = Path(source)
+    if not folder.is_dir():
+        return
+    for name in CODE_MAPS:
+        try:
+            record = json.loads((folder / name).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            continue
+        if isinstance(record, dict) and record.get("auto_map"):
+            code = sorted(p.name for p in folder.glob("*.py"))
+            raise ModelError(
+                f"{folder}: the model folder ships its own code ({name} has an auto_map"
+                + (f"; {', '.join(code[:5])}" if code else "")
+                + "), and frenk never runs a model folder's code (trust_remote_code=False). Use a model whose "
+                "architecture is built into transformers, or save the model with a built-in class"
+            )
+
+
+#: model types whose position ids start after the padding index, so two positions are not usable
+OFFSET_POSITIONS = {"roberta": 2, "xlm-roberta": 2, "xlm-roberta-xl": 2, "camembert": 2, "longformer": 2}
+
+
+def max_positions(source: str) -> int | None:
+    """How many tokens ``source``'s position embeddings hold, or None where its config does not say."""
+    from transformers import AutoConfig
+
+    refuse_custom_code(source)
+    config = AutoConfig.from_pretrained(source, **NO_REMOTE_CODE)
+    limit = getattr(config, "max_position_embeddings", None)
+    if not isinstance(limit, int) or limit <= 0:
+        return None
+    return limit - OFFSET_POSITIONS.get(getattr(config, "model_type", ""), 0)
+
+
+def check_max_length(source: str, max_length: int, limit: int | None = None) -> None:
+    """Refuse, before training, a ``max_length`` longer than the model's position embeddings
+    (a long comment would otherwise fail in the middle of training). ``limit``: known already."""
+    limit = max_positions(source) if limit is None else limit
+    if limit is not None and max_length > limit:
+        raise ModelError(
+            f"max_length={max_length} is longer than {source} can read: its position embeddings hold {limit} "
+            f"tokens (max_position_embeddings). Pass max_length={limit} or less"
         )

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ModelError
+from .loading import NO_REMOTE_CODE, refuse_custom_code
 
 
 @dataclass(frozen=True)
@@ -117,11 +118,12 @@ def check_available(source: str) -> None:
     if Path(source).is_dir():
         if not (Path(source) / "config.json").is_file():
             raise ModelError(f"{source}: a model folder needs config.json (a Hugging Face save_pretrained folder)")
+        refuse_custom_code(source)
         return
     from transformers import AutoConfig
 
     try:
-        AutoConfig.from_pretrained(source)
+        AutoConfig.from_pretrained(source, **NO_REMOTE_CODE)
     except Exception as exc:
         offline = os.environ.get("HF_HUB_OFFLINE") in ("1", "true", "True")
         raise ModelError(

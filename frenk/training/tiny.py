@@ -6,6 +6,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+#: the position embeddings of the tiny model (and its tokenizer's model_max_length)
+TINY_MAX_POSITIONS = 512
+
 
 def build_tiny(
     texts: list[str],
@@ -45,15 +48,15 @@ def build_tiny(
         "num_hidden_layers": 2,
         "num_attention_heads": 2,
         "intermediate_size": 64,
-        "max_position_embeddings": 512,
+        "max_position_embeddings": TINY_MAX_POSITIONS,
         **sizes,
     }
     if architecture == "electra":
-        tokenizer = ElectraTokenizerFast(vocab=wordpiece.get_vocab(), do_lower_case=True, model_max_length=512)
+        tokenizer = ElectraTokenizerFast(vocab=wordpiece.get_vocab(), do_lower_case=True, model_max_length=TINY_MAX_POSITIONS)
         config = ElectraConfig(vocab_size=len(tokenizer), embedding_size=sizes["hidden_size"], **sizes, **labels)
         model_cls = ElectraForSequenceClassification
     elif architecture == "bert":
-        tokenizer = BertTokenizerFast(vocab=wordpiece.get_vocab(), do_lower_case=True, model_max_length=512)
+        tokenizer = BertTokenizerFast(vocab=wordpiece.get_vocab(), do_lower_case=True, model_max_length=TINY_MAX_POSITIONS)
         config = BertConfig(vocab_size=len(tokenizer), **sizes, **labels)
         model_cls = BertForSequenceClassification
     else:
