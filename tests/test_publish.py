@@ -265,3 +265,22 @@ def test_wrong_compare_run_or_version_is_a_tracking_error(mlflow_store, tmp_path
             publish(PublishConfig(output=out, version=version))
     with pytest.raises(TrackingError, match="registered model 'frenk-sl' has no"):
         publish(PublishConfig(output=out, lang="sl", version="1"))
+
+
+@pytest.mark.slow
+def test_republishing_identical_weights_is_a_no_op_that_says_so(store, capfd):
+    from frenk.steps import publish, train
+
+    first = train(TrainConfig(model="tiny", data=str(store["data"]), seed=500, args=FAST))
+    second = train(TrainConfig(model="tiny", data=str(store["data"]), seed=500, args=FAST))  # the same training again
+    client = mlflow.MlflowClient()
+    digests = {client.get_model_version("frenk-hr", v).tags["frenk.weights_sha256"]
+               for v in (first.registered_version, second.registered_version)}
+    assert len(digests) == 1
+    out = store["root"] / "hf-same"
+    publish(PublishConfig(output=str(out), version=first.registered_version, force=True))
+    capfd.readouterr()
+    outcome = publish(PublishConfig(output=str(out), version=second.registered_version))
+    assert "has the same weights as the @champion version" in capfd.readouterr().out
+    assert outcome.version == first.registered_version
+    assert str(client.get_model_version_by_alias("frenk-hr", "champion").version) == first.registered_version

@@ -82,7 +82,7 @@ def test_keep_none_registers_nothing(mlflow_store, prepared_sample, private_tmp)
 def test_keep_all_logs_every_model_and_registers_the_best(mlflow_store, prepared_sample, private_tmp):
     outcome = train(TrainConfig(model="tfidf", data=str(prepared_sample), repeats=2, keep_models="all"))
     assert len(list(Path.cwd().rglob("model.joblib"))) == 2
-    version = mlflow.MlflowClient().get_model_version_by_alias("frenk-hr", "candidate")
+    version = mlflow.MlflowClient().get_model_version_by_alias("frenk-hr", "baseline")  # tfidf: never the candidate
     assert version.run_id == outcome.best.run_id
 
 
@@ -96,7 +96,10 @@ def test_tfidf_single_run_beats_majority(mlflow_store, prepared_sample):
     floor = majority_baseline(load_prepared(prepared_sample))
     assert run.data.metrics["test_macro_f1"] > floor["macro_f1"]
     assert run.data.metrics["test_accuracy"] > floor["accuracy"]
-    assert mlflow.pyfunc.load_model("models:/frenk-hr@candidate").predict(["gamad van", "mir"])[0] in ("Acceptable", "Offensive")
+    # the baseline is registered, but never as the candidate that publish takes
+    assert mlflow.pyfunc.load_model("models:/frenk-hr@baseline").predict(["gamad van", "mir"])[0] in ("Acceptable", "Offensive")
+    with pytest.raises(mlflow.exceptions.MlflowException):
+        mlflow.MlflowClient().get_model_version_by_alias("frenk-hr", "candidate")
 
 
 def test_failure_mid_training_marks_the_run_failed_and_cleans_up(mlflow_store, prepared_sample, private_tmp):

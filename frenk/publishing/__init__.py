@@ -6,8 +6,8 @@ May import: :mod:`frenk.errors`, :mod:`frenk.training` (strict loading). Never
 """
 
 from .card import CardFacts, RunFacts, base_model_of, card_facts, render_card
-from .export import check_export, check_exportable, exportable, selection_text, system_to_publish
+from .export import check_export, check_exportable, exportable, registry_alias, selection_text, system_to_publish
 from .gate import GateDecision, gate
 
-__all__ = ["CardFacts", "GateDecision", "RunFacts", "base_model_of", "card_facts", "check_export", "check_exportable", "exportable", "gate",
-           "selection_text", "system_to_publish", "render_card"]
+__all__ = ["CardFacts", "GateDecision", "RunFacts", "base_model_of", "card_facts", "check_export", "check_exportable",
+           "exportable", "gate", "registry_alias", "render_card", "selection_text", "system_to_publish"]

@@ -29,6 +29,12 @@ def exportable(system: str) -> bool:
     return preset is None or preset.kind != "tfidf"
 
 
+def registry_alias(system: str) -> str:
+    """The alias a new registered version gets: ``candidate`` for a transformer (what publish
+    takes by default), ``baseline`` for the TF-IDF baseline (never publishable)."""
+    return "candidate" if exportable(system) else "baseline"
+
+
 def check_exportable(name: str, version: str, system: str) -> None:
     """Only transformer models become Hugging Face model folders."""
     if not exportable(system):

@@ -26,6 +26,20 @@ EXPORT_FILES = (
 )
 
 
+def _refusal(cfg: PublishConfig, version: str, system: str, reason: str) -> FrenkError:
+    return FrenkError(
+        f"refusing to promote {cfg.name} version {version} ({system}): {reason}. To promote it anyway "
+        f"(recorded as frenk.forced=true): mlflow run . -e publish -P name={cfg.name} -P version={version} "
+        f"-P output={cfg.output} -P force=true"
+    )
+
+
+def same_weights(a, b) -> bool:
+    """Whether two registered versions hold identical weights (by their frenk.weights_sha256 tags)."""
+    digest = (a.tags.get("frenk.weights_sha256") if a is not None else None)
+    return bool(digest) and b is not None and b.tags.get("frenk.weights_sha256") == digest
+
+
 @dataclass
 class PublishOutcome:
     name: str
@@ -54,9 +68,13 @@ def publish(cfg: PublishConfig) -> PublishOutcome:
     check_exportable(cfg.name, version, system)
     report, compare_run_id = search.compare_report(cfg.compare_run, system, run.info.experiment_id)
     champion = registry.alias_version(cfg.name, cfg.alias)
+    if same_weights(champion, mv) and str(champion.version) != version:
+        print(f"{cfg.name} version {version} has the same weights as the @{cfg.alias} version {champion.version} "
+              f"(frenk.weights_sha256): nothing to promote, {out} left as it is")
+        return PublishOutcome(cfg.name, str(champion.version), out, "", False, "same weights as the champion")
     decision = gate(report, system, has_champion=champion is not None and str(champion.version) != version)
     if not decision.allowed and not cfg.force:
-        raise FrenkError(f"refusing to promote {cfg.name} version {version} ({system}): {decision.reason}")
+        raise _refusal(cfg, version, system, decision.reason)
 
     with replace_folder(out, PUBLISH_RECORD, "publication", EXPORT_FILES) as folder:
         with tempfile.TemporaryDirectory(prefix="frenk-publish-") as download:

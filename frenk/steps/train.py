@@ -13,6 +13,7 @@ from ..data import PreprocessOptions, check_scheme, load_or_prepare, scheme
 from ..interrupts import sigterm_as_interrupt
 from ..training import (TINY_MAX_POSITIONS, EpochListener, TrainListener, check_head, check_max_length, fit_seeds,
                         resolve, settings_for)
+from ..publishing import registry_alias
 from ..tracking import registry, results, runs
 from ..tracking.listeners import SeedRuns
 from ..tracking.tuning import best_params_of_run
@@ -121,7 +122,7 @@ def _report(cfg: TrainConfig, model: str, done: list[SeedRun], best: SeedRun, ve
         f"trained {model} on {cfg.lang}/{cfg.labels} with seeds {[r.seed for r in done]}: test macro-F1 "
         + ", ".join(f"{r.metrics['test_macro_f1']:.4f}" for r in done)
         + f"; best seed {best.seed} (validation macro-F1 {best.val_macro_f1:.4f})"
-        + (f"; registered {cfg.register} version {version} as candidate" if version else "")
+        + (f"; registered {cfg.register} version {version} as {registry_alias(model)}" if version else "")
     )
 
 
@@ -133,7 +134,9 @@ def _register_best(cfg: TrainConfig, fitted, seed_runs: SeedRuns, tags: dict[str
                                      reopen=cfg.repeats > 1)
     if version:
         metrics = fitted.best.result.evaluation.metrics
-        registry.set_candidate(cfg.register, version, {**tags, "frenk.seed": str(seed), "frenk.run_id": run_id},
+        digest = runs.frenk_tags(weights_sha256=fitted.best.result.weights_digest)
+        registry.set_candidate(cfg.register, version, {**tags, **digest, "frenk.seed": str(seed), "frenk.run_id": run_id},
                                f"{tags['frenk.model']} (seed {seed}, best of {len(fitted.seeds)} by validation macro-F1): "
-                               f"test macro-F1 {metrics['test_macro_f1']:.4f}; train run {run_id}")
+                               f"test macro-F1 {metrics['test_macro_f1']:.4f}; train run {run_id}",
+                               alias=registry_alias(tags["frenk.model"]))
     return version

@@ -47,14 +47,16 @@ def register(model_uri: str, name: str):
     return mlflow.register_model(model_uri, name)
 
 
-def set_candidate(name: str, version: str | int, tags: dict[str, str], description: str = "") -> None:
-    """Alias ``candidate`` on ``version`` and tag the version with the run's frenk tags."""
+def set_candidate(name: str, version: str | int, tags: dict[str, str], description: str = "",
+                  alias: str = "candidate") -> None:
+    """Alias ``alias`` (``candidate``; ``baseline`` for the TF-IDF baseline) on ``version`` and tag
+    the version with the run's frenk tags."""
     client = MlflowClient()
     for key, value in tags.items():
         client.set_model_version_tag(name, str(version), key, value)
     if description:
         client.update_model_version(name, str(version), description=description)
-    client.set_registered_model_alias(name, "candidate", str(version))
+    client.set_registered_model_alias(name, alias, str(version))
 
 
 def model_version(name: str, version: str, alias: str = "candidate"):
@@ -144,9 +146,10 @@ def _complete(client, name: str, version, run) -> None:
     tags = {k: v for k, v in run.data.tags.items() if k.startswith("frenk.") and k not in hidden}
     for key, value in {**tags, "frenk.run_id": run.info.run_id}.items():
         client.set_model_version_tag(name, str(version.version), key, value)
-    holder = alias_version(name, "candidate")
+    alias = "baseline" if tags.get("frenk.model") == "tfidf" else "candidate"
+    holder = alias_version(name, alias)
     if holder is None or int(holder.version) < int(version.version):
-        client.set_registered_model_alias(name, "candidate", str(version.version))
+        client.set_registered_model_alias(name, alias, str(version.version))
 
 
 def repair_versions(name: str) -> list[str]:

@@ -32,6 +32,25 @@ class TrainResult:
     #: what loading the base checkpoint created new or left unused (transformers only)
     load_report: dict[str, list[str]] = field(default_factory=dict)
 
+    @property
+    def weights_digest(self) -> str | None:
+        """SHA-256 of the saved weights (``model.safetensors``), or None when none were saved."""
+        return weights_digest(self.model_dir) if self.model_dir else None
+
+
+def weights_digest(model_dir: Path) -> str | None:
+    """SHA-256 of ``model_dir/model.safetensors`` (None for other kinds of model)."""
+    import hashlib
+
+    path = Path(model_dir) / "model.safetensors"
+    if not path.is_file():
+        return None
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
 
 def write_model_meta(model_dir: Path, kind: str, max_length: int, id2label: dict[int, str]) -> None:
     """``frenk.json`` beside the weights: what a reloading wrapper needs besides them."""
