@@ -14,7 +14,7 @@ from ..errors import FrenkError
 from ..files import FILES_KEY, replace_folder
 from ..publishing import card_facts, check_export, check_exportable, gate, render_card
 from ..publishing import hub
-from ..tracking import registry, results, runs, search
+from ..tracking import access, registry, results, runs, search
 
 #: the record of a publication; it lists the files publish wrote into the folder
 PUBLISH_RECORD = "frenk_publish.json"
@@ -43,6 +43,9 @@ def publish(cfg: PublishConfig) -> PublishOutcome:
         hub.check_push(cfg.repo_id)  # no token / no network: fail before anything changes
     mv = registry.model_version(cfg.name, cfg.version)
     version = str(mv.version)
+    # a reader (basic-auth READ) is refused here, before any folder is written or alias moved
+    access.require_write([("experiment", search.experiment_ids("")[0]), ("registered_model", cfg.name)],
+                         f"publish (moving the alias {cfg.alias!r} of {cfg.name})")
     run = search.get_run(mv.run_id)
     system = run.data.tags.get("frenk.model", "?")
     check_exportable(cfg.name, version, system)
