@@ -254,15 +254,16 @@ def local_postgres(folder: Path, port: int = 0) -> Iterator[str]:
 
 @contextlib.contextmanager
 def team_stack(data_dir: Path, postgres_url: str = "", host: str = "127.0.0.1", port: int = 0, auth: bool = False,
-               workers: int = 2, pg_port: int = 0) -> Iterator[Stack]:
+               workers: int = 2, pg_port: int = 0, db_prefix: str = "") -> Iterator[Stack]:
     """The whole stack for the block: PostgreSQL (``postgres_url``, else a local cluster in
-    ``data_dir/postgres``), the databases ``mlflow`` and ``optuna``, and ``mlflow server``."""
+    ``data_dir/postgres``), the databases ``<db_prefix>mlflow`` and ``<db_prefix>optuna``, and
+    ``mlflow server``."""
     data_dir = data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     with contextlib.ExitStack() as stack:
         server = postgres_url or stack.enter_context(local_postgres(data_dir / "postgres", pg_port))
-        backend = create_database(server, "mlflow")
-        optuna_url = create_database(server, "optuna")
+        backend = create_database(server, f"{db_prefix}mlflow")
+        optuna_url = create_database(server, f"{db_prefix}optuna")
         artifacts = data_dir / "artifacts"
         artifacts.mkdir(exist_ok=True)
         port = port or free_port()
@@ -309,11 +310,14 @@ def client_instructions(stack: Stack) -> str:
 @click.option("--pg-port", type=int, default=5433, show_default=True, help="port of the local PostgreSQL (loopback)")
 @click.option("--auth/--no-auth", default=False, show_default=True, help="MLflow's basic-auth app (users, permissions)")
 @click.option("--workers", type=int, default=4, show_default=True, help="server worker processes")
-def main(data_dir: Path, postgres_url: str, host: str, port: int, pg_port: int, auth: bool, workers: int) -> None:
+@click.option("--db-prefix", default="", help="prefix of the database names (several stacks on one PostgreSQL)")
+def main(data_dir: Path, postgres_url: str, host: str, port: int, pg_port: int, auth: bool, workers: int,
+         db_prefix: str) -> None:
     from ..interrupts import sigterm_as_interrupt
 
     try:
-        with sigterm_as_interrupt(), team_stack(data_dir, postgres_url, host, port, auth, workers, pg_port) as stack:
+        with sigterm_as_interrupt(), team_stack(data_dir, postgres_url, host, port, auth, workers, pg_port,
+                                                           db_prefix) as stack:
             click.echo(client_instructions(stack), nl=True)
             sys.stdout.flush()
             with contextlib.suppress(KeyboardInterrupt):
