@@ -17,28 +17,39 @@ from .runs import credentials, tracking_uri
 WRITE = ("EDIT", "MANAGE")
 
 
-def permission(resource_type: str, resource_id: str) -> str | None:
-    """The current user's permission (READ, EDIT, MANAGE, ...) on an ``experiment`` (id) or a
-    ``registered_model`` (name); None when the server has no permissions to tell."""
+def _get(path: str, params: dict | None = None):
+    """An authenticated GET to the tracking server; None when it cannot be asked."""
     uri, user = tracking_uri(), os.environ.get("MLFLOW_TRACKING_USERNAME")
     if not uri.startswith(("http://", "https://")) or not user:
         return None
     import requests
 
     try:
-        answer = requests.get(uri.rstrip("/") + "/api/3.0/mlflow/users/permissions/get", timeout=10,
-                              params={"username": user, "resource_type": resource_type, "resource_id": resource_id},
-                              **credentials())
+        answer = requests.get(uri.rstrip("/") + path, params=params, timeout=10, **credentials())
     except requests.RequestException:
         return None  # the step's own requests will say what is wrong
-    if answer.status_code != 200:
-        return None  # no auth app (404), or a server that does not tell
-    return answer.json().get("permission")
+    return answer.json() if answer.status_code == 200 else None  # 404: no auth app
+
+
+def is_admin() -> bool:
+    """Whether the user is an admin of the basic-auth app (admins may do everything)."""
+    found = _get("/api/3.0/mlflow/users/current/permissions")
+    return bool(found and found.get("is_admin"))
+
+
+def permission(resource_type: str, resource_id: str) -> str | None:
+    """The current user's permission (READ, EDIT, MANAGE, ...) on an ``experiment`` (id) or a
+    ``registered_model`` (name); None when the server has no permissions to tell."""
+    found = _get("/api/3.0/mlflow/users/permissions/get", {"username": os.environ.get("MLFLOW_TRACKING_USERNAME"),
+                                                           "resource_type": resource_type, "resource_id": resource_id})
+    return found.get("permission") if found else None
 
 
 def read_only(resources: list[tuple[str, str]]) -> list[str]:
     """Which of ``(resource_type, id)`` the user may only read, as ``"<type> <id> (<permission>)"``."""
     found = []
+    if not resources or permission(*resources[0]) is None or is_admin():
+        return found  # no permissions to tell, or an admin
     for resource_type, resource_id in resources:
         level = permission(resource_type, resource_id)
         if level is not None and level not in WRITE:
