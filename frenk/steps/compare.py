@@ -6,14 +6,14 @@ from dataclasses import dataclass, fields
 
 from ..comparison import CompareOptions, build_report, check_comparable, render_markdown
 from ..config import CompareConfig
-from ..tracking import results, runs, search
+from ..tracking import access, results, runs, search
 
 
 @dataclass
 class CompareOutcome:
     report: dict
     markdown: str
-    run_id: str
+    run_id: str | None
 
 
 def compare(cfg: CompareConfig) -> CompareOutcome:
@@ -29,6 +29,11 @@ def compare(cfg: CompareConfig) -> CompareOutcome:
     markdown = render_markdown(report)
     digests = report["data_digests"]
     tags = runs.frenk_tags(step="compare", group=cfg.group or None, data_digest=digests[0] if len(digests) == 1 else None)
+    readable = access.read_only([("experiment", search.experiment_ids("")[0])])  # where the run would go
+    if readable:  # a reader may compare; the report is printed, not logged
+        print(markdown)
+        print(f"compare report not logged: you may only read {readable[0]}")
+        return CompareOutcome(report, markdown, None)
     with runs.step_run(f"compare-{cfg.group or 'filter'}", tags) as run:
         results.log_compare(report, markdown, {f.name: getattr(cfg, f.name) for f in fields(cfg)})
     print(markdown)

@@ -14,7 +14,7 @@ from ..errors import FrenkError
 from ..files import FILES_KEY, check_replaceable, replace_folder
 from ..publishing import card_facts, check_export, check_exportable, gate, render_card
 from ..publishing import hub
-from ..tracking import registry, results, runs, search
+from ..tracking import access, registry, results, runs, search
 
 #: the record of a publication; it lists the files publish wrote into the folder
 PUBLISH_RECORD = "frenk_publish.json"
@@ -40,6 +40,20 @@ def same_weights(a, b) -> bool:
     return bool(digest) and b is not None and b.tags.get("frenk.weights_sha256") == digest
 
 
+def _version_and_run(cfg: PublishConfig):
+    """The version to publish and its (finished) train run; a reader is refused first."""
+    # a reader (basic-auth READ) is refused here, before any folder is written or alias moved
+    access.require_write([("experiment", search.experiment_ids("")[0]), ("registered_model", cfg.name)],
+                         f"publish (moving the alias {cfg.alias!r} of {cfg.name})")
+    registry.repair_versions(cfg.name)  # a registration that a killed train run left half-done
+    mv = registry.model_version(cfg.name, cfg.version)
+    run = search.get_run(mv.run_id, f"train run of {cfg.name} version {mv.version}")
+    if not search.finished_trainings([run]):
+        raise FrenkError(f"{cfg.name} version {mv.version} comes from train run {run.info.run_id}, whose training did "
+                         "not finish (it or its parent run is not FINISHED); train again and publish the new version")
+    return mv, run
+
+
 @dataclass
 class PublishOutcome:
     name: str
@@ -57,13 +71,8 @@ def publish(cfg: PublishConfig) -> PublishOutcome:
     runs.start_step()
     if cfg.push:
         hub.check_push(cfg.repo_id)  # no token / no network: fail before anything changes
-    registry.repair_versions(cfg.name)  # a registration that a killed train run left half-done
-    mv = registry.model_version(cfg.name, cfg.version)
+    mv, run = _version_and_run(cfg)
     version = str(mv.version)
-    run = search.get_run(mv.run_id, f"train run of {cfg.name} version {version}")
-    if not search.finished_trainings([run]):
-        raise FrenkError(f"{cfg.name} version {version} comes from train run {run.info.run_id}, whose training did not "
-                         "finish (it or its parent run is not FINISHED); train again and publish the new version")
     system = run.data.tags.get("frenk.model", "?")
     check_exportable(cfg.name, version, system)
     report, compare_run_id = search.compare_report(cfg.compare_run, system, run.info.experiment_id)

@@ -6,7 +6,10 @@
 * :mod:`.registry`: pyfunc models, registration, aliases, export of a version;
 * :mod:`.search`: finding runs (comparison groups, seeds, reports, reusable runs);
 * :mod:`.projects`: running entry points as MLflow project runs;
-* :mod:`.pyfunc`: the pyfunc wrapper of a trained model.
+* :mod:`.pyfunc`: the pyfunc wrapper of a trained model;
+* :mod:`.server`: the team stack (PostgreSQL, ``mlflow server``, basic-auth) behind ``frenk-serve``;
+* :mod:`.access`: basic-auth permissions, asked before a step changes anything;
+* :mod:`.preflight`: the MLflow plugin that checks the server inside ``mlflow run``.
 
 May import every library package (it logs what they return); never :mod:`frenk.steps`.
 """

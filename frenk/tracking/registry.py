@@ -50,13 +50,30 @@ def register(model_uri: str, name: str):
 def set_candidate(name: str, version: str | int, tags: dict[str, str], description: str = "",
                   alias: str = "candidate") -> None:
     """Alias ``alias`` (``candidate``; ``baseline`` for the TF-IDF baseline) on ``version`` and tag
-    the version with the run's frenk tags."""
+    the version with the run's frenk tags.
+
+    Two trainings that register ``name`` at the same moment (two GPU machines) may set the alias
+    in either order; it must end on the newer version. So after setting it, the newest version
+    made by a train run of the same kind takes it back: whichever process writes last has seen
+    the newest version (its own registration came before its write).
+    """
     client = MlflowClient()
     for key, value in tags.items():
         client.set_model_version_tag(name, str(version), key, value)
     if description:
         client.update_model_version(name, str(version), description=description)
     client.set_registered_model_alias(name, alias, str(version))
+    newest = newest_trained_version(name, tags.get("frenk.model") == "tfidf")
+    if newest is not None and int(newest) > int(version):
+        client.set_registered_model_alias(name, alias, str(newest))
+
+
+def newest_trained_version(name: str, baseline: bool = False) -> str | None:
+    """The highest version of ``name`` registered by a frenk train run (tagged ``frenk.step=train``),
+    among the baselines (TF-IDF) or among the other models."""
+    versions = [int(v.version) for v in MlflowClient().search_model_versions(f"name='{name}'", max_results=10000)
+                if v.tags.get("frenk.step") == "train" and (v.tags.get("frenk.model") == "tfidf") == baseline]
+    return str(max(versions)) if versions else None
 
 
 def model_version(name: str, version: str, alias: str = "candidate"):
