@@ -1,0 +1,49 @@
+"""The README's Run block, run as a newcomer would: every command of its first code block, in
+order, on a fresh copy of the project (the commands are read from the README, not copied here)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import mlflow
+import pytest
+
+from .helpers import ROOT
+
+SKIP = shutil.ignore_patterns(".git", ".venv", "mlflow.db", "mlruns", "mlartifacts", "data", "outputs", "__pycache__",
+                              "optuna.journal*", "*.egg-info", ".pytest_cache")
+
+
+def run_block_commands() -> list[str]:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text.split("\n## Run\n", 1)[1]
+    block = re.search(r"```bash\n(.*?)```", section, re.S).group(1)
+    return [line.strip() for line in block.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+
+
+def test_the_run_block_is_what_this_test_runs():
+    commands = run_block_commands()
+    assert commands and all(c.startswith("mlflow run . -e ") for c in commands)
+    steps = [c.split()[4] for c in commands]
+    assert steps == ["preprocess", "train", "train", "tune", "compare", "publish", "main"]
+
+
+@pytest.mark.slow
+def test_the_readme_run_block_works_top_to_bottom(tmp_path):
+    project = tmp_path / "frenk"
+    shutil.copytree(ROOT, project, ignore=SKIP)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}  # the README's default store
+    env["PATH"] = f"{os.path.dirname(sys.executable)}{os.pathsep}{env['PATH']}"
+    for command in run_block_commands():
+        proc = subprocess.run(["bash", "-c", command], cwd=project, env=env, capture_output=True, text=True, timeout=1500)
+        assert proc.returncode == 0, f"{command}\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}"
+    assert (project / "outputs" / "hf-model" / "model.safetensors").is_file()
+    mlflow.set_tracking_uri(f"sqlite:///{project}/mlflow.db")
+    client = mlflow.MlflowClient()
+    champion = client.get_model_version_by_alias("frenk-hr", "champion")
+    assert champion.tags["frenk.model"] == "tiny" and champion.description
+    assert client.get_model_version_by_alias("frenk-hr", "baseline").tags["frenk.model"] == "tfidf"
