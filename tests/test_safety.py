@@ -114,7 +114,7 @@ def test_half_done_registrations_are_deleted_or_completed(mlflow_store, prepared
     whole = train(TrainConfig(model="tfidf", data=str(prepared_sample), seed=7))
     client.set_terminated(killed.parent_run_id, "FAILED")
     client.delete_model_version_tag("frenk-hr", whole.registered_version, "frenk.run_id")
-    client.delete_registered_model_alias("frenk-hr", "candidate")
+    client.delete_registered_model_alias("frenk-hr", "baseline")  # tfidf versions carry baseline, not candidate
     capsys.readouterr()
     changed = registry.repair_versions("frenk-hr")
     assert sorted(changed) == sorted([killed.registered_version, whole.registered_version])
@@ -122,7 +122,7 @@ def test_half_done_registrations_are_deleted_or_completed(mlflow_store, prepared
     versions = {str(v.version): v for v in client.search_model_versions("name='frenk-hr'")}
     assert list(versions) == [whole.registered_version]
     assert versions[whole.registered_version].tags["frenk.run_id"] == whole.best.run_id
-    assert str(client.get_model_version_by_alias("frenk-hr", "candidate").version) == whole.registered_version
+    assert str(client.get_model_version_by_alias("frenk-hr", "baseline").version) == whole.registered_version
     assert registry.repair_versions("frenk-hr") == []  # whole now: nothing more to do
     # publish never uses a version of a training that has not finished
     from frenk.steps import publish
