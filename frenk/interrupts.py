@@ -1,6 +1,11 @@
 """Turning the scheduler's SIGTERM (Slurm, Kubernetes, ``kill``) into the same clean stop as
 Ctrl+C: a KeyboardInterrupt raised in the main thread, which the steps turn into failed or
-killed runs, removed temporary folders and a message."""
+killed runs, removed temporary folders and a message.
+
+Python ignores an exception raised while it runs a finaliser or a weak-reference callback
+("Exception ignored in ..."), and a signal can arrive just then. So the handler also records
+the signal, and the long loops call :func:`raise_if_stop_requested` at safe points (each
+training step, each seed, each trial): a stop request is never lost."""
 
 from __future__ import annotations
 
@@ -9,19 +14,33 @@ import signal
 import threading
 from collections.abc import Iterator
 
+_received: list[int] = []
+
 
 def _raise_interrupt(signum, frame) -> None:
+    _received.append(signum)
     raise KeyboardInterrupt(f"received signal {signal.Signals(signum).name}")
+
+
+def raise_if_stop_requested() -> None:
+    """Raise KeyboardInterrupt again if a SIGTERM arrived in this block (a no-op otherwise)."""
+    if _received:
+        raise KeyboardInterrupt(f"received signal {signal.Signals(_received[-1]).name}")
 
 
 @contextlib.contextmanager
 def sigterm_as_interrupt() -> Iterator[None]:
-    """Within the block, SIGTERM raises KeyboardInterrupt (main thread only; a no-op elsewhere)."""
+    """Within the block, SIGTERM raises KeyboardInterrupt (main thread only; a no-op elsewhere).
+
+    A block that ends normally after a SIGTERM whose exception was swallowed raises it at its end."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+    _received.clear()
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
         yield
+        raise_if_stop_requested()
     finally:
         signal.signal(signal.SIGTERM, previous)
+        _received.clear()

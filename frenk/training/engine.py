@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from ..data import PreparedData, scheme
+from ..interrupts import raise_if_stop_requested
 from .evaluation import core_metrics, evaluate
 from .listeners import EpochListener
 from .loading import NO_REMOTE_CODE, load_classifier, load_with_report
@@ -79,6 +80,9 @@ def _epoch_relay(history: list[dict[str, float]], listeners: Sequence[EpochListe
     from transformers import TrainerCallback
 
     class EpochRelay(TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):
+            raise_if_stop_requested()  # a SIGTERM whose exception a finaliser swallowed
+
         def on_evaluate(self, args, state, control, metrics=None, **kwargs):
             epoch = int(round(state.epoch or 0))
             losses = [h["loss"] for h in state.log_history if "loss" in h]

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..data import PreparedData, scheme
 from ..errors import ConfigError, ModelError
+from ..interrupts import raise_if_stop_requested
 from .engine import train_transformer
 from .listeners import EpochListener, TrainListener, as_listeners, epoch_hooks
 from .presets import ModelSpec
@@ -117,6 +118,7 @@ def fit_seeds(spec: ModelSpec, data: PreparedData, settings: TrainSettings, seed
     keep_best_on_disk = keep == "best" or (keep == "all" and not store_each)
     done: list[SeedResult] = []
     for seed in seeds:
+        raise_if_stop_requested()
         work = work_root / f"seed-{seed}"
         work.mkdir()
         done.append(_fit_one(spec, data, settings, seed, work, listeners, keep_weights=store_each))
