@@ -242,6 +242,20 @@ class CompareConfig:
 
 
 @dataclass
+class RecoverConfig:
+    """Log a training whose tracking server went down to its runs, now that the server is back."""
+
+    folder: str = option("", "the recovery folder the training named in its last message (frenk-recovery-<run id>)")
+
+    def __post_init__(self) -> None:
+        if not self.folder:
+            raise ConfigError("folder is empty: give the recovery folder the training named (frenk-recovery-<run id>)")
+        if not Path(self.folder).is_dir():
+            raise ConfigError(f"folder={self.folder!r} is not a folder; a training whose tracking server stayed "
+                              "down names its recovery folder in its last message")
+
+
+@dataclass
 class PublishConfig:
     """Promote a registered model (alias champion) and write a Hugging Face model folder with its card."""
 

@@ -8,14 +8,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from ..config import TrainConfig
+from ..config import RecoverConfig, TrainConfig
+from ..errors import TrackingError
 from ..data import PreprocessOptions, check_scheme, load_or_prepare, scheme
 from ..interrupts import sigterm_as_interrupt
 from ..training import (TINY_MAX_POSITIONS, EpochListener, TrainListener, check_head, check_max_length, fit_seeds,
                         resolve, settings_for)
 from ..publishing import registry_alias
-from ..tracking import registry, results, runs
+from ..tracking import outage, registry, results, runs
 from ..tracking.listeners import SeedRuns
+from ..tracking.server import redact
 from ..tracking.tuning import best_params_of_run
 
 
@@ -97,14 +99,21 @@ def train(cfg: TrainConfig, listeners: Sequence[TrainListener | EpochListener] =
                     runs.log_params({**params, "seeds": ",".join(map(str, seeds))})
                 seed_runs = SeedRuns(data, {**params, "model_source": spec.source or spec.kind},
                                      f"{spec.name}-{cfg.lang}-s{{seed}}", nested)
-                fitted = fit_seeds(spec, data, settings, seeds, work_root, cfg.keep_models, [seed_runs, *listeners])
-                version = _finish(cfg, spec.name, fitted, seed_runs, tags, nested)
+                guard = outage.OutageGuard(seed_runs)  # a server that stays down does not stop the training
+                fitted = fit_seeds(spec, data, settings, seeds, work_root, cfg.keep_models, [guard, *listeners])
+                version = _finish_or_save(cfg, fitted, guard, tags, top.info.run_id, work_root)
         finally:
             shutil.rmtree(work_root, ignore_errors=True)
-    done = [SeedRun(r.seed, seed_runs.run_ids[r.seed], r.result.evaluation.metrics, r.selection_score) for r in fitted.seeds]
+    return _outcome(cfg, spec.name, fitted, seed_runs.run_ids, version, top.info.run_id if nested else None)
+
+
+def _outcome(cfg: TrainConfig, model: str, fitted, run_ids: dict[int, str], version: str | None,
+             parent_run_id: str | None) -> TrainOutcome:
+    """Print the one-line summary of a training and return its outcome."""
+    done = [SeedRun(r.seed, run_ids[r.seed], r.result.evaluation.metrics, r.selection_score) for r in fitted.seeds]
     best = next(r for r in done if r.seed == fitted.best.seed)
-    _report(cfg, spec.name, done, best, version)
-    return TrainOutcome(top.info.run_id if nested else None, done, best, version, cfg.group)
+    _report(cfg, model, done, best, version)
+    return TrainOutcome(parent_run_id, done, best, version, cfg.group)
 
 
 def _finish(cfg: TrainConfig, model: str, fitted, seed_runs: SeedRuns, tags: dict[str, str], nested: bool) -> str | None:
@@ -115,6 +124,67 @@ def _finish(cfg: TrainConfig, model: str, fitted, seed_runs: SeedRuns, tags: dic
         results.describe(results.train_description(model, cfg.lang, cfg.labels, fitted.summary,
                                                    fitted.best.seed, best_run_id, len(fitted.seeds)))
     return _register_best(cfg, fitted, seed_runs, tags) if cfg.keep_models != "none" else None
+
+
+def _finish_or_save(cfg: TrainConfig, fitted, guard: outage.OutageGuard, tags: dict[str, str], run_id: str,
+                    work_root: Path) -> str | None:
+    """Finish the run; if the tracking server has gone (and MLflow's retries are spent), save
+    everything not yet logged to a recovery folder and stop with the command that logs it."""
+    seed_runs: SeedRuns = guard.inner
+    if guard.down is None:
+        try:
+            return _finish(cfg, tags["frenk.model"], fitted, seed_runs, tags, seed_runs.nested)
+        except Exception as exc:
+            if not outage.server_unreachable(exc):
+                raise
+            guard.down = exc
+            guard.pending.append(("finish", None, ()))
+    state = {"params": seed_runs.params, "run_name": seed_runs.run_name, "nested": seed_runs.nested,
+             "run_ids": dict(seed_runs.run_ids), "model_uris": dict(seed_runs.model_uris)}
+    uri = runs.tracking_uri()
+    recovery = outage.Recovery(uri, cfg, run_id, state, guard.pending, fitted, tags)
+    folder = outage.save_recovery(recovery, work_root, Path.cwd())
+    outage.abandon_active_runs()
+    raise TrackingError(
+        f"the MLflow tracking server at {redact(uri)} went down during the training and did not come back within "
+        "MLflow's retries (MLFLOW_HTTP_REQUEST_MAX_RETRIES, MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR). The training itself "
+        f"finished: its weights, metrics and predictions are saved in {folder}. When the server is back, run "
+        f"`frenk-recover --folder {folder}` to log them to run {run_id} and register the model"
+    )
+
+
+def recover(cfg: RecoverConfig) -> TrainOutcome:
+    """Log a training saved by :func:`_finish_or_save` to its runs, finish them and register the
+    model, as the training would have; then remove the recovery folder."""
+    folder = Path(cfg.folder).resolve()
+    saved = outage.load_recovery(folder)
+    if runs.tracking_uri() != saved.tracking_uri:
+        raise TrackingError(f"{folder} holds runs of the tracking server {redact(saved.tracking_uri)}, but "
+                            f"MLFLOW_TRACKING_URI is {redact(runs.tracking_uri())}: set it to the server of the runs")
+    train_cfg: TrainConfig = saved.config
+    runs.start_step()
+    data = load_or_prepare(train_cfg.data, PreprocessOptions(lang=train_cfg.lang, labels=train_cfg.labels))
+    if data.data_digest != saved.tags.get("frenk.data_digest"):
+        raise TrackingError(f"the data at {train_cfg.data} has changed since the training (digest {data.data_digest}, "
+                            f"trained on {saved.tags.get('frenk.data_digest')}): restore it to recover the runs")
+    state = saved.listener
+    seed_runs = SeedRuns(data, state["params"], state["run_name"], state["nested"])
+    seed_runs.run_ids, seed_runs.model_uris = dict(state["run_ids"]), dict(state["model_uris"])
+    outage.reclaim_runs([saved.run_id, *seed_runs.run_ids.values()])
+    if train_cfg.register:
+        registry.repair_versions(train_cfg.register)  # a registration the outage left half-done
+    with runs.resume_run(saved.run_id, nested=False):
+        for name, seed, args in saved.pending:
+            if name == "finish":
+                continue
+            if name != "on_seed_start":
+                seed_runs.reopen(seed)
+            getattr(seed_runs, name)(*args)
+        version = _finish(train_cfg, saved.tags["frenk.model"], saved.fitted, seed_runs, saved.tags, state["nested"])
+    shutil.rmtree(folder)
+    print(f"frenk: logged the training saved in {folder} to run {saved.run_id} (the folder is removed)")
+    return _outcome(train_cfg, saved.tags["frenk.model"], saved.fitted, seed_runs.run_ids, version,
+                    saved.run_id if state["nested"] else None)
 
 
 def _report(cfg: TrainConfig, model: str, done: list[SeedRun], best: SeedRun, version: str | None) -> None:

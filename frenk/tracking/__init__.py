@@ -9,7 +9,8 @@
 * :mod:`.pyfunc`: the pyfunc wrapper of a trained model;
 * :mod:`.server`: the team stack (PostgreSQL, ``mlflow server``, basic-auth) behind ``frenk-serve``;
 * :mod:`.access`: basic-auth permissions, asked before a step changes anything;
-* :mod:`.preflight`: the MLflow plugin that checks the server inside ``mlflow run``.
+* :mod:`.preflight`: the MLflow plugin that checks the server inside ``mlflow run``;
+* :mod:`.outage`: a server that goes down during a training (the guard, the recovery folder).
 
 May import every library package (it logs what they return); never :mod:`frenk.steps`.
 """

@@ -9,7 +9,7 @@ from ..data import PreparedData
 from ..training import TrainListener, TrainResult
 from .registry import log_model
 from .results import epoch_logger, log_prepared_inputs, log_train_result
-from .runs import frenk_tags, inherited_tags, log_params, step_run
+from .runs import frenk_tags, inherited_tags, log_params, resume_run, step_run
 
 
 class SeedRuns(TrainListener):
@@ -24,14 +24,22 @@ class SeedRuns(TrainListener):
 
     def on_seed_start(self, seed: int) -> None:
         tags = frenk_tags(seed=seed)
-        if self.nested:
+        if self.nested and seed in self.run_ids:  # logging it again after an outage
+            self.reopen(seed)
+        elif self.nested:
             self._context = step_run(self.run_name.format(seed=seed), {**inherited_tags(), **tags}, nested=True)
             self._context.__enter__()
-        else:
-            mlflow.set_tags(tags)
         self.run_ids[seed] = mlflow.active_run().info.run_id
+        if not self.nested:
+            mlflow.set_tags(tags)
         log_params({**self.params, "seed": seed})
         log_prepared_inputs(self.data)
+
+    def reopen(self, seed: int) -> None:
+        """Make the (child) run of ``seed``, created before, the active one again (recovery)."""
+        if self.nested and self._context is None:
+            self._context = resume_run(self.run_ids[seed])
+            self._context.__enter__()
 
     def on_epoch(self, epoch: int, metrics: dict[str, float]) -> None:
         epoch_logger(epoch, metrics)

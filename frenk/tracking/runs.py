@@ -74,9 +74,10 @@ def create_schema(uri: str) -> None:
 #: how long the start-of-step check waits for the server
 CHECK_TIMEOUT_S = 10
 RETRY_NOTE = (
-    "frenk checks the server before any work with a {timeout} s timeout; MLflow's own client then retries each "
-    "request for minutes by default (MLFLOW_HTTP_REQUEST_MAX_RETRIES=7, MLFLOW_HTTP_REQUEST_TIMEOUT=120): lower "
-    "them to fail sooner, raise them to ride out longer outages"
+    "frenk checks the server before any work with a {timeout} s timeout; once a step runs, MLflow's own client "
+    "retries each request for about four minutes (MLFLOW_HTTP_REQUEST_MAX_RETRIES=7, "
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR=2), and a training whose server stays down longer saves its results "
+    "to a recovery folder"
 )
 
 

@@ -33,8 +33,10 @@ from ..errors import FrenkError, TrackingError
 
 #: the PostgreSQL role a local cluster is created with
 PG_ROLE = "frenk"
-#: bounded HTTP retries that clients are told to set (MLflow's defaults wait minutes)
-CLIENT_RETRY_ENV = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "3", "MLFLOW_HTTP_REQUEST_TIMEOUT": "30"}
+#: what clients are told to set: a shorter wait for a server that accepts a connection and hangs (MLflow's
+#: default is 120 s a request); the retries keep MLflow's default (7 with backoff: about four minutes), so
+#: that a restart of the server costs a training nothing (the start-of-step check fails fast anyway)
+CLIENT_RETRY_ENV = {"MLFLOW_HTTP_REQUEST_TIMEOUT": "30"}
 
 
 def free_port() -> int:
