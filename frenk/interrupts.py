@@ -5,12 +5,14 @@ killed runs, removed temporary folders and a message.
 Python ignores an exception raised while it runs a finaliser or a weak-reference callback
 ("Exception ignored in ..."), and a signal can arrive just then. So the handler also records
 the signal, and the long loops call :func:`raise_if_stop_requested` at safe points (each
-training step, each seed, each trial): a stop request is never lost."""
+training step, each seed, each trial): a stop request is never lost, and Python's "Exception
+ignored" report of it is not printed."""
 
 from __future__ import annotations
 
 import contextlib
 import signal
+import sys
 import threading
 from collections.abc import Iterator
 
@@ -37,10 +39,18 @@ def sigterm_as_interrupt() -> Iterator[None]:
         yield
         return
     _received.clear()
+    previous_hook = sys.unraisablehook
+
+    def quiet_when_recorded(unraisable) -> None:  # no "Exception ignored ... Traceback" for a recorded stop
+        if not (isinstance(unraisable.exc_value, KeyboardInterrupt) and _received):
+            previous_hook(unraisable)
+
+    sys.unraisablehook = quiet_when_recorded
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
         yield
         raise_if_stop_requested()
     finally:
         signal.signal(signal.SIGTERM, previous)
+        sys.unraisablehook = previous_hook
         _received.clear()

@@ -81,7 +81,7 @@ def _wait_for_first_epoch(server: Server, proc: subprocess.Popen, log: Path, tim
 
 def _check_complete_training(server: Server) -> None:
     """Both seeds' runs and the parent FINISHED with every epoch, the test metrics and the model registered."""
-    client = mlflow.MlflowClient(server.url)
+    client = mlflow.MlflowClient(server.url, registry_uri=server.url)
     runs = client.search_runs(["0"], "tags.`frenk.step` = 'train'")
     children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
     parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
@@ -96,7 +96,9 @@ def _check_complete_training(server: Server) -> None:
     assert "test_macro_f1_mean" in parents[0].data.metrics
     version = client.get_model_version_by_alias("frenk-hr", "candidate")
     assert version.run_id == parents[0].data.tags["frenk.best_run_id"]
-    assert mlflow.pyfunc.load_model(f"models:/frenk-hr@candidate") is not None
+    files = mlflow.artifacts.download_artifacts(client.get_model_version_download_uri("frenk-hr", version.version),
+                                                tracking_uri=server.url)
+    assert (Path(files) / "MLmodel").is_file()
 
 
 def test_a_server_that_restarts_within_the_retries_costs_the_training_nothing(server, prepared_sample, tmp_path,

@@ -23,6 +23,7 @@ from frenk.comparison.design import select_samples
 from frenk.config import PublishConfig, TrainConfig
 from frenk.errors import ConfigError, DataError, FrenkError, ModelError
 from frenk.tracking import registry, runs
+from frenk.training import TrainListener
 
 from .helpers import ROOT
 
@@ -196,24 +197,42 @@ def test_sigterm_and_sigkill_of_real_trainings_leave_only_finished_seeds(mlflow_
                 proc.wait()
     term_log = logs[100].read_text()
     assert "frenk: interrupted (received signal SIGTERM)" in term_log and "Traceback" not in term_log
-    assert _parent_of(100).info.status == "KILLED"
-    assert (_seed_run(100).info.status, _seed_run(101).info.status) == ("FINISHED", "KILLED")
+    stopped = _parent_of(100)
+    assert stopped.info.status == "KILLED"
+    killed_seed, finished_seed = _seed_run(101), _seed_run(100)
+    assert (finished_seed.info.status, killed_seed.info.status) == ("FINISHED", "KILLED")
     assert _seed_run(102) is None
     assert _parent_of(200).info.status == "RUNNING" and _seed_run(201).info.status == "RUNNING"  # as SIGKILL left them
     assert [p for p in leftovers(child_tmp) if p.startswith("frenk-train-")]  # the killed one's work folder
+    kept = Path.cwd() / f"frenk-resume-{stopped.info.run_id}"  # the finished seed's result and weights
+    assert f"{kept}: run the same command again to train the missing seeds only" in term_log
+    assert any(kept.rglob("model.safetensors"))
 
-    # the rerun: a whole training of the same model, then compare over the group
+    # the same command again: only the missing seeds train, the finished one's run is adopted
     monkeypatch.setattr(tempfile, "tempdir", str(own_tmp))
-    done = train(TrainConfig(model="tiny", data=str(prepared_sample), repeats=2, args=FAST))
-    assert "frenk: marked 2 orphaned run(s) FAILED" in capsys.readouterr().out  # the SIGKILLed parent and seed
+    started: list[int] = []
+
+    class Started(TrainListener):
+        def on_seed_start(self, seed: int) -> None:
+            started.append(seed)
+
+    done = train(TrainConfig(model="tiny", data=str(prepared_sample), repeats=3, seed=100, args=FAST), [Started()])
+    out = capsys.readouterr().out
+    assert "frenk: marked 2 orphaned run(s) FAILED" in out  # the SIGKILLed parent and seed
+    assert f"continuing the training stopped in run {stopped.info.run_id}: seeds [100] finished there" in out
+    assert started == [101, 102] and [r.seed for r in done.runs] == [100, 101, 102]
+    assert done.runs[0].run_id == finished_seed.info.run_id
+    assert mlflow.get_run(finished_seed.info.run_id).data.tags["mlflow.parentRunId"] == done.parent_run_id
+    assert mlflow.get_run(done.parent_run_id).info.status == "FINISHED" and not kept.exists()
+    assert done.registered_version is not None
     assert _parent_of(200).info.status == "FAILED" and _seed_run(201).info.status == "FAILED"
     assert leftovers(child_tmp) == []  # its work folder removed
     report = compare(CompareConfig(group="hr-binary")).report
-    assert sorted(report["runs"]["tiny"]) == sorted(r.run_id for r in done.runs)  # n = 2, the finished training only
-    assert report["descriptives"]["macro_f1"]["tiny"]["n"] == 2
+    assert sorted(report["runs"]["tiny"]) == sorted(r.run_id for r in done.runs)  # the continued training, n = 3
+    assert report["descriptives"]["macro_f1"]["tiny"]["n"] == 3
     skipped = {s["run_id"]: s["reason"] for s in report["skipped"]}
-    for seed in (100, 200):
-        assert skipped[_seed_run(seed).info.run_id].startswith("its parent run did not finish")
+    assert skipped[killed_seed.info.run_id] == "status KILLED"
+    assert skipped[_seed_run(200).info.run_id].startswith("its parent run did not finish")  # the SIGKILLed one's
     publish(PublishConfig(output=str(tmp_path / "hf"), force=True))  # tiny vs tfidf: the gate's verdict is not the point
     assert leftovers(own_tmp) == []  # compare and publish removed their downloads
 

@@ -201,8 +201,9 @@ def _power(effect: float, paired: bool, alpha: float, xa: np.ndarray, xb: np.nda
                 "the observed scores have no spread (infinite effect size): a number of seeds cannot be estimated")
     else:
         note = (f"{fmt(needed)} seeds per system would detect the observed difference with power 0.8 at alpha {alpha} "
-                f"(t-test); a post-hoc figure from {n} seeds: the 95% interval of the effect size gives "
-                f"{fmt(interval[0])} to {fmt(interval[1])} seeds")
+                f"(t-test); a post-hoc figure from {n} seeds: " + (
+                    f"the 95% interval of the effect size gives {fmt(interval[0])} to {fmt(interval[1])} seeds"
+                    if interval else "the effect size is too large (scores with almost no spread) for an interval"))
     return {"seeds_needed": needed, "seeds_needed_interval": list(interval) if interval else None,
             "min_detectable_difference": mdd, "sd": sd, "note": note}
 

@@ -305,12 +305,16 @@ def _power_solver(paired: bool):
     return TTestPower() if paired else TTestIndPower()
 
 
+#: an effect size beyond this comes from scores whose spread is rounding noise: treated as infinite
+NO_SPREAD_EFFECT = 1e6
+
+
 def seeds_needed(effect_size: float, paired: bool, alpha: float = 0.05, power: float = 0.8) -> float | None:
     """Seeds (pairs, or runs per system) a t-test needs to detect ``effect_size`` (Cohen's d)
     with ``power``; ``None`` when there is nothing to compute from: no effect (0), or an
-    infinite one (no spread at all, so the sd that power rests on is unknown); inf when more
-    than 10^7 would be needed."""
-    if effect_size == 0 or not math.isfinite(effect_size):
+    infinite one (no spread at all, or only rounding noise beyond :data:`NO_SPREAD_EFFECT`,
+    so the sd that power rests on is unknown); inf when more than 10^7 would be needed."""
+    if effect_size == 0 or not math.isfinite(effect_size) or abs(effect_size) > NO_SPREAD_EFFECT:
         return None
     solver = _power_solver(paired)
     d = abs(effect_size)
@@ -334,10 +338,11 @@ def seeds_needed(effect_size: float, paired: bool, alpha: float = 0.05, power: f
 def effect_size_interval(effect_size: float, n_a: int, n_b: int | None, paired: bool,
                          confidence: float = 0.95) -> tuple[float, float] | None:
     """Exact confidence interval of Cohen's d (d_z when paired, pooled-sd d otherwise) from the
-    noncentral t distribution of the t statistic; ``None`` when d is not finite."""
+    noncentral t distribution of the t statistic; ``None`` when d is not finite, or so large
+    (all but constant differences, d of 1e16 from rounding) that the distribution cannot be evaluated."""
     from scipy.optimize import brentq
 
-    if not math.isfinite(effect_size):
+    if not math.isfinite(effect_size) or abs(effect_size) > NO_SPREAD_EFFECT:
         return None
     scale = math.sqrt(n_a) if paired else 1 / math.sqrt(1 / n_a + 1 / n_b)
     df = n_a - 1 if paired else n_a + n_b - 2
@@ -346,6 +351,8 @@ def effect_size_interval(effect_size: float, n_a: int, n_b: int | None, paired: 
     def bound(q: float) -> float:  # the noncentrality at which t is the q-quantile
         f = lambda nc: stats.nct.cdf(t, df, nc) - q  # noqa: E731
         lo, hi = t - 10, t + 10
+        if not (math.isfinite(f(lo)) and math.isfinite(f(hi))):
+            return math.nan  # a t so large (runs whose differences are all but constant) that nct has no value
         while f(lo) < 0:
             lo -= 10
         while f(hi) > 0:
@@ -353,7 +360,10 @@ def effect_size_interval(effect_size: float, n_a: int, n_b: int | None, paired: 
         return brentq(f, lo, hi, xtol=1e-10)
 
     tail = (1 - confidence) / 2
-    return bound(1 - tail) / scale, bound(tail) / scale
+    low, high = bound(1 - tail), bound(tail)
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return None
+    return low / scale, high / scale
 
 
 def seeds_needed_interval(effect_size: float, n_a: int, n_b: int | None, paired: bool, alpha: float = 0.05,

@@ -12,10 +12,10 @@ from ..config import RecoverConfig, TrainConfig
 from ..errors import TrackingError
 from ..data import PreprocessOptions, check_scheme, load_or_prepare, scheme
 from ..interrupts import sigterm_as_interrupt
-from ..training import (TINY_MAX_POSITIONS, EpochListener, TrainListener, check_head, check_max_length, fit_seeds,
-                        resolve, settings_for)
+from ..training import (TINY_MAX_POSITIONS, EpochListener, FinishedSeeds, TrainListener, check_head, check_max_length,
+                        fit_seeds, resolve, settings_for)
 from ..publishing import registry_alias
-from ..tracking import outage, registry, results, runs
+from ..tracking import outage, registry, results, resume, runs
 from ..tracking.listeners import SeedRuns
 from ..tracking.server import redact
 from ..tracking.tuning import best_params_of_run
@@ -89,22 +89,68 @@ def train(cfg: TrainConfig, listeners: Sequence[TrainListener | EpochListener] =
             "resolved_epochs": settings.epochs, "resolved_learning_rate": settings.learning_rate,
             "resolved_batch_size": settings.batch_size,
         }
-        top_tags = {**tags, **runs.frenk_tags(**({"repeats": cfg.repeats} if nested else {"seed": cfg.seed}))}
+        top_tags = {**tags, **runs.frenk_tags(**({"repeats": cfg.repeats} if nested else {"seed": cfg.seed})),
+                    resume.DIGEST_TAG: resume.train_digest({**params, "settings": settings})}
+        resumable = resume.find_resumable(top_tags) if nested else None
         run_name = f"{spec.name}-{cfg.lang}-" + (f"{cfg.repeats}seeds" if nested else f"s{cfg.seed}")
+        seed_runs = SeedRuns(data, {**params, "model_source": spec.source or spec.kind},
+                             f"{spec.name}-{cfg.lang}-s{{seed}}", nested)
         work_root = Path(tempfile.mkdtemp(prefix="frenk-train-"))
         try:
             with runs.step_run(run_name, top_tags) as top:
                 runs.note_temp_dir(work_root)
                 if nested:
                     runs.log_params({**params, "seeds": ",".join(map(str, seeds))})
-                seed_runs = SeedRuns(data, {**params, "model_source": spec.source or spec.kind},
-                                     f"{spec.name}-{cfg.lang}-s{{seed}}", nested)
-                guard = outage.OutageGuard(seed_runs)  # a server that stays down does not stop the training
-                fitted = fit_seeds(spec, data, settings, seeds, work_root, cfg.keep_models, [guard, *listeners])
-                version = _finish_or_save(cfg, fitted, guard, tags, top.info.run_id, work_root)
+                fitted, version = _fit_and_finish(cfg, (spec, data, settings, seeds), seed_runs, tags, top.info.run_id,
+                                                  work_root, resumable, listeners)
         finally:
             shutil.rmtree(work_root, ignore_errors=True)
     return _outcome(cfg, spec.name, fitted, seed_runs.run_ids, version, top.info.run_id if nested else None)
+
+
+def _fit_and_finish(cfg: TrainConfig, inputs, seed_runs: SeedRuns, tags: dict[str, str], run_id: str, work_root: Path,
+                    resumable: resume.Resumable | None, listeners):
+    """Train the seeds (the missing ones only when continuing a stopped training) inside the
+    step's run, then finish it; a stop keeps the finished seeds for the same command to continue."""
+    spec, data, settings, seeds = inputs
+    finished = []
+    if resumable is not None:
+        resume.adopt(resumable, run_id)
+        seed_runs.run_ids.update(resumable.run_ids)
+        seed_runs.model_uris.update(resumable.model_uris)
+        finished = resumable.finished
+        print(f"frenk: continuing the training stopped in run {resumable.parent_run_id}: seeds "
+              f"{[r.seed for r in finished]} finished there; training {[s for s in seeds if s not in resumable.run_ids]}")
+    guard = outage.OutageGuard(seed_runs)  # a server that stays down does not stop the training
+    collected = FinishedSeeds()
+    try:
+        fitted = fit_seeds(spec, data, settings, seeds, work_root, cfg.keep_models, [guard, collected, *listeners],
+                           finished=finished)
+    except KeyboardInterrupt:
+        _keep_stopped(run_id, finished, collected, resumable, work_root, seed_runs)
+        raise
+    version = _finish_or_save(cfg, fitted, guard, tags, run_id, work_root)
+    if resumable is not None:
+        resume.close(resumable)
+    return fitted, version
+
+
+def _keep_stopped(run_id: str, earlier: list, collected: FinishedSeeds, resumable, work_root: Path,
+                  seed_runs: SeedRuns) -> None:
+    """A stop: the finished seeds and the best one's weights go to a resume folder (one line says so)."""
+    finished = [*earlier, *collected.finished]
+    if not finished or not seed_runs.nested:
+        return
+    best = max(finished, key=lambda r: r.selection_score)
+    if any(r is best for r in collected.finished):
+        best_work = work_root / f"seed-{best.seed}"
+    else:
+        best_work = resumable.folder / "work"
+    folder = resume.save_stopped(run_id, finished, best_work, seed_runs.run_ids, seed_runs.model_uris, Path.cwd())
+    if resumable is not None:
+        resume.close(resumable)
+    print(f"frenk: seeds {[r.seed for r in finished]} finished and keep their runs; the best one's weights are kept "
+          f"in {folder}: run the same command again to train the missing seeds only", flush=True)
 
 
 def _outcome(cfg: TrainConfig, model: str, fitted, run_ids: dict[int, str], version: str | None,

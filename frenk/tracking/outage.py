@@ -64,6 +64,8 @@ class OutageGuard(TrainListener):
                 if not server_unreachable(exc):
                     raise
                 self.down = exc
+        if name == "on_seed_end" and args[1] is not None:  # kept as a plain error: a pickle holds no traceback
+            args = (args[0], RuntimeError(str(args[1])))
         self.pending.append((name, self.seed, args))
 
     def on_seed_start(self, seed: int) -> None:
@@ -76,7 +78,7 @@ class OutageGuard(TrainListener):
         self._call("on_seed_result", seed, result, keep_weights)
 
     def on_seed_end(self, seed: int, error: BaseException | None) -> None:
-        self._call("on_seed_end", seed, None if error is None else RuntimeError(str(error)))
+        self._call("on_seed_end", seed, error)
 
 
 @dataclass
@@ -92,38 +94,42 @@ class Recovery:
     tags: dict[str, str] = field(default_factory=dict)
 
 
-def _moved(value, old_root: Path, new_root: Path):
-    """``value`` with every Path attribute under ``old_root`` pointing under ``new_root`` instead."""
+def relocated(value, old_root: Path, new_root: Path):
+    """``value`` with every Path attribute under ``old_root`` pointing under ``new_root`` instead
+    (dataclasses are changed in place)."""
     if isinstance(value, Path):
         try:
             return new_root / value.relative_to(old_root)
         except ValueError:
             return value
     if isinstance(value, (list, tuple)):
-        return type(value)(_moved(v, old_root, new_root) for v in value)
+        return type(value)(relocated(v, old_root, new_root) for v in value)
     if isinstance(value, dict):
-        return {k: _moved(v, old_root, new_root) for k, v in value.items()}
+        return {k: relocated(v, old_root, new_root) for k, v in value.items()}
     if hasattr(value, "__dataclass_fields__"):
         for name in value.__dataclass_fields__:
-            setattr(value, name, _moved(getattr(value, name), old_root, new_root))
+            setattr(value, name, relocated(getattr(value, name), old_root, new_root))
     return value
+
+
+def keep_folder(payload: object, work: Path, folder: Path, file: str) -> Path:
+    """Move ``work`` to ``folder/work`` and pickle ``payload`` (its paths under ``work`` moved with
+    it) to ``folder/file``; the folder appears whole or not at all."""
+    staging = folder.with_name(f".{folder.name}.partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    shutil.move(work, staging / "work")
+    payload = relocated(payload, work, folder / "work")
+    with open(staging / file, "wb") as fh:
+        pickle.dump(payload, fh)
+    os.replace(staging, folder)
+    return folder
 
 
 def save_recovery(recovery: Recovery, work_root: Path, where: Path) -> Path:
     """Move the training's work folder (weights, predictions) into a new recovery folder under
     ``where`` and write the recovery file there; returns the folder."""
-    name = RECOVERY_PREFIX + recovery.run_id
-    folder = where / name
-    staging = where / f".{name}.partial"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    shutil.move(work_root, staging / "work")
-    recovery.pending = _moved(recovery.pending, work_root, folder / "work")
-    recovery.fitted = _moved(recovery.fitted, work_root, folder / "work")
-    with open(staging / RECOVERY_FILE, "wb") as fh:
-        pickle.dump(recovery, fh)
-    os.replace(staging, folder)  # the folder appears whole or not at all
-    return folder
+    return keep_folder(recovery, work_root, where / (RECOVERY_PREFIX + recovery.run_id), RECOVERY_FILE)
 
 
 def load_recovery(folder: Path) -> Recovery:

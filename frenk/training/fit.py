@@ -104,20 +104,25 @@ def _fit_one(spec, data, settings: TrainSettings, seed: int, work: Path, listene
 
 
 def fit_seeds(spec: ModelSpec, data: PreparedData, settings: TrainSettings, seeds: Sequence[int], work_root: Path,
-              keep: str = "best", listeners: Iterable[TrainListener | EpochListener] = ()) -> SeedsResult:
+              keep: str = "best", listeners: Iterable[TrainListener | EpochListener] = (),
+              finished: Sequence[SeedResult] = ()) -> SeedsResult:
     """Train ``spec`` once per seed (each in ``work_root/seed-<n>``).
 
     ``keep``: ``best`` keeps the best seed's weights on disk (only the best so far is ever
     there, so the disk holds one model); ``all`` asks the listeners to store every seed's
     weights as soon as it ends; ``none`` keeps none.
+
+    ``finished``: seeds an interrupted training of the same configuration finished (a rerun
+    continues with the missing seeds only); they count for the best seed and the summary, and
+    the best of them has its weights in its ``result.model_dir`` (see :class:`FinishedSeeds`).
     """
     if keep not in KEEP_CHOICES:
         raise ValueError(f"keep must be one of {KEEP_CHOICES}, not {keep!r}")
     listeners = as_listeners(listeners)
     store_each = keep == "all" and len(seeds) > 1  # the listeners store each seed's weights as it ends
     keep_best_on_disk = keep == "best" or (keep == "all" and not store_each)
-    done: list[SeedResult] = []
-    for seed in seeds:
+    done: list[SeedResult] = [r for r in finished if r.seed in seeds]
+    for seed in (s for s in seeds if s not in {r.seed for r in done}):
         raise_if_stop_requested()
         work = work_root / f"seed-{seed}"
         work.mkdir()
@@ -126,7 +131,31 @@ def fit_seeds(spec: ModelSpec, data: PreparedData, settings: TrainSettings, seed
         for r in done:
             if not (r is best and keep_best_on_disk):
                 shutil.rmtree(work_root / f"seed-{r.seed}", ignore_errors=True)
+    done.sort(key=lambda r: seeds.index(r.seed))
     best = max(done, key=lambda r: r.selection_score)
-    kept = work_root / f"seed-{best.seed}"
+    weights = best.result.model_dir
     return SeedsResult(done, best, summarise(r.result for r in done),
-                       best.result.model_dir if kept.exists() else None)
+                       weights if keep_best_on_disk and weights is not None and weights.exists() else None)
+
+
+class FinishedSeeds(TrainListener):
+    """Collects the seeds that finished (trained, evaluated, ended without error), in order."""
+
+    def __init__(self) -> None:
+        self.results: dict[int, TrainResult] = {}
+        self.finished: list[SeedResult] = []
+
+    def on_seed_result(self, seed: int, result: TrainResult, keep_weights: bool) -> None:
+        self.results[seed] = result
+
+    def on_seed_end(self, seed: int, error: BaseException | None) -> None:
+        if error is None and seed in self.results:
+            self.finished.append(SeedResult(seed, self.results[seed]))
+
+    def best_with_weights(self) -> SeedResult | None:
+        """The best finished seed, if its weights are still on disk (keep=best keeps only the best so far)."""
+        if not self.finished:
+            return None
+        best = max(self.finished, key=lambda r: r.selection_score)
+        weights = best.result.model_dir
+        return best if weights is not None and weights.exists() else None
