@@ -66,6 +66,17 @@ def check_writable(out: Path, error: type[FrenkError] = FrenkError) -> None:
         raise error(f"output {out}: the folder {parent} is not writable; choose another output or fix its permissions")
 
 
+def normal_modes(folder: Path) -> None:
+    """Give ``folder`` and everything in it the modes a new file gets here (0755 and 0644 under
+    the usual umask 022), not the private ones of temporary folders and downloads (0700, 0600)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    folder.chmod(0o777 & ~umask)
+    for path in folder.rglob("*"):
+        if not path.is_symlink():
+            path.chmod((0o777 if path.is_dir() else 0o666) & ~umask)
+
+
 @contextlib.contextmanager
 def replace_folder(output: str | os.PathLike, marker: str, what: str, known: Iterable[str] = (),
                    error: type[FrenkError] = FrenkError,
@@ -86,6 +97,7 @@ def replace_folder(output: str | os.PathLike, marker: str, what: str, known: Ite
             on_staging(staging)
         yield staging
         check_replaceable(output, marker, what, known, error)  # nothing appeared there meanwhile
+        normal_modes(staging)
         if out.exists():
             shutil.rmtree(out)
         staging.rename(out)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 
 import pytest
 
@@ -77,3 +79,20 @@ def test_unreadable_record_symlink_and_file_outputs(tmp_path):
         with replace_folder(plain, "rec.json", "publication"):
             pass
     assert plain.read_text() == "x"
+
+
+def test_the_written_folder_gets_normal_modes_not_private_temporary_ones(tmp_path):
+    old = os.umask(0o022)
+    try:
+        with replace_folder(tmp_path / "out", "manifest.json", "prepared data folder") as staging:
+            (staging / "manifest.json").write_text("{}")
+            weights = staging / "model.safetensors"
+            weights.write_bytes(b"x")
+            weights.chmod(0o600)  # as a download or tempfile writes it
+            (staging / "sub").mkdir(mode=0o700)
+    finally:
+        os.umask(old)
+    out = tmp_path / "out"
+    assert stat.S_IMODE(out.stat().st_mode) == 0o755  # not mkdtemp's 0700
+    assert stat.S_IMODE((out / "model.safetensors").stat().st_mode) == 0o644
+    assert stat.S_IMODE((out / "sub").stat().st_mode) == 0o755

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import mlflow
@@ -12,7 +13,7 @@ from mlflow.exceptions import MlflowException
 
 from ..errors import TrackingError
 from .pyfunc import ARTIFACT, FrenkTextClassifier
-from .runs import resume_run
+from .runs import resume_run, verbose
 
 #: the package folder, logged with each model so that the pyfunc wrapper loads anywhere
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
@@ -30,17 +31,30 @@ def _pip_requirements() -> list[str]:
     return reqs
 
 
+class _NoCloudPickleNotice(logging.Filter):
+    """MLflow warns on every log_model that a Python object is serialised with CloudPickle: ours
+    is frenk's own wrapper class (no user code), so the notice says nothing to a user."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "CloudPickle" not in record.getMessage()
+
+
 def log_model(model_dir: Path, registered_name: str | None):
     """Log a model folder as an MLflow pyfunc model (and register it); returns the ModelInfo."""
-
-    return mlflow.pyfunc.log_model(
-        name="model",
-        python_model=FrenkTextClassifier(),
-        artifacts={ARTIFACT: str(model_dir)},
-        code_paths=[str(PACKAGE_DIR)],
-        pip_requirements=_pip_requirements(),
-        registered_model_name=registered_name or None,
-    )
+    logger, notice = logging.getLogger("mlflow.pyfunc"), _NoCloudPickleNotice()
+    if not verbose():
+        logger.addFilter(notice)
+    try:
+        return mlflow.pyfunc.log_model(
+            name="model",
+            python_model=FrenkTextClassifier(),
+            artifacts={ARTIFACT: str(model_dir)},
+            code_paths=[str(PACKAGE_DIR)],
+            pip_requirements=_pip_requirements(),
+            registered_model_name=registered_name or None,
+        )
+    finally:
+        logger.removeFilter(notice)
 
 
 def register(model_uri: str, name: str):

@@ -33,8 +33,19 @@ def tracking_uri() -> str:
     return os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
 
 
+#: set to 1 for MLflow's own detail back (per-file download bars, the CloudPickle notice)
+VERBOSE_ENV = "FRENK_VERBOSE"
+
+
+def verbose() -> bool:
+    return os.environ.get(VERBOSE_ENV, "") not in ("", "0", "false", "False")
+
+
 def configure() -> str:
-    """Point MLflow at :func:`tracking_uri` and check that it answers."""
+    """Point MLflow at :func:`tracking_uri` and check that it answers; quiet MLflow's per-file
+    progress bars unless :data:`VERBOSE_ENV` is set (or the user set MLflow's own variable)."""
+    if not verbose():
+        os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     uri = tracking_uri()
     check_reachable(uri)
     mlflow.set_tracking_uri(uri)
