@@ -108,7 +108,9 @@ def test_a_server_that_restarts_within_the_retries_costs_the_training_nothing(se
     try:
         _wait_for_first_epoch(server, proc, log)
         server.stop()
-        time.sleep(5)
+        down = time.time() * 1000
+        time.sleep(15)  # longer than an epoch: the training's requests meet a stopped server
+        up = time.time() * 1000
         server.start()
         assert proc.wait(timeout=900) == 0, log.read_text()[-3000:]
     finally:
@@ -116,6 +118,11 @@ def test_a_server_that_restarts_within_the_retries_costs_the_training_nothing(se
             proc.kill()
     assert "recover" not in log.read_text()
     _check_complete_training(server)
+    # a metric logged (client-side timestamp) while the server was stopped arrived: MLflow retried it
+    client = mlflow.MlflowClient(server.url)
+    stamps = [m.timestamp for r in client.search_runs(["0"], "metrics.val_macro_f1 >= 0")
+              for m in client.get_metric_history(r.info.run_id, "val_macro_f1")]
+    assert any(down <= t <= up for t in stamps), (down, up, sorted(stamps))
 
 
 def test_a_server_that_stays_down_leaves_a_recovery_folder_that_frenk_recover_logs(server, prepared_sample, tmp_path,

@@ -184,7 +184,6 @@ def _finish_or_save(cfg: TrainConfig, fitted, guard: outage.OutageGuard, tags: d
             if not outage.server_unreachable(exc):
                 raise
             guard.down = exc
-            guard.pending.append(("finish", None, ()))
     state = {"params": seed_runs.params, "run_name": seed_runs.run_name, "nested": seed_runs.nested,
              "run_ids": dict(seed_runs.run_ids), "model_uris": dict(seed_runs.model_uris)}
     uri = runs.tracking_uri()
@@ -221,8 +220,6 @@ def recover(cfg: RecoverConfig) -> TrainOutcome:
         registry.repair_versions(train_cfg.register)  # a registration the outage left half-done
     with runs.resume_run(saved.run_id, nested=False):
         for name, seed, args in saved.pending:
-            if name == "finish":
-                continue
             if name != "on_seed_start":
                 seed_runs.reopen(seed)
             getattr(seed_runs, name)(*args)

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import mlflow
 
+from ..errors import TrackingError
 from ..training import TrainListener
 
 RECOVERY_FILE = "recovery.pkl"
@@ -134,8 +135,6 @@ def save_recovery(recovery: Recovery, work_root: Path, where: Path) -> Path:
 
 def load_recovery(folder: Path) -> Recovery:
     """The recovery written by :func:`save_recovery` in ``folder``."""
-    from ..errors import TrackingError
-
     path = folder / RECOVERY_FILE
     if not path.is_file():
         raise TrackingError(f"{folder} is not a recovery folder of frenk (no {RECOVERY_FILE} in it); a training "

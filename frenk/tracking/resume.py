@@ -74,10 +74,11 @@ def find_resumable(tags: dict[str, str]) -> Resumable | None:
     """The newest stopped training of this host and code version with the same ``tags`` (see
     :data:`SAME`) whose resume folder exists."""
     tags = {**tags, "frenk.code_version": code_version(), HOST_TAG: socket.gethostname()}
-    clauses = [f"tags.`{k}` = '{tags[k]}'" for k in SAME if k in tags]
-    clauses.append(f"tags.`{FOLDER_TAG}` LIKE '%{RESUME_PREFIX}%'")
-    found = mlflow.search_runs(search_all_experiments=True, output_format="list",
-                               order_by=["attributes.start_time DESC"], filter_string=" AND ".join(clauses))
+    # only hex digests in the query (a model path may hold quotes); the other tags are compared here
+    query = f"tags.`{DIGEST_TAG}` = '{tags[DIGEST_TAG]}' AND tags.`{FOLDER_TAG}` LIKE '%{RESUME_PREFIX}%'"
+    found = [r for r in mlflow.search_runs(search_all_experiments=True, output_format="list", filter_string=query,
+                                           order_by=["attributes.start_time DESC"])
+             if all(r.data.tags.get(k) == tags[k] for k in SAME if k in tags)]
     client = mlflow.MlflowClient()
     for run in (r for r in found if r.info.status != "FINISHED"):
         folder = Path(run.data.tags[FOLDER_TAG])
