@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 
 import mlflow
@@ -76,10 +77,24 @@ def set_candidate(name: str, version: str | int, tags: dict[str, str], descripti
         client.set_model_version_tag(name, str(version), key, value)
     if description:
         client.update_model_version(name, str(version), description=description)
-    client.set_registered_model_alias(name, alias, str(version))
+    _set_alias(client, name, alias, version)
     newest = newest_trained_version(name, tags.get("frenk.model") == "tfidf")
     if newest is not None and int(newest) > int(version):
-        client.set_registered_model_alias(name, alias, str(newest))
+        _set_alias(client, name, alias, newest)
+
+
+def _set_alias(client: MlflowClient, name: str, alias: str, version, attempts: int = 5) -> None:
+    """Set an alias; when two processes create the same new alias at once, MLflow's SQL store
+    (it checks, then inserts) fails the slower one with a unique-key error: by then the alias
+    exists, so setting it again updates it."""
+    for attempt in range(attempts):
+        try:
+            client.set_registered_model_alias(name, alias, str(version))
+            return
+        except MlflowException as exc:
+            if attempt + 1 == attempts or not ("duplicate key" in str(exc) or "UNIQUE constraint" in str(exc)):
+                raise
+            time.sleep(0.2 * (attempt + 1))
 
 
 def newest_trained_version(name: str, baseline: bool = False) -> str | None:
@@ -126,12 +141,12 @@ def promote(name: str, version: str, alias: str, tags: dict[str, str], previous,
     if previous is not None and str(previous.version) != str(version):
         client.set_model_version_tag(name, str(previous.version), f"frenk.{alias}_replaced_on", replaced_on)
         client.set_model_version_tag(name, str(previous.version), f"frenk.{alias}_replaced_by", str(version))
-        client.set_registered_model_alias(name, f"previous-{alias}", str(previous.version))
+        _set_alias(client, name, f"previous-{alias}", previous.version)
     for key, value in tags.items():
         client.set_model_version_tag(name, str(version), key, value)
     if description:
         client.update_model_version(name, str(version), description=description)
-    client.set_registered_model_alias(name, alias, str(version))
+    _set_alias(client, name, alias, version)
 
 
 def version_of(name: str, run_ids: set[str]):

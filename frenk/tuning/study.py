@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import socket
+import time
+import warnings
 from pathlib import Path
 
 import optuna
@@ -26,14 +28,7 @@ def open_storage(url: str):
     """An RDB URL (``postgresql://...``, ``sqlite:///...``) with a heartbeat, else a journal
     file (``optuna.journal`` by default), which any number of local processes can share."""
     if "://" in url:
-        try:
-            return optuna.storages.RDBStorage(
-                url, heartbeat_interval=HEARTBEAT_INTERVAL, grace_period=HEARTBEAT_GRACE,
-                failed_trial_callback=optuna.storages.RetryFailedTrialCallback(max_retry=2),
-            )
-        except Exception as exc:  # bad URL, missing driver, server down: say which
-            raise ConfigError(f"storage={url.split('@')[-1]}: cannot open the Optuna storage ({type(exc).__name__}: "
-                              f"{str(exc).splitlines()[0][:200]})") from None
+        return _open_rdb(url)
     path = Path(url or DEFAULT_JOURNAL)
     if path.is_dir():
         raise ConfigError(f"storage={url}: is a folder; give a journal file path or an RDB URL")
@@ -41,6 +36,34 @@ def open_storage(url: str):
     from optuna.storages.journal import JournalFileBackend, JournalStorage
 
     return JournalStorage(JournalFileBackend(str(path)))
+
+
+def _open_rdb(url: str, attempts: int = 5):
+    """Workers started together on an empty database all create Optuna's tables; PostgreSQL lets
+    one win and fails the others with a unique-key error, so a worker that loses tries again
+    (the tables are there by then). A trial whose worker stopped sending heartbeats is failed and
+    retried up to twice."""
+    for attempt in range(attempts):
+        try:
+            with warnings.catch_warnings():  # the heartbeat callback is marked experimental
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                return optuna.storages.RDBStorage(
+                    url, heartbeat_interval=HEARTBEAT_INTERVAL, grace_period=HEARTBEAT_GRACE,
+                    heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=2),
+                )
+        except Exception as exc:  # bad URL, missing driver, server down: say which
+            if _lost_creation_race(exc) and attempt + 1 < attempts:
+                time.sleep(0.5 * (attempt + 1))
+                continue
+            raise ConfigError(f"storage={url.split('@')[-1]}: cannot open the Optuna storage ({type(exc).__name__}: "
+                              f"{str(exc).splitlines()[0][:200]})") from None
+    raise AssertionError("unreachable")
+
+
+def _lost_creation_race(exc: Exception) -> bool:
+    text = str(exc)
+    return type(exc).__name__ in ("IntegrityError", "ProgrammingError") and (
+        "duplicate key" in text or "already exists" in text)
 
 
 def sampler_name(name: str, space: SearchSpace) -> str:
