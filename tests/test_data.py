@@ -215,6 +215,7 @@ def test_hub_source_reads_the_parquet_conversion_layout(tmp_path, monkeypatch):
         frame.to_parquet(root / split / "0000.parquet")
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(huggingface_hub, "HfFileSystem", lambda: fsspec.filesystem("file"))
+    monkeypatch.setattr("frenk.hub.access", lambda: "online")  # the stand-in answers
     data = prepare(PreprocessOptions(source="hub", labels="multiclass", folds=3))
     assert data.manifest["rows"] == {"train": 60, "validation": 60, "test": 60}
     assert data.manifest["validation_split"] == "source"
@@ -225,5 +226,6 @@ def test_hub_source_reads_the_parquet_conversion_layout(tmp_path, monkeypatch):
 
 
 def test_hub_source_offline_says_what_to_do(monkeypatch):
-    with pytest.raises(DataError, match="cannot read classla/FRENK-hate-hr from the Hugging Face Hub.*source=sample"):
+    with pytest.raises(DataError, match=r"cannot read classla/FRENK-hate-hr from the Hugging Face Hub: HF_HUB_OFFLINE "
+                                        r"is set \(the Hub was not asked\).*source=sample"):
         prepare(PreprocessOptions(source="hub"))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from frenk.errors import ConfigError, ModelError
@@ -52,7 +54,8 @@ def test_resolve_presets_and_errors(tiny_models):
     assert resolve(str(tiny_models["electra"])).kind == "transformer"
     with pytest.raises(ModelError, match="unknown model 'bertik'.*preset"):
         resolve("bertik")
-    with pytest.raises(ModelError, match="HF_HUB_OFFLINE is set.*hf download classla/bcms-bertic"):
+    with pytest.raises(ModelError, match="not in the local Hugging Face cache, and HF_HUB_OFFLINE is set.*"
+                                         "hf download classla/bcms-bertic"):
         resolve("bertic")  # not in the cache, and tests are offline
     assert PRESETS["bertic"].hub_id == "classla/bcms-bertic"
     assert (PRESETS["bertic"].epochs, PRESETS["bertic"].learning_rate, PRESETS["bertic"].batch_size) == (12, 1e-5, 74)
@@ -139,3 +142,30 @@ def test_only_the_head_and_the_pooler_may_be_missing(sample_texts, tmp_path):
     message = str(info.value)
     assert "bert.encoder.layer.2." in message and "bert.pooler" not in message  # the pooler alone is fine
     assert "Only the classification head and the pooler may be missing" in message and "fix config.json" in message
+
+
+def test_a_hub_that_does_not_answer_is_refused_at_once_and_the_process_goes_offline(monkeypatch, tmp_path):
+    """No HF_HUB_OFFLINE, and the Hub address answers nothing (a closed local port): the refusal
+    comes after one probe, not after the Hub client's retries, and later Hub calls stay offline."""
+    import socket
+    import time
+
+    import huggingface_hub.constants
+
+    from frenk import hub
+
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("HF_HOME", str(tmp_path))  # an empty cache
+    monkeypatch.setattr(hub, "_probed", None)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+    started = time.monotonic()
+    with pytest.raises(ModelError, match=r"not in the local Hugging Face cache, and the Hub \(http://127.0.0.1:"
+                                         r"\d+\) does not answer from here"):
+        resolve("bertic")
+    assert time.monotonic() - started < 20  # the Hub client alone retries for about 25 s
+    assert huggingface_hub.constants.HF_HUB_OFFLINE and os.environ["HF_HUB_OFFLINE"] == "1"

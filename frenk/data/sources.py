@@ -121,7 +121,15 @@ def read_hub(lang: str) -> pd.DataFrame:
     """Read ``classla/FRENK-hate-{lang}`` from the Hub's parquet conversion (needs internet)."""
     from huggingface_hub import HfFileSystem
 
+    from .. import hub
+
     repo = HUB_DATASET.format(lang=lang)
+    if hub.offline_reason():
+        raise DataError(
+            f"cannot read {repo} from the Hugging Face Hub: {hub.offline_reason()}. Download FRENK from CLARIN.SI "
+            "(or the Hub's parquet files where there is internet) and pass its folder as source=<path>, or use "
+            "source=sample."
+        )
     root = f"datasets/{repo}@refs%2Fconvert%2Fparquet/multiclass"
     try:
         fs = HfFileSystem()

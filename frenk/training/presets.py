@@ -122,13 +122,14 @@ def check_available(source: str) -> None:
         return
     from transformers import AutoConfig
 
+    from .. import hub
+
+    hub.access()  # offline at once when the Hub does not answer: no retries before the refusal
     try:
         AutoConfig.from_pretrained(source, **NO_REMOTE_CODE)
     except Exception as exc:
-        offline = os.environ.get("HF_HUB_OFFLINE") in ("1", "true", "True")
         raise ModelError(
-            f"model {source!r} was found neither locally nor on the Hugging Face Hub ({type(exc).__name__}). "
-            + ("HF_HUB_OFFLINE is set: " if offline else "Without internet access: ")
-            + f"download it once where there is internet (`hf download {source}`), copy the cache "
+            f"{hub.why_not_found(f'model {source!r}')} ({type(exc).__name__}). "
+            f"Download it once where there is internet (`hf download {source}`), copy the cache "
             "(~/.cache/huggingface) or pass the model folder as model=<folder>; or use model=tiny / model=tfidf"
         ) from None
