@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from pathlib import Path
 
 import mlflow
@@ -107,6 +109,11 @@ def test_publish_promotes_exports_and_writes_an_honest_card(store, capfd):
     assert {p["label"] for p in predictions} <= {"Acceptable", "Offensive"}
     captured = capfd.readouterr()
     assert "MISSING" not in captured.out + captured.err and "newly initialized" not in captured.out + captured.err
+    # a text far longer than the model's positions: truncation=True cuts it at the trained max_length
+    trained = json.loads((out / "frenk.json").read_text())["max_length"]
+    assert classify.tokenizer.model_max_length == trained
+    long = pipeline("text-classification", model=str(out), truncation=True)([" ".join(["migranti"] * 5000)])
+    assert long[0]["label"] in {"Acceptable", "Offensive"}
 
     card = ModelCard.load(out / "README.md")
     best = mlflow.get_run(store["tiny"].best.run_id)
@@ -127,8 +134,6 @@ def test_publish_promotes_exports_and_writes_an_honest_card(store, capfd):
     assert "AutoModelForSequenceClassification.from_pretrained" in text
     assert "| epochs | 1.0 |" in text and "| batch_size (effective) | 32 |" in text  # the preset's, resolved
     assert "| topic | published seed |" in text and "| lgbt |" in text
-    import json
-
     record = json.loads((out / "frenk_publish.json").read_text())
     assert record["files"] == sorted(p.name for p in out.iterdir())
 

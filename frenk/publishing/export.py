@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from ..errors import FrenkError, ModelError
@@ -10,14 +11,26 @@ from ..training import NO_REMOTE_CODE, PRESETS, load_classifier
 
 def check_export(folder: Path) -> dict[int, str]:
     """Load ``folder`` strictly with ``AutoModelForSequenceClassification`` (any weight mismatch
-    is an error) and run it through ``transformers.pipeline``; return its labels."""
+    is an error) and run it through ``transformers.pipeline``, a text far longer than the model
+    reads included; return its labels.
+
+    The tokenizer is saved with the trained ``max_length`` as its ``model_max_length`` first (models
+    registered before frenk did this at training carry the base model's 512), so that
+    ``pipeline(..., truncation=True)`` cuts texts where training did."""
     from transformers import AutoTokenizer, pipeline
 
     model = load_classifier(str(folder), fine_tuned=True)
     tokenizer = AutoTokenizer.from_pretrained(str(folder), **NO_REMOTE_CODE)
-    classify = pipeline("text-classification", model=model, tokenizer=tokenizer, **NO_REMOTE_CODE)
+    meta = folder / "frenk.json"
+    max_length = json.loads(meta.read_text()).get("max_length") if meta.is_file() else None
+    if max_length and tokenizer.model_max_length != max_length:
+        tokenizer.model_max_length = int(max_length)
+        tokenizer.save_pretrained(str(folder))
+    classify = pipeline("text-classification", model=model, tokenizer=tokenizer, truncation=True, **NO_REMOTE_CODE)
     labels = set(model.config.id2label.values())
-    if classify(["check"])[0]["label"] not in labels:
+    positions = getattr(model.config, "max_position_embeddings", 512) or 512
+    answers = classify(["check", " ".join(["word"] * 4 * positions)])
+    if any(answer["label"] not in labels for answer in answers):
         raise ModelError(f"the exported model predicts labels outside {sorted(labels)}")
     return {int(k): v for k, v in model.config.id2label.items()}
 

@@ -201,6 +201,7 @@ def train_transformer(
 def _save(model, tokenizer, work_dir: Path, settings: TrainSettings, id2label: dict[int, str]) -> Path:
     model_dir = work_dir / "model"
     model.save_pretrained(model_dir)  # safetensors, once
+    tokenizer.model_max_length = settings.max_length  # truncation=True cuts where training did
     tokenizer.save_pretrained(model_dir)
     write_model_meta(model_dir, "transformer", settings.max_length, id2label)
     return model_dir
