@@ -1,0 +1,146 @@
+"""The MLflow UI as a person sees it: the sample pipeline (train, compare, publish) into a SQLite
+store, `mlflow server` on that store, and Chromium (Playwright) on the experiment, a train parent
+run, the compare run and the registered model.
+
+Needs Debian's chromium (/usr/bin/chromium; `.ci/run` installs it) and playwright (the dev extra;
+never `playwright install`). Without them the test is skipped, and under CI=true it fails.
+Screenshots go into the folder FRENK_SCREENSHOTS names, else into the test's temporary folder.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import mlflow
+import pytest
+
+from frenk.config import CompareConfig, PublishConfig, TrainConfig
+from frenk.tracking.server import free_port, start_mlflow_server, stop_process, wait_healthy
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+IN_CI = os.environ.get("CI", "").lower() == "true"
+CHROMIUM = Path("/usr/bin/chromium")
+EXPERIMENT = "frenk-hr-binary"
+TIMEOUT_MS = 120_000  # the UI is a large single-page app: slow on a small CI machine
+FAST = '{"num_train_epochs": 1, "max_seq_length": 64}'
+# MLflow's assistant panel opens itself on a first visit and covers a third of every screenshot
+CLOSED_ASSISTANT = ("localStorage.setItem('mlflow.assistant.fab.autoOpenedOnFirstLoad_v1', 'true');"
+                    "localStorage.setItem('mlflow.assistant.panelOpen_v1', 'false');")
+
+
+@pytest.fixture(scope="module")
+def browser_available():
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        reason = "playwright is not installed (pip install -e '.[dev]')"
+    else:
+        reason = "" if CHROMIUM.exists() else f"{CHROMIUM} is missing (apt-get install chromium)"
+    if reason and IN_CI:
+        pytest.fail(f"{reason}; in CI, .ci/run must install Debian's chromium and the dev extra")
+    if reason:
+        pytest.skip(f"{reason}: the browser check of the MLflow UI needs both")
+
+
+@pytest.fixture(scope="module")
+def store(browser_available, tmp_path_factory, prepared_sample):
+    """tfidf and tiny, three seeds each, compared, and tiny published (forced): all through the library.
+    After the browser check (no training when it cannot run)."""
+    from frenk.steps import compare, publish, train
+
+    root = tmp_path_factory.mktemp("browser")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(root)
+        mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root}/mlflow.db")
+        for var in ("MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME"):
+            mp.delenv(var, raising=False)
+        mlflow.set_tracking_uri(os.environ["MLFLOW_TRACKING_URI"])
+        train(TrainConfig(model="tfidf", data=str(prepared_sample), repeats=3))
+        tiny = train(TrainConfig(model="tiny", data=str(prepared_sample), repeats=3, args=FAST))
+        cmp = compare(CompareConfig(group="hr-binary"))
+        published = publish(PublishConfig(output=str(root / "hf"), force=True))
+        yield {"root": root, "tiny": tiny, "compare": cmp, "published": published}
+
+
+@pytest.fixture(scope="module")
+def server(store):
+    """`mlflow server` on the store (its runs' artifacts are absolute paths under root/mlruns)."""
+    root = store["root"]
+    port, log = free_port(), root / "server.log"
+    proc = start_mlflow_server(f"sqlite:///{root}/mlflow.db", root / "mlruns", "127.0.0.1", port, 1, {}, log)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_healthy(url, proc, log)
+        yield url
+    finally:
+        stop_process(proc)
+
+
+def _plain(markdown: str) -> str:
+    """Markdown's first line as the page shows it: no emphasis, no code marks, links as their text."""
+    line = markdown.strip().splitlines()[0]
+    return re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", line).replace("**", "").replace("`", "")
+
+
+def test_the_ui_shows_experiment_descriptions_verdict_and_champion(store, server, tmp_path):
+    from playwright.sync_api import expect, sync_playwright
+
+    shots = Path(os.environ.get("FRENK_SCREENSHOTS") or tmp_path)
+    shots.mkdir(parents=True, exist_ok=True)
+    print(f"screenshots in {shots}")
+    client = mlflow.MlflowClient()
+    parent = client.get_run(store["tiny"].parent_run_id)
+    best = client.get_run(store["tiny"].best.run_id)
+    compared = client.get_run(store["compare"].run_id)
+    experiment = client.get_experiment(parent.info.experiment_id)
+    champion = client.get_model_version_by_alias("frenk-hr", "champion")
+    report = Path(mlflow.artifacts.download_artifacts(run_id=compared.info.run_id, artifact_path="report.md"))
+    title = report.read_text().splitlines()[0].lstrip("# ")
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"], headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.set_default_timeout(TIMEOUT_MS)
+            expect.set_options(timeout=TIMEOUT_MS)
+            page.add_init_script(CLOSED_ASSISTANT)
+
+            # the experiment's runs (the classic view: its plain route opens the GenAI overview)
+            page.goto(f"{server}/#/experiments/{experiment.experiment_id}/runs?workflowType=machine_learning")
+            expect(page.get_by_role("link", name=parent.info.run_name, exact=True)).to_be_visible()
+            expect(page.get_by_role("link", name=compared.info.run_name, exact=True)).to_be_visible()
+            page.screenshot(path=shots / "experiment.png")
+            expect(page.get_by_test_id("experiment-link")).to_have_text(experiment.name)
+
+            # the train parent: mean ± sd, and the best seed's run as a link to it
+            page.goto(f"{server}/#/experiments/{experiment.experiment_id}/runs/{parent.info.run_id}")
+            description = page.get_by_test_id("note-editor-preview-content")
+            expect(description).to_contain_text(" ± ")
+            best_link = description.get_by_role("link", name=best.info.run_name, exact=True)
+            expect(best_link).to_have_attribute("href", re.compile(f"/runs/{best.info.run_id}$"))
+            # the best seed's run among the child runs too (and the page done loading for the screenshot)
+            expect(page.get_by_role("link", name=best.info.run_name, exact=True)).to_have_count(2)
+            page.screenshot(path=shots / "train-parent-run.png")
+
+            # the compare run: its verdict, and its report read through the server's artifacts
+            page.goto(f"{server}/#/experiments/{compared.info.experiment_id}/runs/{compared.info.run_id}")
+            verdict = _plain(compared.data.tags["mlflow.note.content"])
+            expect(page.get_by_test_id("note-editor-preview-content")).to_contain_text(verdict)
+            page.screenshot(path=shots / "compare-run.png")
+            page.goto(f"{server}/#/experiments/{compared.info.experiment_id}/runs/{compared.info.run_id}/artifacts")
+            page.get_by_text("report.md", exact=True).click()
+            expect(page.get_by_role("heading", name=title)).to_be_visible()
+            page.screenshot(path=shots / "compare-report.png")
+
+            # the registered model: the champion alias on the champion's version
+            page.goto(f"{server}/#/models/frenk-hr")
+            row = page.get_by_role("row").filter(has=page.get_by_role("link", name=f"Version {champion.version}",
+                                                                         exact=True))
+            expect(row.get_by_text(re.compile(r"^@\s*champion$"))).to_be_visible()
+            page.screenshot(path=shots / "registered-model.png")
+        finally:
+            browser.close()
+    # the steps log into one experiment per language and label scheme, the name shown above
+    assert experiment.name == EXPERIMENT
