@@ -258,10 +258,16 @@ def test_compare_step_reads_runs_by_tag_and_logs_the_report(mlflow_store):
     assert run.data.tags["frenk.step"] == "compare" and run.data.tags["frenk.best_system"] == "bertic"
     used = set(run.data.tags["frenk.compared_runs"].split(","))
     assert len(used) == 10
-    assert run.data.metrics["macro_f1.bertic_vs_xlmr.p_value"] == pytest.approx(0.0085809, abs=5e-8)
-    assert run.data.metrics["macro_f1.bertic_vs_xlmr.cohens_d"] == pytest.approx(macro["effect"]["cohens_d"])
+    # the statistics are one table, not metrics; the verdict is the run's description
+    assert not run.data.metrics
+    table = mlflow.artifacts.load_dict(f"runs:/{outcome.run_id}/comparisons.json")
+    row = next(dict(zip(table["columns"], r)) for r in table["data"]
+               if dict(zip(table["columns"], r))["metric"] == "macro_f1")
+    assert (row["a"], row["b"], row["better"]) == ("bertic", "xlmr", "bertic")
+    assert row["p_value"] == pytest.approx(0.0085809, abs=5e-8) and row["cohens_d"] == pytest.approx(macro["effect"]["cohens_d"])
+    assert "bertic is better than xlmr" in run.data.tags["mlflow.note.content"]
     artifacts = {a.path for a in mlflow.MlflowClient().list_artifacts(outcome.run_id)}
-    assert {"report.md", "report.json", "plots"} <= artifacts
+    assert {"report.md", "report.json", "plots", "comparisons.json"} <= artifacts
     saved = json.loads(Path(mlflow.artifacts.download_artifacts(run_id=outcome.run_id, artifact_path="report.json")).read_text())
     assert saved["best_system"] == "bertic"
     assert "bertic is better than xlmr" in outcome.markdown

@@ -82,18 +82,18 @@ def _wait_for_first_epoch(server: Server, proc: subprocess.Popen, log: Path, tim
 def _check_complete_training(server: Server) -> None:
     """Both seeds' runs and the parent FINISHED with every epoch, the test metrics and the model registered."""
     client = mlflow.MlflowClient(server.url, registry_uri=server.url)
-    runs = client.search_runs(["0"], "tags.`frenk.step` = 'train'")
+    runs = client.search_runs([client.get_experiment_by_name("frenk-hr-binary").experiment_id], "tags.`frenk.step` = 'train'")
     children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
     parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
     assert len(parents) == 1 and len(children) == 2, [(r.info.run_name, r.info.status) for r in runs]
     assert {r.info.status for r in runs} == {"FINISHED"}
     assert {r.data.tags["frenk.seed"] for r in children} == {"100", "101"}
     for child in children:
-        curve = client.get_metric_history(child.info.run_id, "val_macro_f1")
+        curve = client.get_metric_history(child.info.run_id, "val/macro_f1")
         assert sorted(m.step for m in curve) == list(range(1, EPOCHS + 1))
-        assert "test_macro_f1" in child.data.metrics and child.inputs.dataset_inputs
+        assert "test/macro_f1" in child.data.metrics and child.inputs.dataset_inputs
         assert "frenk.orphaned" not in child.data.tags
-    assert "test_macro_f1_mean" in parents[0].data.metrics
+    assert "test/macro_f1_mean" in parents[0].data.metrics
     version = client.get_model_version_by_alias("frenk-hr", "candidate")
     assert version.run_id == parents[0].data.tags["frenk.best_run_id"]
     files = mlflow.artifacts.download_artifacts(client.get_model_version_download_uri("frenk-hr", version.version),

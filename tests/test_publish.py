@@ -118,7 +118,7 @@ def test_publish_promotes_exports_and_writes_an_honest_card(store, capfd):
     card = ModelCard.load(out / "README.md")
     best = mlflow.get_run(store["tiny"].best.run_id)
     values = {m.metric_type: m.metric_value for m in card.data.eval_results}
-    assert values == {"accuracy": round(best.data.metrics["test_accuracy"], 4), "f1": round(best.data.metrics["test_macro_f1"], 4)}
+    assert values == {"accuracy": round(best.data.metrics["test/accuracy"], 4), "f1": round(best.data.metrics["test/macro_f1"], 4)}
     assert card.data.language == "hr" and "hate-speech-detection" in card.data.tags
     text = card.text
     import numpy as np

@@ -32,6 +32,10 @@ def test_tiny_repeats_make_a_parent_children_and_one_registered_model(mlflow_sto
     parent = runs[outcome.parent_run_id]
     children = [r for r in runs.values() if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
     assert len(runs) == 3 and len(children) == 2
+    client = mlflow.MlflowClient()
+    experiment = client.get_experiment(parent.info.experiment_id)  # one experiment per language and label scheme
+    assert experiment.name == "frenk-hr-binary" and "Croatian" in experiment.tags["mlflow.note.content"]
+    assert {r.info.experiment_id for r in runs.values()} == {experiment.experiment_id}
     assert sorted(c.data.tags["frenk.seed"] for c in children) == ["10", "11"]
     for child in children:
         tags = child.data.tags
@@ -39,20 +43,31 @@ def test_tiny_repeats_make_a_parent_children_and_one_registered_model(mlflow_sto
         assert (tags["frenk.step"], tags["frenk.model"], tags["frenk.group"], tags["frenk.lang"]) == ("train", "tiny", "hr-binary", "hr")
         assert tags["frenk.reload_check"] == "passed"
         assert child.info.run_name == f"tiny-hr-s{tags['frenk.seed']}"
-        assert {"test_accuracy", "test_macro_f1", "test_topic.lgbt.macro_f1", "test_fold.4.macro_f1", "test_f1.Offensive"} <= set(child.data.metrics)
+        # few top-level metrics in UI sections; per-class/topic/fold results in the run's table
+        assert {"test/accuracy", "test/macro_f1", "val/macro_f1", "val/final_macro_f1"} <= set(child.data.metrics)
+        assert len(child.data.metrics) <= 10 and all("/" in name for name in child.data.metrics), child.data.metrics
+        table = mlflow.artifacts.load_dict(f"runs:/{child.info.run_id}/results.json")
+        rows = [dict(zip(table["columns"], row)) for row in table["data"]]
+        assert {("topic", "lgbt", "macro_f1"), ("fold", "4", "macro_f1"), ("class", "Offensive", "f1")} <= {
+            (r["by"], r["slice"], r["measure"]) for r in rows}
+        assert (child.data.params["epochs"], child.data.params["batch_size"]) == ("1.0", "32")  # as used, not 0
         assert len(child.inputs.dataset_inputs) == 3
         artifacts = {a.path for a in mlflow.MlflowClient().list_artifacts(child.info.run_id)}
         assert {"confusion_matrix.png", "predictions.parquet", "history.csv", "load_report.json"} <= artifacts
-        history = mlflow.MlflowClient().get_metric_history(child.info.run_id, "val_macro_f1")
+        history = mlflow.MlflowClient().get_metric_history(child.info.run_id, "val/macro_f1")
         assert [m.step for m in history] == [1]
-    values = [c.data.metrics["test_macro_f1"] for c in children]
-    assert parent.data.metrics["test_macro_f1_mean"] == pytest.approx(sum(values) / 2)
+    values = [c.data.metrics["test/macro_f1"] for c in children]
+    assert parent.data.metrics["test/macro_f1_mean"] == pytest.approx(sum(values) / 2)
+    assert set(parent.data.metrics) == {"test/accuracy_mean", "test/accuracy_std", "test/macro_f1_mean", "test/macro_f1_std"}
     # best by validation macro-F1; a tie goes to the first seed
-    best = max(children, key=lambda c: (c.data.metrics["final_val_macro_f1"], -int(c.data.tags["frenk.seed"])))
+    best = max(children, key=lambda c: (c.data.metrics["val/final_macro_f1"], -int(c.data.tags["frenk.seed"])))
     assert parent.data.tags["frenk.best_run_id"] == best.info.run_id
+    assert "±" in parent.data.tags["mlflow.note.content"] and best.info.run_id in parent.data.tags["mlflow.note.content"]
+    model_names = {m.name for m in client.search_logged_models(experiment_ids=[experiment.experiment_id])}
+    assert model_names == {best.info.run_name}  # the logged model is named after its run
 
-    client = mlflow.MlflowClient()
     version = client.get_model_version_by_alias("frenk-hr", "candidate")
+    assert "@champion" in client.get_registered_model("frenk-hr").description
     assert str(version.version) == outcome.registered_version == "1"
     assert version.run_id == best.info.run_id and version.tags["frenk.seed"] == best.data.tags["frenk.seed"]
     assert len(client.search_model_versions("name='frenk-hr'")) == 1
@@ -94,8 +109,8 @@ def test_tfidf_single_run_beats_majority(mlflow_store, prepared_sample):
     assert outcome.parent_run_id is None
     run = mlflow.get_run(outcome.best.run_id)
     floor = majority_baseline(load_prepared(prepared_sample))
-    assert run.data.metrics["test_macro_f1"] > floor["macro_f1"]
-    assert run.data.metrics["test_accuracy"] > floor["accuracy"]
+    assert run.data.metrics["test/macro_f1"] > floor["macro_f1"]
+    assert run.data.metrics["test/accuracy"] > floor["accuracy"]
     # the baseline is registered, but never as the candidate that publish takes
     assert mlflow.pyfunc.load_model("models:/frenk-hr@baseline").predict(["gamad van", "mir"])[0] in ("Acceptable", "Offensive")
     with pytest.raises(mlflow.exceptions.MlflowException):

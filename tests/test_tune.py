@@ -55,7 +55,7 @@ def test_a_grid_runs_each_point_once_and_a_rerun_adds_nothing(tmp_path):
     (parent,) = _runs(uri, **{"frenk.step": "tune"})
     assert parent.data.tags["frenk.sampler"] == "grid" and parent.data.tags["frenk.study"].startswith("tiny-hr-binary-")
     assert all(r.data.tags["mlflow.parentRunId"] == parent.info.run_id for r in trials)
-    history = mlflow.MlflowClient().get_metric_history(trials[0].info.run_id, "val_macro_f1")
+    history = mlflow.MlflowClient().get_metric_history(trials[0].info.run_id, "val/macro_f1")
     assert [m.step for m in history] == [1]  # the per-epoch curve of the trial
     artifacts = {a.path for a in mlflow.MlflowClient().list_artifacts(parent.info.run_id)}
     assert {"best_params.json", "trials.csv", "plots"} <= artifacts
@@ -84,8 +84,8 @@ def test_tpe_with_the_median_pruner_prunes_and_train_takes_the_best_parameters(m
 
     trained = train(TrainConfig(model="tiny", data=str(prepared_sample), params=outcome.run_id, **FAST))
     run = mlflow.get_run(trained.best.run_id)
-    assert float(run.data.params["resolved_learning_rate"]) == pytest.approx(best["learning_rate"])
-    assert float(run.data.params["resolved_epochs"]) == 3 and run.data.tags["frenk.tune_run"] == outcome.run_id
+    assert float(run.data.params["learning_rate"]) == pytest.approx(best["learning_rate"])
+    assert float(run.data.params["epochs"]) == 3 and run.data.tags["frenk.tune_run"] == outcome.run_id
 
     path = mlflow.artifacts.download_artifacts(run_id=outcome.run_id, artifact_path="best_params.json", dst_path=str(tmp_path))
     cfg = TrainConfig(model="tiny", data=str(prepared_sample), params=path, args='{"num_train_epochs": 1}')

@@ -32,6 +32,10 @@ class RunRecord:
     is_parent: bool = False
     #: the status of the run's parent (a training with repeats), None when it has no parent
     parent_status: str | None = None
+    #: where the run is (the compare run goes to the same experiment) and what it was trained for
+    experiment_id: str | None = None
+    lang: str | None = None
+    labels: str | None = None
 
 
 @dataclass

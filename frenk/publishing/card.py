@@ -26,8 +26,10 @@ FRENK_CITATION = """@misc{ljubesic2019frenk,
 LANGUAGE_NAMES = {"hr": "Croatian", "sl": "Slovenian", "en": "English"}
 EXAMPLES = {"hr": "Ovo je primjer komentara.", "sl": "To je primer komentarja.", "en": "This is an example comment."}
 #: card name of a hyperparameter -> the train run parameter that holds the value used
+#: card row -> run parameter(s): the first present ("resolved_*" where ``mlflow run`` logged the given 0)
 HYPERPARAMETERS = {
-    "epochs": "resolved_epochs", "learning_rate": "resolved_learning_rate", "batch_size (effective)": "resolved_batch_size",
+    "epochs": ("resolved_epochs", "epochs"), "learning_rate": ("resolved_learning_rate", "learning_rate"),
+    "batch_size (effective)": ("resolved_batch_size", "batch_size"),
     "per_device_batch_size": "per_device_batch_size", "gradient_accumulation_steps": "gradient_accumulation_steps",
     "max_length": "max_length", "precision": "resolved_precision", "labels": "labels", "device": "device",
     "warmup_ratio": "warmup_ratio", "weight_decay": "weight_decay",
@@ -152,6 +154,10 @@ class CardFacts:
         return rows
 
 
+def _names(params: str | tuple[str, ...]) -> tuple[str, ...]:
+    return (params,) if isinstance(params, str) else params
+
+
 def card_facts(name: str, version: str, published: RunFacts, seeds: list[RunFacts], report: dict, compare_run_id: str,
                id2label: dict[int, str], repo_id: str = "", lang: str = "hr") -> CardFacts:
     """The card's facts from the published run, its sibling seed runs and the compare report."""
@@ -161,7 +167,8 @@ def card_facts(name: str, version: str, published: RunFacts, seeds: list[RunFact
         id2label=id2label, system=tags.get("frenk.model", "?"), base_model=base_model_of(tags.get("frenk.model_id", "")),
         data_source=tags.get("frenk.data_source", params.get("data", "?")), data_digest=tags.get("frenk.data_digest", "?"),
         synthetic=params.get("data") == "sample" or "synthetic sample" in tags.get("frenk.data_source", ""),
-        hyperparameters={k: params[p] for k, p in HYPERPARAMETERS.items() if p in params},
+        hyperparameters={k: next(params[p] for p in _names(ps) if p in params)
+                         for k, ps in HYPERPARAMETERS.items() if any(p in params for p in _names(ps))},
         published=published, seeds=sorted(seeds, key=lambda r: int(r.seed or 0)), report=report,
         compare_run_id=compare_run_id, repo_id=repo_id, max_length=int(float(params.get("max_length", 128))),
         tune_run=tags.get("frenk.tune_run"),

@@ -6,7 +6,11 @@ from dataclasses import dataclass, fields
 
 from ..comparison import CompareOptions, build_report, check_comparable, render_markdown
 from ..config import CompareConfig
-from ..tracking import access, results, runs, search
+from ..tracking import access, experiments, results, runs, search
+
+
+#: metrics every train run logs at the top level (others are read from its results table)
+TOP_LEVEL = {"accuracy", "macro_f1"}
 
 
 @dataclass
@@ -22,20 +26,33 @@ def compare(cfg: CompareConfig) -> CompareOutcome:
     records = search.train_runs(cfg.experiment, cfg.group, cfg.filter, cfg.by)
     opts = CompareOptions(metrics=cfg.metric_list, baseline=cfg.baseline or None, alpha=cfg.alpha,
                           allow_mixed_data=cfg.allow_mixed_data)
+    if not set(opts.metrics) <= TOP_LEVEL:  # a per-class metric: it is in the runs' results tables
+        search.add_results_tables([r for r in records if r.status == "FINISHED"])
     samples, _, _ = check_comparable(records, opts)  # bad input fails here, before anything is downloaded or logged
+    search.add_results_tables([r for runs_ in samples.values() for r in runs_])  # for the per-fold view
     predictions, best = search.best_run_predictions(samples)
     report = build_report(records, opts, predictions, best)
     report["selection"] = {"group": cfg.group, "filter": cfg.filter, "by": cfg.by, "experiment": cfg.experiment}
     markdown = render_markdown(report)
     digests = report["data_digests"]
     tags = runs.frenk_tags(step="compare", group=cfg.group or None, data_digest=digests[0] if len(digests) == 1 else None)
-    readable = access.read_only([("experiment", search.experiment_ids("")[0])])  # where the run would go
+    used = {r.experiment_id for s in samples.values() for r in s}
+    target = experiments.for_step(experiment_id=used.pop() if len(used) == 1 else None) or search.current_experiment_id()
+    readable = access.read_only([("experiment", target)])  # where the run would go
     if readable:  # a reader may compare; the report is printed, not logged
         print(markdown)
         print(f"compare report not logged: you may only read {readable[0]}")
         return CompareOutcome(report, markdown, None)
-    with runs.step_run(f"compare-{cfg.group or 'filter'}", tags) as run:
+    with runs.step_run(_run_name(cfg, samples), tags, experiment_id=target) as run:
         results.log_compare(report, markdown, {f.name: getattr(cfg, f.name) for f in fields(cfg)})
     print(markdown)
     print(f"compare run {run.info.run_id}")
     return CompareOutcome(report, markdown, run.info.run_id)
+
+
+def _run_name(cfg: CompareConfig, samples) -> str:
+    """``compare-<lang>-<labels>`` when the compared runs share them, else ``compare-<group>``."""
+    kinds = {(r.lang, r.labels) for runs_ in samples.values() for r in runs_}
+    if len(kinds) == 1 and None not in next(iter(kinds)):
+        return "compare-{}-{}".format(*kinds.pop())
+    return f"compare-{cfg.group or 'filter'}"

@@ -72,7 +72,7 @@ def main(cfg: MainConfig) -> list[StepRecord]:
         raise FrenkError(f"main runs the project's entry points, but {PROJECT} holds no MLproject (install with pip install -e)")
     runs.start_step()
     tags = runs.frenk_tags(step="main", lang=cfg.lang, labels=cfg.labels)
-    with runs.step_run(f"main-{cfg.lang}-{cfg.labels}", tags) as main_run:
+    with runs.step_run(f"main-{cfg.lang}-{cfg.labels}", tags, lang=cfg.lang, labels=cfg.labels) as main_run:
         chain = _Chain(main_run.info.experiment_id, main_run.info.run_id)
         runs.log_params({f.name: getattr(cfg, f.name) for f in fields(cfg)})
         data_dir = Path(cfg.data_dir).resolve()
@@ -87,7 +87,7 @@ def main(cfg: MainConfig) -> list[StepRecord]:
                                  "repeats": cfg.repeats, "seed": cfg.seed, "group": group, "register": name,
                                  **({"params": tuned[model]} if model in tuned else {})},
                        reuse_tags={"frenk.data_digest": digest})
-        group_runs = search.group_train_runs(group, chain.experiment)
+        group_runs = search.group_train_runs(group)
         last_trained = max((r.info.end_time or 0 for r in group_runs), default=0)
         cmp = chain.step("compare", {"group": group}, valid=lambda run: run.info.start_time >= last_trained,
                          reuse_tags={"frenk.data_digest": digest})

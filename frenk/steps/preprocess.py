@@ -24,7 +24,7 @@ def preprocess(cfg: PreprocessConfig) -> PreprocessResult:
     options = PreprocessOptions(**{f.name: getattr(cfg, f.name) for f in fields(PreprocessOptions)})
     data = prepare(options)  # validates everything before anything is written or logged
     tags = runs.frenk_tags(step="preprocess", lang=cfg.lang, labels=cfg.labels, data_digest=data.data_digest)
-    with runs.step_run(f"preprocess-{cfg.lang}-{cfg.labels}", tags) as run:
+    with runs.step_run(f"preprocess-{cfg.lang}-{cfg.labels}", tags, lang=cfg.lang, labels=cfg.labels) as run:
         output = write_prepared(data, cfg.output, on_staging=runs.note_temp_dir)
         results.log_preprocess(data, output)
     print(f"prepared {data.manifest['rows']} rows into {output} (data digest {data.data_digest[:12]}, run {run.info.run_id})")

@@ -14,7 +14,7 @@ from ..errors import FrenkError
 from ..files import FILES_KEY, check_replaceable, replace_folder
 from ..publishing import card_facts, check_export, check_exportable, gate, render_card
 from ..publishing import hub
-from ..tracking import access, registry, results, runs, search
+from ..tracking import access, experiments, registry, results, runs, search
 
 #: the record of a publication; it lists the files publish wrote into the folder
 PUBLISH_RECORD = "frenk_publish.json"
@@ -43,11 +43,14 @@ def same_weights(a, b) -> bool:
 def _version_and_run(cfg: PublishConfig):
     """The version to publish and its (finished) train run; a reader is refused first."""
     # a reader (basic-auth READ) is refused here, before any folder is written or alias moved
-    access.require_write([("experiment", search.experiment_ids("")[0]), ("registered_model", cfg.name)],
-                         f"publish (moving the alias {cfg.alias!r} of {cfg.name})")
+    what = f"publish (moving the alias {cfg.alias!r} of {cfg.name})"
+    access.require_write([("registered_model", cfg.name)], what)
     registry.repair_versions(cfg.name)  # a registration that a killed train run left half-done
     mv = registry.model_version(cfg.name, cfg.version)
     run = search.get_run(mv.run_id, f"train run of {cfg.name} version {mv.version}")
+    # the publish run goes to the train run's experiment (or the one the user or mlflow run chose)
+    access.require_write([("experiment", experiments.for_step(experiment_id=run.info.experiment_id)
+                           or search.current_experiment_id())], what)
     if not search.finished_trainings([run]):
         raise FrenkError(f"{cfg.name} version {mv.version} comes from train run {run.info.run_id}, whose training did "
                          "not finish (it or its parent run is not FINISHED); train again and publish the new version")
@@ -75,7 +78,7 @@ def publish(cfg: PublishConfig) -> PublishOutcome:
     version = str(mv.version)
     system = run.data.tags.get("frenk.model", "?")
     check_exportable(cfg.name, version, system)
-    report, compare_run_id = search.compare_report(cfg.compare_run, system, run.info.experiment_id)
+    report, compare_run_id = search.compare_report(cfg.compare_run, system)
     champion = registry.alias_version(cfg.name, cfg.alias)
     if same_weights(champion, mv) and str(champion.version) != version:
         print(f"{cfg.name} version {version} has the same weights as the @{cfg.alias} version {champion.version} "
@@ -105,7 +108,7 @@ def publish(cfg: PublishConfig) -> PublishOutcome:
     }
     pub_tags = runs.frenk_tags(step="publish", model=system, lang=facts.lang, labels=run.data.tags.get("frenk.labels"),
                                data_digest=run.data.tags.get("frenk.data_digest"), group=run.data.tags.get("frenk.group"))
-    with runs.step_run(f"publish-{cfg.name}-v{version}", pub_tags) as prun:
+    with runs.step_run(f"publish-{cfg.name}-v{version}", pub_tags, experiment_id=run.info.experiment_id) as prun:
         runs.log_params({f.name: getattr(cfg, f.name) for f in fields(cfg)})
         verb = "Forced" if not decision.allowed else "Promoted"
         description = f"{verb} **{cfg.name} version {version}** ({system}) to `@{cfg.alias}`: {decision.reason}."

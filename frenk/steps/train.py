@@ -82,13 +82,7 @@ def train(cfg: TrainConfig, listeners: Sequence[TrainListener | EpochListener] =
             data_digest=data.data_digest, group=cfg.group, data_source=data.manifest["source"][:500],
             tune_run=cfg.tune_run,
         )
-        params = {
-            **{f.name: getattr(cfg, f.name) for f in fields(cfg) if f.name != "args"},
-            # what the run really used (epochs=0 etc. mean "the preset's"; under `mlflow run` the
-            # given values are already logged and cannot change)
-            "resolved_epochs": settings.epochs, "resolved_learning_rate": settings.learning_rate,
-            "resolved_batch_size": settings.batch_size,
-        }
+        params = used_params(cfg, spec.kind, settings)
         top_tags = {**tags, **runs.frenk_tags(**({"repeats": cfg.repeats} if nested else {"seed": cfg.seed})),
                     resume.DIGEST_TAG: resume.train_digest({**params, "settings": settings})}
         resumable = resume.find_resumable(top_tags) if nested else None
@@ -97,7 +91,7 @@ def train(cfg: TrainConfig, listeners: Sequence[TrainListener | EpochListener] =
                              f"{spec.name}-{cfg.lang}-s{{seed}}", nested)
         work_root = Path(tempfile.mkdtemp(prefix="frenk-train-"))
         try:
-            with runs.step_run(run_name, top_tags) as top:
+            with runs.step_run(run_name, top_tags, lang=cfg.lang, labels=cfg.labels) as top:
                 runs.note_temp_dir(work_root)
                 if nested:
                     runs.log_params({**params, "seeds": ",".join(map(str, seeds))})
@@ -106,6 +100,21 @@ def train(cfg: TrainConfig, listeners: Sequence[TrainListener | EpochListener] =
         finally:
             shutil.rmtree(work_root, ignore_errors=True)
     return _outcome(cfg, spec.name, fitted, seed_runs.run_ids, version, top.info.run_id if nested else None)
+
+
+#: parameters that mean nothing to the TF-IDF baseline (not logged on its runs)
+TRANSFORMER_ONLY = ("epochs", "learning_rate", "batch_size", "max_length", "precision", "device_batch_size",
+                    "warmup_ratio", "weight_decay")
+
+
+def used_params(cfg: TrainConfig, kind: str, settings) -> dict[str, object]:
+    """The parameters as the training used them: the preset's epochs, learning rate and batch size
+    where the config said 0, the group and model name filled in, none that the model kind ignores."""
+    params = {f.name: getattr(cfg, f.name) for f in fields(cfg) if f.name != "args"}
+    params.update(epochs=settings.epochs, learning_rate=settings.learning_rate, batch_size=settings.batch_size)
+    if kind == "tfidf":
+        params = {k: v for k, v in params.items() if k not in TRANSFORMER_ONLY}
+    return params
 
 
 def _fit_and_finish(cfg: TrainConfig, inputs, seed_runs: SeedRuns, tags: dict[str, str], run_id: str, work_root: Path,

@@ -51,7 +51,7 @@ def tune(cfg: TuneConfig) -> TuneOutcome:
     trial_runs = TrialRuns(f"{spec.name}-{cfg.lang}-trial{{trial}}")
     run_id = None
     try:
-        with sigterm_as_interrupt(), runs.step_run(f"tune-{study}", tags) as run:
+        with sigterm_as_interrupt(), runs.step_run(f"tune-{study}", tags, lang=cfg.lang, labels=cfg.labels) as run:
             run_id = run.info.run_id
             runs.log_params({**{f.name: getattr(cfg, f.name) for f in fields(cfg)}, "space_file": space.source})
             results.log_prepared_inputs(data, splits=("train", "validation"))

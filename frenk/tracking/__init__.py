@@ -1,6 +1,7 @@
 """Tracking: the only package that imports MLflow.
 
 * :mod:`.runs`: the tracking URI (checked before work starts), step runs, tags, parameters;
+* :mod:`.experiments`: one experiment per language and label scheme (and its ``mlflow run`` plugin);
 * :mod:`.results`: logging what the library returns (data, training results, reports);
 * :mod:`.listeners`: training listeners that log each seed as a (child) run;
 * :mod:`.registry`: pyfunc models, registration, aliases, export of a version;

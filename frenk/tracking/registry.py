@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 from pathlib import Path
 
@@ -45,9 +46,10 @@ def log_model(model_dir: Path, registered_name: str | None):
     logger, notice = logging.getLogger("mlflow.pyfunc"), _NoCloudPickleNotice()
     if not verbose():
         logger.addFilter(notice)
+    active = mlflow.active_run()
     try:
         return mlflow.pyfunc.log_model(
-            name="model",
+            name=model_name(active.info.run_name if active else ""),
             python_model=FrenkTextClassifier(),
             artifacts={ARTIFACT: str(model_dir)},
             code_paths=[str(PACKAGE_DIR)],
@@ -56,6 +58,26 @@ def log_model(model_dir: Path, registered_name: str | None):
         )
     finally:
         logger.removeFilter(notice)
+
+
+def model_name(run_name: str) -> str:
+    """A logged model's name: its run's (``tiny-hr-s42``), so that two models of an experiment differ in the UI."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "-", run_name or "")[:100] or "model"
+
+
+#: the registered model's description, set when it has none
+MODEL_DESCRIPTION = (
+    "FRENK hate-speech classifiers trained by `frenk` ({lang}). Aliases: `@champion` is the published version "
+    "(see its description for why), `@candidate` the newest trained transformer, `@baseline` the TF-IDF baseline, "
+    "`@previous-champion` the one before. Each version's description gives its test macro-F1 and train run."
+)
+
+
+def describe_model(name: str, lang: str) -> None:
+    """Give registered model ``name`` its description, unless it has one (a user's text stays)."""
+    client = MlflowClient()
+    if not (client.get_registered_model(name).description or "").strip():
+        client.update_registered_model(name, description=MODEL_DESCRIPTION.format(lang=lang))
 
 
 def register(model_uri: str, name: str):
@@ -77,6 +99,7 @@ def set_candidate(name: str, version: str | int, tags: dict[str, str], descripti
         client.set_model_version_tag(name, str(version), key, value)
     if description:
         client.update_model_version(name, str(version), description=description)
+    describe_model(name, tags.get("frenk.lang", "?"))
     _set_alias(client, name, alias, version)
     newest = newest_trained_version(name, tags.get("frenk.model") == "tfidf")
     if newest is not None and int(newest) > int(version):

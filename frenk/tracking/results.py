@@ -4,7 +4,6 @@ reports, publications. Each function logs to the active run."""
 from __future__ import annotations
 
 import math
-import re
 import tempfile
 import warnings
 from pathlib import Path
@@ -18,6 +17,7 @@ from ..comparison import report_figures
 from ..data.plots import distribution_table, label_distribution
 from ..training import TrainResult
 from ..training.plots import confusion_matrix
+from . import metric_names
 from .runs import log_params
 
 
@@ -54,9 +54,18 @@ def log_preprocess(data, output: Path) -> None:
 
 
 def epoch_logger(epoch: int, metrics: dict[str, float]) -> None:
-    """An epoch listener for :mod:`frenk.training`: validation metrics as step metrics, so
-    the MLflow UI draws learning curves."""
-    mlflow.log_metrics(metrics, step=epoch)
+    """An epoch listener for :mod:`frenk.training`: validation metrics as step metrics
+    (``val/macro_f1``, ...), so the MLflow UI draws learning curves in one section."""
+    mlflow.log_metrics({metric_names.epoch_name(k): v for k, v in metrics.items()}, step=epoch)
+
+
+def log_results(metrics: dict[str, float]) -> None:
+    """A few top-level metrics (:data:`~.metric_names.TOP`), the rest as the run's results table."""
+    top, rows = metric_names.split(metrics)
+    mlflow.log_metrics(top)
+    if rows:
+        mlflow.log_table(pd.DataFrame(rows), metric_names.RESULTS_TABLE)
+        mlflow.set_tag(metric_names.LAYOUT_TAG, metric_names.RESULTS_TABLE)
 
 
 def log_prepared_inputs(data, folder: Path | None = None, splits: tuple[str, ...] = ("train", "validation", "test")) -> None:
@@ -75,14 +84,14 @@ def log_prepared_inputs(data, folder: Path | None = None, splits: tuple[str, ...
 
 
 def log_train_result(result: TrainResult) -> None:
-    """Metrics, the reload check, the confusion matrix, per-example predictions and the
-    learning-curve table of one trained model."""
+    """Metrics (a few top-level ones and the results table), the reload check, the confusion
+    matrix, per-example predictions and the learning-curve table of one trained model."""
     metrics = {**result.evaluation.metrics, **{f"final_{k}": v for k, v in result.validation.items()}}
     metrics["reload_max_prob_diff"] = result.reload_max_prob_diff
     metrics["train_seconds"] = result.train_seconds
     if result.peak_gpu_memory_mb is not None:
         metrics["peak_gpu_memory_mb"] = result.peak_gpu_memory_mb
-    mlflow.log_metrics(metrics)
+    log_results(metrics)
     log_params(
         {
             "per_device_batch_size": result.per_device_batch,
@@ -106,17 +115,15 @@ def log_train_result(result: TrainResult) -> None:
 
 
 def log_summary(metrics: dict[str, float], tags: dict[str, str]) -> None:
-    mlflow.log_metrics(metrics)
+    """A parent's summary over seeds: mean and sd of test accuracy and macro-F1 as metrics, the rest as its table."""
+    log_results(metrics)
     mlflow.set_tags(tags)
 
 
-def _metric_name(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_\-. /]", "_", text)
-
-
 def log_compare(report: dict, markdown: str, params: dict) -> None:
-    """The compare run's parameters, links to the runs it used, p-values and effect sizes as
-    metrics, and the report (Markdown, JSON, plots) as artifacts."""
+    """The compare run's parameters, links to the runs it used, its verdict as the description,
+    p-values and effect sizes as one table (``comparisons.json``, not hundreds of metrics), and
+    the report (Markdown, JSON, plots) as artifacts."""
     log_params(params)
     used = [rid for ids in report["runs"].values() for rid in ids]
     mlflow.set_tags({
@@ -124,28 +131,28 @@ def log_compare(report: dict, markdown: str, params: dict) -> None:
         "frenk.systems": ",".join(report["systems"]),
         "frenk.best_system": report["best_system"] or "none",
     })
-    metrics = {}
-    for c in report["comparisons"]:
-        base = _metric_name(f"{c['metric']}.{c['a']}_vs_{c['b']}")
-        rec = c["recommended"]
-        metrics[f"{base}.p_value"] = rec["p_value"]
-        if "p_holm" in rec:
-            metrics[f"{base}.p_holm"] = rec["p_holm"]
-        metrics[f"{base}.mean_difference"] = c["mean_difference"]
-        for k in ("cohens_d", "cliffs_delta", "aso_eps_min"):
-            metrics[f"{base}.{k}"] = c["effect"][k]
-        if c["power"]["seeds_needed"] is not None:
-            metrics[f"{base}.seeds_needed"] = c["power"]["seeds_needed"]
-    mlflow.log_metrics({k: float(v) for k, v in metrics.items() if v is not None and _finite(v)})
+    rows = [
+        {"metric": c["metric"], "a": c["a"], "b": c["b"], "design": c["design"], "n": c["n_a"],
+         "test": c["recommended"]["name"], "p_value": _number(c["recommended"]["p_value"]),
+         "p_holm": _number(c["recommended"].get("p_holm")), "mean_difference": _number(c["mean_difference"]),
+         "cohens_d": _number(c["effect"]["cohens_d"]), "cliffs_delta": _number(c["effect"]["cliffs_delta"]),
+         "aso_eps_min": _number(c["effect"]["aso_eps_min"]), "seeds_needed": _number(c["power"]["seeds_needed"]),
+         "better": c["recommended"].get("better") or "", "verdict": c["recommended"]["verdict"]}
+        for c in report["comparisons"]
+    ]
+    if rows:
+        mlflow.log_table(pd.DataFrame(rows), "comparisons.json")
     mlflow.log_text(markdown, "report.md")
     mlflow.log_dict(report, "report.json")
-    describe(f"**{report['summary']}.** Full report: `report.md` (artifacts).")
+    verdicts = "".join(f"\n- {c['recommended']['verdict']}" for c in report["comparisons"])
+    describe(f"**{report['summary']}.**{verdicts}\n\nFull report: `report.md`; statistics table: `comparisons.json` (artifacts).")
     for path, fig in report_figures(report).items():
         log_figure(fig, path)
 
 
-def _finite(value) -> bool:
-    return isinstance(value, (int, float)) and math.isfinite(value)
+def _number(value) -> float | None:
+    """A finite number as float, else None (an empty cell of the table)."""
+    return float(value) if isinstance(value, (int, float)) and math.isfinite(value) else None
 
 
 def log_publication(folder: Path, tags: dict[str, str], description: str) -> None:

@@ -17,6 +17,7 @@ from mlflow import MlflowClient
 
 from ..errors import TrackingError
 from ..provenance import code_version
+from . import experiments
 from .server import redact
 
 #: the embedded default store: MLflow's SQLite store in the working directory
@@ -138,15 +139,25 @@ def frenk_tags(**values: object) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def step_run(run_name: str, tags: dict[str, str], nested: bool = False) -> Iterator:
+def step_run(run_name: str, tags: dict[str, str], nested: bool = False, *, lang: str | None = None,
+             labels: str | None = None, experiment_id: str | None = None) -> Iterator:
     """Start (or, under ``mlflow run``, resume) the run of a step.
+
+    A top-level run goes to ``experiment_id`` if given, else to ``frenk-<lang>-<labels>``, unless
+    the user (``MLFLOW_EXPERIMENT_NAME``/``_ID``) or ``mlflow run`` chose the experiment; a nested
+    run goes to its parent's experiment.
 
     The run is tagged with its host and process. An exception inside the block marks the run
     FAILED; an interrupt (Ctrl+C, or SIGTERM turned into one) marks it KILLED. Both propagate.
     """
     configure()
     own = {"frenk.code_version": code_version(), HOST_TAG: socket.gethostname(), PID_TAG: str(os.getpid())}
-    with mlflow.start_run(run_name=run_name, nested=nested, tags={**tags, **own}) as run:
+    parent = mlflow.active_run()
+    if nested and parent is not None:
+        target = parent.info.experiment_id
+    else:
+        target = experiments.for_step(lang, labels, experiment_id)
+    with mlflow.start_run(run_name=run_name, nested=nested, tags={**tags, **own}, experiment_id=target) as run:
         with ended_killed_on_interrupt(run.info.run_id):
             yield run
 
@@ -221,14 +232,31 @@ def param_value(value: object) -> str:
     return str(value)
 
 
+#: parameters whose value as used differs from the one given when it is 0 ("the preset's")
+RESOLVED = ("epochs", "learning_rate", "batch_size")
+
+
 def log_params(params: dict[str, object]) -> None:
     """Log parameters, leaving alone those that ``mlflow run`` already logged for this run
-    (MLflow refuses to change a logged value, and the user's own spelling is the one to keep)."""
+    (MLflow refuses to change a logged value, and the user's own spelling is the one to keep);
+    where such a value is not the one used (``epochs`` 0: the preset's), the used one goes to
+    ``resolved_<name>``."""
     run = mlflow.active_run()
     existing = mlflow.get_run(run.info.run_id).data.params if run else {}
     new = {k: param_value(v) for k, v in params.items() if k not in existing}
+    for key in RESOLVED:
+        if key in existing and key in params and _number(existing[key]) != _number(param_value(params[key])):
+            new[f"resolved_{key}"] = param_value(params[key])
+    new = {k: v for k, v in new.items() if k not in existing}
     if new:
         mlflow.log_params(new)
+
+
+def _number(text: str) -> float | str:
+    try:
+        return float(text.strip("'"))
+    except ValueError:
+        return text
 
 
 @contextlib.contextmanager

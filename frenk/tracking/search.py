@@ -16,16 +16,25 @@ from ..comparison import RunRecord
 from ..errors import TrackingError
 from ..provenance import code_version
 from ..publishing import RunFacts
+from . import metric_names
 from .runs import param_value
 
 
-def experiment_ids(experiment: str) -> list[str]:
-    """The experiment to search: a name or id, else the current one (``MLFLOW_EXPERIMENT_ID``/
-    ``MLFLOW_EXPERIMENT_NAME``, as ``mlflow run`` sets them), else the default experiment."""
+def current_experiment_id() -> str:
+    """The experiment runs of this process go to when frenk does not choose: ``MLFLOW_EXPERIMENT_ID``/
+    ``MLFLOW_EXPERIMENT_NAME`` (as ``mlflow run`` sets them), else MLflow's default experiment."""
+    wanted = os.environ.get("MLFLOW_EXPERIMENT_ID") or os.environ.get("MLFLOW_EXPERIMENT_NAME") or ""
+    return experiment_ids(wanted)[0] if wanted else "0"
+
+
+def experiment_ids(experiment: str) -> list[str] | None:
+    """The experiments to search: the one named or numbered ``experiment``; None (every
+    experiment) when empty, so that runs logged in "Default" before frenk used one experiment
+    per language and label scheme still count."""
     client = MlflowClient()
-    wanted = experiment or os.environ.get("MLFLOW_EXPERIMENT_ID") or os.environ.get("MLFLOW_EXPERIMENT_NAME") or ""
+    wanted = experiment
     if not wanted:
-        return ["0"]
+        return None
     exp = client.get_experiment_by_name(wanted)
     if exp is None and wanted.isdigit():
         try:
@@ -48,8 +57,9 @@ def train_runs(experiment: str, group: str, filter_string: str, by: str) -> list
         clauses.append(filter_string)
     query = " AND ".join(clauses)
     try:
-        runs = mlflow.search_runs(experiment_ids=experiment_ids(experiment), filter_string=query, output_format="list",
-                                  max_results=50000)
+        ids = experiment_ids(experiment)
+        runs = mlflow.search_runs(experiment_ids=ids, search_all_experiments=ids is None, filter_string=query,
+                                  output_format="list", max_results=50000)
     except mlflow.exceptions.MlflowException as exc:
         raise TrackingError(f"MLflow rejected the search {query!r}: {exc.message}") from None
     tag = by[len("tags."):] if by.startswith("tags.") else by
@@ -61,11 +71,14 @@ def train_runs(experiment: str, group: str, filter_string: str, by: str) -> list
             system=r.data.tags.get(tag, f"(no {tag})"),
             seed=r.data.tags.get("frenk.seed"),
             data_digest=r.data.tags.get("frenk.data_digest"),
-            metrics=dict(r.data.metrics),
+            metrics=metric_names.library_names(r.data.metrics),
             status=r.info.status,
             start_time=r.info.start_time,
             is_parent=r.info.run_id in parents or "frenk.repeats" in r.data.tags,
             parent_status=statuses.get(r.data.tags.get("mlflow.parentRunId")),
+            experiment_id=r.info.experiment_id,
+            lang=r.data.tags.get("frenk.lang"),
+            labels=r.data.tags.get("frenk.labels"),
         )
         for r in runs
     ]
@@ -149,13 +162,13 @@ def load_report(run_id: str) -> dict:
         return json.loads(Path(path).read_text())
 
 
-def compare_report(compare_run: str, system: str, experiment_id: str) -> tuple[dict, str]:
+def compare_report(compare_run: str, system: str) -> tuple[dict, str]:
     """The report of ``compare_run``, or of the newest finished compare run that includes ``system``."""
     if compare_run:
         candidates = [get_run(compare_run, "compare run")]
     else:
         candidates = mlflow.search_runs(
-            experiment_ids=[experiment_id],
+            search_all_experiments=True,
             filter_string="tags.`frenk.step` = 'compare' AND attributes.status = 'FINISHED'",
             order_by=["attributes.start_time DESC"],
             output_format="list",
@@ -170,10 +183,10 @@ def compare_report(compare_run: str, system: str, experiment_id: str) -> tuple[d
     )
 
 
-def group_train_runs(group: str, experiment_id: str) -> list:
-    """The train runs of ``group`` that count: finished, of trainings that finished."""
+def group_train_runs(group: str) -> list:
+    """The train runs of ``group`` that count (in any experiment): finished, of trainings that finished."""
     return finished_trainings(mlflow.search_runs(
-        experiment_ids=[experiment_id],
+        search_all_experiments=True,
         filter_string=f"tags.`frenk.step` = 'train' AND tags.`frenk.group` = '{group}'",
         output_format="list",
     ))
@@ -181,13 +194,14 @@ def group_train_runs(group: str, experiment_id: str) -> list:
 
 def find_reusable(entry_point: str, params: dict[str, object], experiment_id: str, tags: dict[str, str] | None = None):
     """The newest finished run of ``entry_point`` made by this code version with exactly these
-    parameter values (and these tags), or None."""
+    parameter values (and these tags) in ``experiment_id`` or, for runs logged before frenk used
+    one experiment per language and label scheme, in "Default"; or None."""
     clauses = [
         f"tags.`mlflow.project.entryPoint` = '{entry_point}'",
         f"tags.`frenk.code_version` = '{code_version()}'",
         "attributes.status = 'FINISHED'",
     ] + [f"tags.`{k}` = '{v}'" for k, v in (tags or {}).items()]
-    runs = mlflow.search_runs(experiment_ids=[experiment_id], filter_string=" AND ".join(clauses),
+    runs = mlflow.search_runs(experiment_ids=list(dict.fromkeys([experiment_id, "0"])), filter_string=" AND ".join(clauses),
                               order_by=["attributes.start_time DESC"], output_format="list")
     wanted = {k: param_value(v) for k, v in params.items()}
     for run in runs:
@@ -197,5 +211,32 @@ def find_reusable(entry_point: str, params: dict[str, object], experiment_id: st
 
 
 def run_facts(run) -> RunFacts:
-    """The plain facts of an MLflow run that the publishing code reads."""
-    return RunFacts(run.info.run_id, dict(run.data.tags), dict(run.data.params), dict(run.data.metrics))
+    """The plain facts of an MLflow run that the publishing code reads (its metrics under the
+    library's names, the results table's included)."""
+    metrics = {**metric_names.library_names(run.data.metrics), **results_table(run)}
+    return RunFacts(run.info.run_id, dict(run.data.tags), dict(run.data.params), metrics)
+
+
+def results_table(run) -> dict[str, float]:
+    """The per-class, per-topic and per-fold results a run logged as its table (none for runs
+    logged before frenk used tables: their metrics hold them)."""
+    table = run.data.tags.get(metric_names.LAYOUT_TAG)
+    if not table:
+        return {}
+    try:
+        logged = mlflow.artifacts.load_dict(f"runs:/{run.info.run_id}/{table}")
+    except (mlflow.exceptions.MlflowException, OSError) as exc:
+        raise TrackingError(f"run {run.info.run_id} names its results table {table}, but it cannot be read: {exc}") from None
+    column = {name: i for i, name in enumerate(logged["columns"])}
+    return {row[column["metric"]]: float(row[column["value"]]) for row in logged["data"]
+            if row[column["value"]] is not None}
+
+
+def add_results_tables(records: list) -> None:
+    """Add the results tables of ``records`` (comparison records of seed runs) to their metrics,
+    for per-fold views and per-class metrics; records that hold such results already are left alone."""
+    for record in records:
+        if record.is_parent or any(k.startswith(("test_fold.", "test_topic.", "test_f1.")) for k in record.metrics):
+            continue
+        record.metrics.update({k: v for k, v in results_table(mlflow.get_run(record.run_id)).items()
+                               if k not in record.metrics})

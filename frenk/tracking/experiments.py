@@ -1,0 +1,136 @@
+"""Experiments: one per language and label scheme (``frenk-hr-binary``), with a description.
+
+Runs go to ``frenk-<lang>-<labels>`` unless the user chose an experiment: ``MLFLOW_EXPERIMENT_NAME``
+or ``MLFLOW_EXPERIMENT_ID``, ``mlflow run --experiment-name/--experiment-id``, or an active run.
+Inside ``mlflow run`` of this project MLflow creates the run before frenk's code starts; the
+``mlflow.default_experiment_provider`` plugin :mod:`.experiment_plugin` (pyproject.toml) tells it the
+experiment from the command line's ``-P lang=``/``-P labels=``, so that the run lands there too.
+
+Steps that read runs (compare, publish, main's reuse) search every experiment unless told one, so
+that runs logged before this layout (in "Default") still count.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+import mlflow
+from mlflow import MlflowClient
+
+LANGUAGE_NAMES = {"hr": "Croatian", "sl": "Slovenian", "en": "English"}
+SCHEME_TEXT = {
+    "binary": "two classes, Acceptable / Offensive",
+    "multiclass": "six classes of (un)acceptable discourse",
+}
+NOTE_TAG = "mlflow.note.content"
+
+
+def experiment_name(lang: str, labels: str) -> str:
+    return f"frenk-{lang}-{labels}"
+
+
+def description(lang: str, labels: str) -> str:
+    """The experiment's description (Markdown, shown above its runs in the MLflow UI)."""
+    language = LANGUAGE_NAMES.get(lang, lang)
+    scheme = SCHEME_TEXT.get(labels, labels)
+    return (
+        f"**Hate-speech classification of {language} Facebook comments on LGBT and migrant topics "
+        f"(FRENK, {labels} labels: {scheme}).**\n\n"
+        "Runs: `preprocess` (the data and its digest), `train` (a parent per model with one child run per "
+        "seed; its description gives test macro-F1 mean ± sd and links the best seed), `tune` (an Optuna "
+        "study, one child per trial), `compare` (paired tests of the models; the verdict is in its "
+        "description, the full report in its artifacts), `publish` (what was promoted to `@champion` and why). "
+        "Group or chart by the tag `frenk.model` to see one curve per model."
+    )
+
+
+def user_chose_experiment() -> bool:
+    """Whether the user (or ``mlflow run``) named the experiment for this process's runs."""
+    return bool(os.environ.get("MLFLOW_EXPERIMENT_NAME") or os.environ.get("MLFLOW_EXPERIMENT_ID")
+                or os.environ.get("MLFLOW_RUN_ID"))
+
+
+def ensure(lang: str, labels: str) -> str:
+    """The id of ``frenk-<lang>-<labels>``, created with its description when missing (two
+    processes creating it at once both get it)."""
+    client = MlflowClient()
+    name = experiment_name(lang, labels)
+    found = client.get_experiment_by_name(name)
+    if found is None:
+        try:
+            return client.create_experiment(name, tags={NOTE_TAG: description(lang, labels)})
+        except mlflow.exceptions.MlflowException:
+            found = client.get_experiment_by_name(name)  # created by another process meanwhile
+            if found is None:
+                raise
+    if found.lifecycle_stage == "deleted":
+        client.restore_experiment(found.experiment_id)
+    return found.experiment_id
+
+
+def for_step(lang: str | None = None, labels: str | None = None, experiment_id: str | None = None) -> str | None:
+    """The experiment a step's (top) run goes to: None where the user or ``mlflow run`` chose it
+    (MLflow's own rule applies), else ``experiment_id`` if given, else ``frenk-<lang>-<labels>``."""
+    if user_chose_experiment() or mlflow.active_run() is not None:
+        return None
+    if experiment_id:
+        return experiment_id
+    if lang and labels:
+        return ensure(lang, labels)
+    return None
+
+
+#: entry points whose runs go to the experiment of their ``lang``/``labels`` parameters
+_BY_LANG_LABELS = ("preprocess", "train", "tune", "main")
+_GROUP = re.compile(r"^(hr|sl|en)-(binary|multiclass)$")
+
+
+def project_params(argv: list[str]) -> tuple[str, dict[str, str]]:
+    """The entry point and the ``-P name=value`` parameters of an ``mlflow run`` command line."""
+    entry, params, i = "main", {}, 0
+    while i < len(argv):
+        arg = argv[i]
+        value = None
+        for flag in ("-e", "--entry-point", "-P", "--param-list"):
+            if arg == flag and i + 1 < len(argv):
+                value, i = argv[i + 1], i + 1
+                break
+            if arg.startswith(flag + "=") and flag.startswith("--"):
+                value = arg.split("=", 1)[1]
+                break
+        else:
+            flag = None
+        if flag in ("-e", "--entry-point"):
+            entry = value
+        elif flag in ("-P", "--param-list") and value and "=" in value:
+            key, val = value.split("=", 1)
+            params[key] = val
+        i += 1
+    return entry, params
+
+
+def experiment_for_command(argv: list[str]) -> str | None:
+    """The experiment id an ``mlflow run`` of this project should use, or None for MLflow's default."""
+    entry, params = project_params(argv)
+    if entry in _BY_LANG_LABELS:
+        return ensure(params.get("lang", "hr"), params.get("labels", "binary"))
+    if entry == "compare":
+        if params.get("experiment"):
+            return None  # the experiment it reads; MLflow's default for the compare run itself
+        match = _GROUP.match(params.get("group", ""))
+        return ensure(*match.groups()) if match else None
+    if entry == "publish":
+        name = params.get("name") or "frenk-{lang}"
+        return _experiment_of_version(name.replace("{lang}", params.get("lang", "hr")), params.get("version", ""))
+    return None
+
+
+def _experiment_of_version(name: str, version: str) -> str | None:
+    """The experiment of the run behind the version publish would promote (``candidate`` by default)."""
+    client = MlflowClient()
+    try:
+        mv = client.get_model_version(name, version) if version else client.get_model_version_by_alias(name, "candidate")
+        return client.get_run(mv.run_id).info.experiment_id
+    except mlflow.exceptions.MlflowException:
+        return None

@@ -1,0 +1,83 @@
+"""Metric names: what the MLflow UI shows, and the library's names that frenk reads.
+
+A train run logs few metrics, named ``<section>/<name>`` so that the UI draws them in sections
+(``val``: the per-epoch curves and the final validation score, ``test``, ``train``, ``check``);
+the per-class, per-topic and per-fold results go to one table, ``results.json``
+(``mlflow.log_table``: the UI shows it in the artifacts and in the evaluation view). A parent logs
+the mean and sd of test accuracy and macro-F1, and the rest of its summary as a table too.
+
+The library (training results, the comparison, the model card) keeps its own names
+(``test_macro_f1``, ``final_val_macro_f1``, ``test_topic.lgbt.macro_f1``); :func:`library_names`
+turns what a run logged, in this layout or the flat one of runs logged before it, into those.
+"""
+
+from __future__ import annotations
+
+import re
+
+#: the table of a train run's remaining results (and of a parent's remaining summary)
+RESULTS_TABLE = "results.json"
+#: tag of runs logged in this layout (value: the table's file name)
+LAYOUT_TAG = "frenk.results_table"
+
+#: top-level metrics, library name -> logged name
+TOP = {
+    "test_accuracy": "test/accuracy",
+    "test_macro_f1": "test/macro_f1",
+    "final_val_accuracy": "val/final_accuracy",
+    "final_val_macro_f1": "val/final_macro_f1",
+    "train_seconds": "train/seconds",
+    "peak_gpu_memory_mb": "train/peak_gpu_memory_mb",
+    "reload_max_prob_diff": "check/reload_max_prob_diff",
+    "test_accuracy_mean": "test/accuracy_mean",
+    "test_accuracy_std": "test/accuracy_std",
+    "test_macro_f1_mean": "test/macro_f1_mean",
+    "test_macro_f1_std": "test/macro_f1_std",
+}
+_BACK = {v: k for k, v in TOP.items()}
+_SLICE = re.compile(r"^(test|final_val|val)_(topic|fold)\.(.+)\.([^.]+)$")
+_CLASS = re.compile(r"^(test|final_val|val)_(precision|recall|f1)\.(.+?)(_mean|_std)?$")
+
+
+def epoch_name(name: str) -> str:
+    """A per-epoch metric's logged name: ``val_macro_f1`` -> ``val/macro_f1``, ``train_loss`` -> ``train/loss``."""
+    for section in ("val", "train"):
+        if name.startswith(section + "_"):
+            return f"{section}/{name[len(section) + 1:]}"
+    return name
+
+
+def split(metrics: dict[str, float]) -> tuple[dict[str, float], list[dict]]:
+    """The top-level metrics (logged names) and the table rows of the rest."""
+    top, rows = {}, []
+    for key, value in metrics.items():
+        if key in TOP:
+            top[TOP[key]] = value
+        else:
+            rows.append({**describe(key), "value": value, "metric": key})
+    return top, rows
+
+
+def describe(key: str) -> dict[str, str]:
+    """The table columns of a library metric name: split, slice kind, slice, measure."""
+    split_name = "validation" if key.startswith(("final_val_", "val_")) else "test" if key.startswith("test_") else ""
+    if match := _SLICE.match(key):
+        return {"split": split_name, "by": match.group(2), "slice": match.group(3), "measure": match.group(4)}
+    if match := _CLASS.match(key):
+        return {"split": split_name, "by": "class", "slice": match.group(3),
+                "measure": match.group(2) + (match.group(4) or "")}
+    measure = re.sub(r"^(test|final_val|val)_", "", key)
+    return {"split": split_name, "by": "all", "slice": "", "measure": measure}
+
+
+def library_names(metrics: dict[str, float]) -> dict[str, float]:
+    """A run's metrics under the library's names, whatever layout it was logged in."""
+    out = {}
+    for key, value in metrics.items():
+        if key in _BACK:
+            out[_BACK[key]] = value
+        elif key.startswith(("val/", "train/")):
+            out[key.replace("/", "_", 1)] = value
+        else:
+            out[key] = value
+    return out
