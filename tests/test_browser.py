@@ -23,6 +23,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.browser]
 IN_CI = os.environ.get("CI", "").lower() == "true"
 CHROMIUM = Path("/usr/bin/chromium")
 EXPERIMENT = "frenk-hr-binary"
+NOTE = "mlflow.note.content"  # the Markdown description of a run or an experiment
 TIMEOUT_MS = 120_000  # the UI is a large single-page app: slow on a small CI machine
 FAST = '{"num_train_epochs": 1, "max_seq_length": 64}'
 # MLflow's assistant panel opens itself on a first visit and covers a third of every screenshot
@@ -95,6 +96,7 @@ def test_the_ui_shows_experiment_descriptions_verdict_and_champion(store, server
     best = client.get_run(store["tiny"].best.run_id)
     compared = client.get_run(store["compare"].run_id)
     experiment = client.get_experiment(parent.info.experiment_id)
+    assert experiment.name == EXPERIMENT  # one experiment per language and label scheme, not "Default"
     champion = client.get_model_version_by_alias("frenk-hr", "champion")
     report = Path(mlflow.artifacts.download_artifacts(run_id=compared.info.run_id, artifact_path="report.md"))
     title = report.read_text().splitlines()[0].lstrip("# ")
@@ -112,7 +114,8 @@ def test_the_ui_shows_experiment_descriptions_verdict_and_champion(store, server
             expect(page.get_by_role("link", name=parent.info.run_name, exact=True)).to_be_visible()
             expect(page.get_by_role("link", name=compared.info.run_name, exact=True)).to_be_visible()
             page.screenshot(path=shots / "experiment.png")
-            expect(page.get_by_test_id("experiment-link")).to_have_text(experiment.name)
+            expect(page.get_by_test_id("experiment-link")).to_have_text(EXPERIMENT)
+            expect(page.get_by_text(_plain(experiment.tags[NOTE])).first).to_be_visible()  # its description
 
             # the train parent: mean ± sd, and the best seed's run as a link to it
             page.goto(f"{server}/#/experiments/{experiment.experiment_id}/runs/{parent.info.run_id}")
@@ -126,7 +129,7 @@ def test_the_ui_shows_experiment_descriptions_verdict_and_champion(store, server
 
             # the compare run: its verdict, and its report read through the server's artifacts
             page.goto(f"{server}/#/experiments/{compared.info.experiment_id}/runs/{compared.info.run_id}")
-            verdict = _plain(compared.data.tags["mlflow.note.content"])
+            verdict = _plain(compared.data.tags[NOTE])
             expect(page.get_by_test_id("note-editor-preview-content")).to_contain_text(verdict)
             page.screenshot(path=shots / "compare-run.png")
             page.goto(f"{server}/#/experiments/{compared.info.experiment_id}/runs/{compared.info.run_id}/artifacts")
@@ -142,5 +145,3 @@ def test_the_ui_shows_experiment_descriptions_verdict_and_champion(store, server
             page.screenshot(path=shots / "registered-model.png")
         finally:
             browser.close()
-    # the steps log into one experiment per language and label scheme, the name shown above
-    assert experiment.name == EXPERIMENT
