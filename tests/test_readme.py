@@ -46,4 +46,14 @@ def test_the_readme_run_block_works_top_to_bottom(tmp_path):
     client = mlflow.MlflowClient()
     champion = client.get_model_version_by_alias("frenk-hr", "champion")
     assert champion.tags["frenk.model"] == "tiny" and champion.description
+    assert "to `@champion`" in champion.description and "Trained as:" in champion.description
+    # every run of the block (all through `mlflow run`) is in the experiment of hr/binary, which says what it holds
+    experiment = client.get_experiment_by_name("frenk-hr-binary")
+    assert experiment is not None and "Croatian" in experiment.tags["mlflow.note.content"]
+    runs = mlflow.search_runs(search_all_experiments=True, output_format="list")
+    assert {r.info.experiment_id for r in runs} == {experiment.experiment_id}
+    described = [r for r in runs if r.data.tags.get("frenk.step") in ("compare", "publish", "main")
+                 or "frenk.repeats" in r.data.tags]
+    assert described and all(r.data.tags.get("mlflow.note.content") for r in described)
+    assert "compare-hr-binary" in {r.info.run_name for r in runs}
     assert client.get_model_version_by_alias("frenk-hr", "baseline").tags["frenk.model"] == "tfidf"

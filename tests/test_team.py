@@ -149,8 +149,14 @@ def pipeline(team):
 
 
 def _runs(team: Team) -> list[dict]:
-    found = team.api("POST", "/api/2.0/mlflow/runs/search", json={"experiment_ids": ["0"], "max_results": 1000})
+    experiments = team.api("POST", "/api/2.0/mlflow/experiments/search", json={"max_results": 1000})["experiments"]
+    ids = [e["experiment_id"] for e in experiments]
+    found = team.api("POST", "/api/2.0/mlflow/runs/search", json={"experiment_ids": ids, "max_results": 1000})
     return found.get("runs", [])
+
+
+def _experiment_id(team: Team, name: str) -> str:
+    return team.api("GET", "/api/2.0/mlflow/experiments/get-by-name", params={"experiment_name": name})["experiment"]["experiment_id"]
 
 
 def _tags(run: dict) -> dict[str, str]:
@@ -165,7 +171,9 @@ def test_the_sample_pipeline_on_postgresql_with_served_artifacts(team, pipeline)
     assert len(train) == 6 and {r["info"]["status"] for r in runs} == {"FINISHED"}  # 2 parents + 4 seeds
     seeds = [r for r in train if "frenk.seed" in _tags(r)]
     assert {_tags(r)["frenk.model"] for r in seeds} == {"tiny", "tfidf"} and len(seeds) == 4
-    assert all({m["key"] for m in r["data"]["metrics"]} >= {"test_macro_f1", "final_val_macro_f1"} for r in seeds)
+    assert all({m["key"] for m in r["data"]["metrics"]} >= {"test/macro_f1", "val/final_macro_f1"} for r in seeds)
+    where = {r["info"]["experiment_id"] for r in runs}  # all in the experiment of hr/binary, none in Default
+    assert where == {_experiment_id(team, "frenk-hr-binary")}
     assert all(_tags(r)["frenk.group"] == "hr-binary" for r in train)
     assert all(r["inputs"].get("dataset_inputs") for r in seeds)  # the splits as MLflow datasets
     model = team.api("GET", "/api/2.0/mlflow/registered-models/get", params={"name": "frenk-hr"})["registered_model"]
@@ -223,7 +231,9 @@ def test_a_reader_compares_but_cannot_publish_and_a_wrong_password_is_one_line(t
     before = _runs(team)
     compared = team.entry("compare", ["--group", "hr-binary"], reader)
     assert compared.returncode == 0, compared.stderr[-3000:]
-    assert "compare report not logged: you may only read experiment '0' (READ)" in compared.stdout
+    # the compare run would go to the experiment of the runs it compares (mlflow run put them in frenk-hr-binary)
+    where = _experiment_id(team, "frenk-hr-binary")
+    assert f"compare report not logged: you may only read experiment '{where}' (READ)" in compared.stdout
     model = team.api("GET", "/api/2.0/mlflow/registered-models/get", params={"name": "frenk-hr"})["registered_model"]
     out = team.work / "reader-hf"
     refused = team.entry("publish", ["--name", "frenk-hr", "--version", "1", "--output", str(out), "--force", "true"],

@@ -1,13 +1,15 @@
 """Publishing: the promotion gate (:mod:`.gate`), the model card and its template
 (:mod:`.card`), the check of an exported folder (:mod:`.export`) and the Hub upload (:mod:`.hub`).
 
-May import: :mod:`frenk.errors`, :mod:`frenk.training` (strict loading). Never
+May import: :mod:`frenk.errors`, :mod:`frenk.config` (the train defaults of the card's replay
+command), :mod:`frenk.training` (strict loading). Never
 :mod:`frenk.tracking` or :mod:`frenk.steps`: facts about runs come in as :class:`RunFacts`.
 """
 
-from .card import CardFacts, RunFacts, base_model_of, card_facts, render_card
+from .card import CardFacts, DataFacts, RunFacts, base_model_of, card_facts, data_facts, render_card, replay_command
 from .export import check_export, check_exportable, exportable, registry_alias, selection_text, system_to_publish
 from .gate import GateDecision, gate
 
-__all__ = ["CardFacts", "GateDecision", "RunFacts", "base_model_of", "card_facts", "check_export", "check_exportable",
-           "exportable", "gate", "registry_alias", "render_card", "selection_text", "system_to_publish"]
+__all__ = ["CardFacts", "DataFacts", "GateDecision", "RunFacts", "base_model_of", "card_facts", "check_export",
+           "check_exportable", "data_facts", "exportable", "gate", "registry_alias", "render_card", "replay_command",
+           "selection_text", "system_to_publish"]

@@ -10,7 +10,7 @@ from ..data import load_prepared
 from ..errors import FrenkError
 from ..provenance import code_version
 from ..publishing import exportable, system_to_publish
-from ..tracking import projects, registry, runs, search
+from ..tracking import projects, registry, results, runs, search
 
 #: the checkout whose MLproject main runs (frenk/steps/main.py -> the checkout)
 PROJECT = Path(__file__).resolve().parents[2]
@@ -101,6 +101,10 @@ def main(cfg: MainConfig) -> list[StepRecord]:
         chain.step("publish", {"name": name, "lang": cfg.lang, "version": version.version, "compare_run": cmp.info.run_id,
                                "output": output, "force": cfg.force}, valid=lambda run: (output / "frenk_publish.json").is_file())
         runs.set_tags({"frenk.group": group, "frenk.steps": ",".join(f"{d.step}:{d.run_id}" for d in chain.done)})
+        results.describe(f"Published **{system}** ({results.version_link(name, version.version)}): "
+                         f"{report['validation_choice']['text']}. Steps: "
+                         + ", ".join(f"{d.step} {results.run_link(d.run_id)}" + (" (reused)" if d.reused else "")
+                                     for d in chain.done) + ".")
     reused = sum(d.reused for d in chain.done)
     print(f"[main] done: {len(chain.done)} steps, {reused} reused; published {system} ({name} version {version.version}) to {output}")
     return chain.done

@@ -111,10 +111,14 @@ def publish(cfg: PublishConfig) -> PublishOutcome:
     with runs.step_run(f"publish-{cfg.name}-v{version}", pub_tags, experiment_id=run.info.experiment_id) as prun:
         runs.log_params({f.name: getattr(cfg, f.name) for f in fields(cfg)})
         verb = "Forced" if not decision.allowed else "Promoted"
-        description = f"{verb} **{cfg.name} version {version}** ({system}) to `@{cfg.alias}`: {decision.reason}."
+        reason = f"{verb} to `@{cfg.alias}` ({system}): {decision.reason}."
+        description = (f"{verb} **{results.version_link(cfg.name, version)}** ({system}, from train run "
+                       f"{results.run_link(run.info.run_id)}) to `@{cfg.alias}`: {decision.reason}. Compare run: "
+                       f"{results.run_link(compare_run_id)}. Hugging Face folder: `{out.resolve()}`.")
         results.log_publication(out, {"frenk.model_version": version, "frenk.compare_run": compare_run_id,
                                       "frenk.forced": str(not decision.allowed).lower()}, description)
-        registry.promote(cfg.name, version, cfg.alias, version_tags, champion, today, description)
+        registry.promote(cfg.name, version, cfg.alias, version_tags, champion, today,
+                         f"{reason} Publish run {results.run_link(prun.info.run_id)}.")
         if cfg.push:
             print(f"pushed to {hub.push_folder(out, cfg.repo_id)}")
     verb = "forced" if not decision.allowed else "promoted"

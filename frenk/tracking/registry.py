@@ -159,7 +159,8 @@ def download_model(name: str, version: str, dst: Path) -> Path:
 def promote(name: str, version: str, alias: str, tags: dict[str, str], previous, replaced_on: str,
             description: str = "") -> None:
     """Set ``alias`` on ``version``; the previous holder keeps a dated tag and the alias
-    ``previous-<alias>`` so it stays reachable. ``description`` becomes the version's."""
+    ``previous-<alias>`` so it stays reachable. ``description`` goes before the version's own
+    (what it was trained as), which stays."""
     client = MlflowClient()
     if previous is not None and str(previous.version) != str(version):
         client.set_model_version_tag(name, str(previous.version), f"frenk.{alias}_replaced_on", replaced_on)
@@ -168,8 +169,14 @@ def promote(name: str, version: str, alias: str, tags: dict[str, str], previous,
     for key, value in tags.items():
         client.set_model_version_tag(name, str(version), key, value)
     if description:
-        client.update_model_version(name, str(version), description=description)
+        own = client.get_model_version(name, str(version)).description or ""
+        kept = own.split(MARK, 1)[-1].strip() if MARK in own else own.strip()
+        client.update_model_version(name, str(version), description=f"{description}{MARK}{kept}" if kept else description)
     _set_alias(client, name, alias, version)
+
+
+#: between a version's promotion note and the description it got at training
+MARK = "\n\nTrained as: "
 
 
 def version_of(name: str, run_ids: set[str]):

@@ -108,10 +108,21 @@ def log_train_result(result: TrainResult) -> None:
         path = Path(tmp) / "predictions.parquet"
         result.evaluation.predictions.to_parquet(path, index=False)
         mlflow.log_artifact(str(path))
+        # the same rows as a table the UI previews (Parquet files have no preview there)
+        mlflow.log_table(_json_safe(result.evaluation.predictions), "predictions.json")
         if result.history:
             hist = Path(tmp) / "history.csv"
             pd.DataFrame(result.history).to_csv(hist, index=False)
             mlflow.log_artifact(str(hist))
+
+
+def _json_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy whose columns are plain strings and numbers (NumPy arrays and categories become text)."""
+    out = frame.copy()
+    for column in out.columns:
+        if out[column].dtype == object or str(out[column].dtype) == "category":
+            out[column] = out[column].map(lambda v: v if isinstance(v, (str, int, float)) or v is None else str(v))
+    return out
 
 
 def log_summary(metrics: dict[str, float], tags: dict[str, str]) -> None:
@@ -171,9 +182,15 @@ def describe(text: str, run_id: str | None = None) -> None:
         mlflow.MlflowClient().set_tag(run_id, "mlflow.note.content", text)
 
 
-def _run_link(run_id: str) -> str:
+def run_link(run_id: str) -> str:
+    """A Markdown link to a run's page in the MLflow UI, named after the run."""
     run = mlflow.get_run(run_id)
     return f"[{run.info.run_name}](#/experiments/{run.info.experiment_id}/runs/{run_id})"
+
+
+def version_link(name: str, version: str) -> str:
+    """A Markdown link to a registered model version's page in the MLflow UI."""
+    return f"[{name} version {version}](#/models/{name}/versions/{version})"
 
 
 def train_description(model: str, lang: str, labels: str, summary: dict[str, float], best_seed: int,
@@ -183,5 +200,5 @@ def train_description(model: str, lang: str, labels: str, summary: dict[str, flo
         f"**{model}** on {lang}/{labels}, {n_seeds} seeds: test macro-F1 "
         f"{summary['test_macro_f1_mean']:.4f} ± {summary['test_macro_f1_std']:.4f}, accuracy "
         f"{summary['test_accuracy_mean']:.4f} ± {summary['test_accuracy_std']:.4f} (mean ± sd). "
-        f"Best seed by validation macro-F1 (never test): {best_seed}, run {_run_link(best_run_id)}."
+        f"Best seed by validation macro-F1 (never test): {best_seed}, run {run_link(best_run_id)}."
     )
