@@ -98,3 +98,27 @@ def test_simpletransformers_arguments_are_accepted():
         TrainConfig(args='{"warmup_ratio": 0.1}')
     with pytest.raises(ConfigError, match="not valid JSON"):
         TrainConfig(args="{epochs: 3}")
+
+
+@pytest.mark.parametrize("args,message", [
+    ('{"train_batch_size": 32.7}', "args.train_batch_size=32.7: expected a whole number"),  # never truncated to 32
+    ('{"manual_seed": 1.9}', "args.manual_seed=1.9: expected a whole number"),
+    ('{"learning_rate": "abc"}', "args.learning_rate='abc': expected a number"),
+    ('{"num_train_epochs": [1]}', "args.num_train_epochs=[1]: expected a number"),
+    ("[1]", "args must be a JSON object"),
+])
+def test_bad_values_inside_args_are_refused_with_the_key(args, message):
+    with pytest.raises(ConfigError) as error:
+        TrainConfig(args=args)
+    assert str(error.value).startswith(message)
+
+
+def test_a_fractional_seed_is_refused_not_truncated():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.run([sys.executable, str(root / "entrypoints" / "train.py"), "--model", "tiny", "--seed", "1.9"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "'1.9' is not a whole number" in proc.stderr, proc.stderr[-2000:]
