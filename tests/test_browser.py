@@ -127,6 +127,13 @@ def test_the_ui_shows_experiment_descriptions_verdict_and_champion(store, server
             expect(page.get_by_role("link", name=best.info.run_name, exact=True)).to_have_count(2)
             page.screenshot(path=shots / "train-parent-run.png")
 
+            # the best seed's metrics: a few charts in sections named by their prefix (val/, test/, ...)
+            page.goto(f"{server}/#/experiments/{experiment.experiment_id}/runs/{best.info.run_id}/model-metrics")
+            for section in ("check", "test", "train", "val"):  # a section header is its prefix alone
+                expect(page.get_by_text(section, exact=True).first).to_be_visible()
+            expect(page.get_by_text("macro_f1", exact=True).first).to_be_visible()  # charts named without it
+            page.screenshot(path=shots / "seed-run-metrics.png")
+
             # the compare run: its verdict, and its report read through the server's artifacts
             page.goto(f"{server}/#/experiments/{compared.info.experiment_id}/runs/{compared.info.run_id}")
             verdict = _plain(compared.data.tags[NOTE])
