@@ -73,7 +73,8 @@ def _wait_for_first_epoch(server: Server, proc: subprocess.Popen, log: Path, tim
     client, deadline = mlflow.MlflowClient(server.url), time.monotonic() + timeout
     while time.monotonic() < deadline:
         assert proc.poll() is None, log.read_text()[-3000:]
-        if client.search_runs(["0"], "metrics.val_macro_f1 >= 0"):
+        experiment = client.get_experiment_by_name("frenk-hr-binary")
+        if experiment and client.search_runs([experiment.experiment_id], "metrics.`val/macro_f1` >= 0"):
             return
         time.sleep(0.5)
     raise AssertionError("the training logged no epoch in time")
