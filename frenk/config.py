@@ -98,6 +98,9 @@ class TrainConfig(ModelDataConfig):
     group: str = option("", "comparison group tag frenk.group (empty: {lang}-{labels})")
     register: str = option("frenk-{lang}", "registered model name (empty: do not register)")
     precision: str = option("auto", "auto (bf16/fp16 on a GPU that has it, fp32 on CPU), fp32, fp16 or bf16", ("auto", "fp32", "fp16", "bf16"))
+    engine: str = option("frenk", "training loop of a transformer model: frenk (the Trainer, padding per batch) or simpletransformers "
+                                  "(its ClassificationModel, to replay a configuration published with it; pip install 'frenk[simpletransformers]')",
+                         ("frenk", "simpletransformers"))
     keep_models: str = option("best", "with repeats, whose weights to keep: best (by validation macro-F1), all or none", ("best", "all", "none"))
     device_batch_size: int = option(0, "upper bound of the per-device batch (0: largest that fits)")
     warmup_ratio: float = option(0.0, "share of the optimisation steps with a linearly rising learning rate")
@@ -124,6 +127,13 @@ class TrainConfig(ModelDataConfig):
             raise ConfigError("epochs, learning_rate, batch_size, device_batch_size and weight_decay must not be negative")
         if not 0 <= self.warmup_ratio < 1:
             raise ConfigError(f"warmup_ratio={self.warmup_ratio}: must be at least 0 and below 1")
+        if self.engine == "simpletransformers":
+            if self.epochs != int(self.epochs):
+                raise ConfigError(f"epochs={self.epochs}: simpletransformers trains whole epochs; give an integer "
+                                  "(or use engine=frenk)")
+            if self.precision == "bf16":
+                raise ConfigError("precision=bf16: simpletransformers trains in fp16 (on a GPU) or fp32; "
+                                  "use precision=auto, fp16 or fp32 with engine=simpletransformers")
         self.group = self.group or f"{self.lang}-{self.labels}"
         self.register = self.register.replace("{lang}", self.lang)
         if self.register:

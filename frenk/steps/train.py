@@ -13,7 +13,7 @@ from ..errors import TrackingError
 from ..data import PreprocessOptions, check_scheme, load_or_prepare, scheme
 from ..interrupts import sigterm_as_interrupt
 from ..training import (TINY_MAX_POSITIONS, EpochListener, FinishedSeeds, TrainListener, check_head, check_max_length,
-                        fit_seeds, resolve, settings_for)
+                        check_engine, fit_seeds, resolve, settings_for)
 from ..publishing import registry_alias
 from ..tracking import outage, registry, results, resume, runs
 from ..tracking.listeners import SeedRuns
@@ -46,6 +46,8 @@ def _checked_inputs(cfg: TrainConfig):
         cfg.apply_hyperparameters(best_params_of_run(cfg.params), f"tune run {cfg.params}", tune_run=cfg.params)
     data = load_or_prepare(cfg.data, PreprocessOptions(lang=cfg.lang, labels=cfg.labels))
     check_scheme(data, cfg.lang, cfg.labels, cfg.data)
+    if cfg.engine != "frenk":
+        check_engine(cfg.engine, spec.kind)
     if spec.kind == "transformer":
         check_head(spec.source, scheme(cfg.labels).id2label)
         check_max_length(spec.source, cfg.max_length)
@@ -54,7 +56,7 @@ def _checked_inputs(cfg: TrainConfig):
     settings = settings_for(spec, epochs=cfg.epochs, learning_rate=cfg.learning_rate, batch_size=cfg.batch_size,
                             max_length=cfg.max_length, seed=cfg.seed, precision=cfg.precision,
                             device_batch_size=cfg.device_batch_size, warmup_ratio=cfg.warmup_ratio,
-                            weight_decay=cfg.weight_decay)
+                            weight_decay=cfg.weight_decay, engine=cfg.engine)
     if cfg.register:
         registry.repair_versions(cfg.register)  # a registration that a killed run left half-done
     return spec, data, settings
@@ -80,7 +82,7 @@ def train(cfg: TrainConfig, listeners: Sequence[TrainListener | EpochListener] =
         tags = runs.frenk_tags(
             step="train", model=spec.name, model_id=spec.source or spec.kind, lang=cfg.lang, labels=cfg.labels,
             data_digest=data.data_digest, group=cfg.group, data_source=data.manifest["source"][:500],
-            tune_run=cfg.tune_run,
+            tune_run=cfg.tune_run, engine=cfg.engine if spec.kind != "tfidf" else None,
         )
         params = used_params(cfg, spec.kind, settings)
         top_tags = {**tags, **runs.frenk_tags(**({"repeats": cfg.repeats} if nested else {"seed": cfg.seed})),
@@ -104,7 +106,7 @@ def train(cfg: TrainConfig, listeners: Sequence[TrainListener | EpochListener] =
 
 #: parameters that mean nothing to the TF-IDF baseline (not logged on its runs)
 TRANSFORMER_ONLY = ("epochs", "learning_rate", "batch_size", "max_length", "precision", "device_batch_size",
-                    "warmup_ratio", "weight_decay")
+                    "warmup_ratio", "weight_decay", "engine")
 
 
 def used_params(cfg: TrainConfig, kind: str, settings) -> dict[str, object]:

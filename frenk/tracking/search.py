@@ -46,6 +46,10 @@ def experiment_ids(experiment: str) -> list[str] | None:
     return [exp.experiment_id]
 
 
+#: what a tag meant on train runs logged before it existed: (tag, TF-IDF run) -> value
+TAG_DEFAULTS = {("frenk.engine", False): "frenk"}  # every transformer was trained by the default engine then
+
+
 def train_runs(experiment: str, group: str, filter_string: str, by: str) -> list:
     """Train runs of ``group`` (or matching ``filter_string``) as comparison records."""
     clauses = ["tags.`frenk.step` = 'train'"]
@@ -68,7 +72,7 @@ def train_runs(experiment: str, group: str, filter_string: str, by: str) -> list
     return [
         RunRecord(
             run_id=r.info.run_id,
-            system=r.data.tags.get(tag, f"(no {tag})"),
+            system=r.data.tags.get(tag, TAG_DEFAULTS.get((tag, r.data.tags.get("frenk.model") == "tfidf"), f"(no {tag})")),
             seed=r.data.tags.get("frenk.seed"),
             data_digest=r.data.tags.get("frenk.data_digest"),
             metrics=metric_names.library_names(r.data.metrics),

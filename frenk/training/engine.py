@@ -181,6 +181,19 @@ def train_transformer(
         accumulation_steps=accumulation, precision=precision, device=device,
         train_seconds=time.perf_counter() - started, load_report=asdict(load_report),
     )
+    conclude(model, tokenizer, data, settings, work_dir, result, final)
+    del model  # freed before the saved copy is loaded
+    return check_saved(result, data, settings)
+
+
+def conclude(model, tokenizer, data: PreparedData, settings: TrainSettings, work_dir: Path, result: TrainResult,
+             final: bool) -> None:
+    """What every engine does after training, then :func:`check_saved` once the caller has let go
+    of ``model``: save the model once (``final``), evaluate it on validation (and on test when
+    ``final``). Fills in ``result``."""
+    import torch
+
+    labels = scheme(data.manifest["parameters"]["labels"])
     if final:
         result.model_dir = _save(model, tokenizer, work_dir, settings, labels.id2label)
     val = data.splits["validation"]
@@ -188,10 +201,14 @@ def train_transformer(
     result.validation = {f"val_{k}": v for k, v in core_metrics(val["label"].to_numpy(), val_probs.argmax(1), labels.num_labels).items()}
     if final:
         _evaluate_test(result, model, tokenizer, data, settings, list(labels.classes))
-    result.peak_gpu_memory_mb = torch.cuda.max_memory_allocated() / 2**20 if device == "cuda" else None
-    del model
+    result.peak_gpu_memory_mb = torch.cuda.max_memory_allocated() / 2**20 if result.device == "cuda" else None
+
+
+def check_saved(result: TrainResult, data: PreparedData, settings: TrainSettings) -> TrainResult:
+    """Reload the saved model (if one was saved) and check that it predicts what the in-process
+    model predicted; the in-process model must be released by then (it is freed here)."""
     _free_memory()
-    if final:
+    if result.model_dir is not None:
         test_texts = data.splits["test"]["text"].tolist()
         result.reload_identical, result.reload_max_prob_diff = check_reload(
             result.model_dir, test_texts, result.test_probabilities, settings.max_length, settings.eval_batch_size)

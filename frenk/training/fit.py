@@ -19,10 +19,11 @@ from ..data import PreparedData, scheme
 from ..errors import ConfigError, ModelError
 from ..interrupts import raise_if_stop_requested
 from .engine import train_transformer
+from .simpletransformers_engine import check_available, train_simpletransformers
 from .listeners import EpochListener, TrainListener, as_listeners, epoch_hooks
 from .presets import ModelSpec
 from .result import TrainResult
-from .settings import TrainSettings
+from .settings import ENGINES, TrainSettings
 from .tfidf import train_tfidf
 from .tiny import build_tiny
 
@@ -30,6 +31,16 @@ from .tiny import build_tiny
 KEEP_CHOICES = ("best", "all", "none")
 #: the validation metric that picks the best seed
 SELECTION_METRIC = "val_macro_f1"
+
+
+def check_engine(engine: str, kind: str) -> None:
+    """Before anything is trained: ``engine`` can train a model of ``kind`` and is installed."""
+    if engine not in ENGINES:
+        raise ConfigError(f"engine={engine!r}: use one of {', '.join(ENGINES)}")
+    if engine != "frenk" and kind == "tfidf":
+        raise ConfigError(f"engine={engine} trains transformer models; the TF-IDF baseline has its own (use engine=frenk)")
+    if engine == "simpletransformers":
+        check_available()
 
 
 def fit(spec: ModelSpec, data: PreparedData, settings: TrainSettings, work_dir: Path,
@@ -42,12 +53,15 @@ def fit(spec: ModelSpec, data: PreparedData, settings: TrainSettings, work_dir: 
     if spec.kind == "tfidf":
         if not final:
             raise ConfigError("the TF-IDF baseline has no hyperparameters to tune; tune a transformer model")
+        check_engine(settings.engine, spec.kind)
         return train_tfidf(data, settings, work_dir, listeners)
     source = spec.source
     if spec.kind == "tiny":
         id2label = scheme(data.manifest["parameters"]["labels"]).id2label
         texts = data.splits["train"]["text"].tolist()
         source = str(build_tiny(texts, id2label, work_dir / "base", seed=settings.seed))
+    if settings.engine == "simpletransformers":
+        return train_simpletransformers(source, data, settings, work_dir, listeners, final=final)
     return train_transformer(source, data, settings, work_dir, listeners, final=final)
 
 

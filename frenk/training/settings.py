@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from .presets import ModelSpec
 
 PRECISIONS = ("auto", "fp32", "fp16", "bf16")
+#: the training loops of transformer models: this project's (the Trainer) or simpletransformers'
+ENGINES = ("frenk", "simpletransformers")
 
 
 @dataclass
@@ -21,6 +23,7 @@ class TrainSettings:
     eval_batch_size: int = 64
     warmup_ratio: float = 0.0  # share of the optimisation steps with a linearly rising learning rate
     weight_decay: float = 0.0  # AdamW weight decay
+    engine: str = "frenk"  # one of ENGINES
 
 
 def settings_for(spec: ModelSpec, *, epochs: float = 0, learning_rate: float = 0, batch_size: int = 0,

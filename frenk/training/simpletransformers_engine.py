@@ -1,0 +1,193 @@
+"""The simpletransformers engine: replay a configuration published with simpletransformers'
+``ClassificationModel`` (as the published FRENK results were obtained), logged like the
+default engine so that compare can put the two side by side.
+
+What it keeps from simpletransformers: its training loop and its defaults for everything
+that :class:`~.settings.TrainSettings` does not set (AdamW with epsilon 1e-8, gradient
+clipping at 1.0, a linear schedule, fp16 on a GPU, padding every batch to ``max_length``,
+evaluation of the validation split after each epoch). What it does not take from it:
+
+* the model type comes from the checkpoint's config (``electra`` for BERTić, never ``bert``),
+  and the model and tokenizer are the ones the default engine loads (the Auto classes with
+  explicit labels, seeded before the head is created, no remote code; the tokenizer keeps its
+  own lower-casing instead of simpletransformers' ``do_lower_case=False`` override);
+* nothing on disk but a temporary folder under ``work_dir`` for its outputs, feature cache and
+  tensorboard files, removed when training ends; no checkpoints, no Weights & Biases;
+* the model is saved once, evaluated and reload-checked exactly as by the default engine.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import shutil
+import time
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+
+from ..data import PreparedData, scheme
+from ..errors import ConfigError
+from ..interrupts import raise_if_stop_requested
+from .engine import check_saved, conclude
+from .listeners import EpochListener
+from .loading import NO_REMOTE_CODE, load_with_report
+from .memory import accelerator, plan_batches
+from .result import TrainResult
+from .settings import TrainSettings
+
+#: the optional extra that installs it
+EXTRA = "frenk[simpletransformers]"
+
+
+def check_available() -> None:
+    """Refuse early, with the command that fixes it, when simpletransformers is not installed."""
+    if importlib.util.find_spec("simpletransformers") is None:
+        raise ConfigError(f"engine=simpletransformers needs the package simpletransformers: pip install '{EXTRA}' "
+                          "(or pip install 'simpletransformers>=0.70.8,<0.71')")
+
+
+def resolve_st_precision(precision: str, device: str) -> bool:
+    """simpletransformers' ``fp16`` flag: it trains in fp16 (with a loss scaler) or fp32, never bf16."""
+    if precision == "bf16":
+        raise ConfigError("precision=bf16: simpletransformers trains in fp16 (on a GPU) or fp32; "
+                          "use precision=auto, fp16 or fp32 with engine=simpletransformers")
+    if precision == "fp16" and device != "cuda":
+        raise ConfigError("precision=fp16 needs a CUDA GPU; use fp32 or auto on a CPU")
+    return device == "cuda" and precision in ("auto", "fp16")
+
+
+def st_model_type(source: str) -> str:
+    """simpletransformers' name of the checkpoint's architecture, from its config (``xlm-roberta``
+    is its ``xlmroberta``); ``auto`` (the Auto classes) for one it has no entry for."""
+    from transformers import AutoConfig
+
+    model_type = AutoConfig.from_pretrained(source, **NO_REMOTE_CODE).model_type
+    named = {"xlm-roberta": "xlmroberta", "deberta-v2": "debertav2"}
+    return named.get(model_type, model_type)
+
+
+def _st_args(settings: TrainSettings, folder: Path, per_device: int, accumulation: int, fp16: bool) -> dict:
+    epochs = settings.epochs
+    if epochs != int(epochs):
+        raise ConfigError(f"epochs={epochs}: simpletransformers trains whole epochs; give an integer")
+    return {
+        "num_train_epochs": int(epochs), "learning_rate": settings.learning_rate, "train_batch_size": per_device,
+        "gradient_accumulation_steps": accumulation, "eval_batch_size": settings.eval_batch_size,
+        "max_seq_length": settings.max_length, "manual_seed": settings.seed, "warmup_ratio": settings.warmup_ratio,
+        "weight_decay": settings.weight_decay, "fp16": fp16,
+        # everything it writes goes to a temporary folder that is removed; no checkpoints, no feature cache reuse
+        "output_dir": str(folder / "outputs"), "cache_dir": str(folder / "cache"),
+        "tensorboard_dir": str(folder / "runs"), "best_model_dir": str(folder / "best"), "overwrite_output_dir": True,
+        "no_save": True, "no_cache": True, "reprocess_input_data": True, "save_model_every_epoch": False,
+        "save_eval_checkpoints": False, "save_steps": -1, "save_optimizer_and_scheduler": False,
+        # validation after each epoch only, quietly; no Weights & Biases
+        "evaluate_during_training": True, "evaluate_each_epoch": True, "evaluate_during_training_steps": -1,
+        "evaluate_during_training_silent": True, "evaluate_during_training_verbose": False, "silent": True,
+        "wandb_project": None, "logging_steps": 0,
+        # its multiprocessing pool is sized cpu_count - 2, which is 0 on a 2-core machine and hangs
+        "use_multiprocessing": False, "use_multiprocessing_for_evaluation": False, "process_count": 1,
+        "dataloader_num_workers": 0,
+    }
+
+
+def _classification_model(model_type: str, source: str, args: dict, num_labels: int, use_cuda: bool,
+                          listeners: Sequence[EpochListener], history: list[dict[str, float]]):
+    """A ``ClassificationModel`` that reports each epoch's validation to ``listeners`` as it ends."""
+    from simpletransformers.classification import ClassificationModel
+
+    class ReportingModel(ClassificationModel):
+        def __init__(self, *a, **kw):
+            self.epoch_losses = []  # the training losses of the epoch so far (see _collect_losses)
+            super().__init__(*a, **kw)
+
+        def _evaluate_during_training(self, *a, **kw):
+            results = super()._evaluate_during_training(*a, **kw)
+            row = {"val_loss": float(results["eval_loss"]), "val_accuracy": float(results["accuracy"]),
+                   "val_macro_f1": float(results["macro_f1"])}
+            if self.epoch_losses:  # the mean over the epoch's steps, as the default engine reports it
+                row["train_loss"] = float(sum(self.epoch_losses) / len(self.epoch_losses))
+                self.epoch_losses.clear()
+            history.append({"epoch": len(history) + 1, **row})
+            for listener in listeners:
+                listener(len(history), row)
+            raise_if_stop_requested()
+            return results
+
+    try:
+        return ReportingModel(model_type, source, num_labels=num_labels, use_cuda=use_cuda, args=args)
+    except KeyError as exc:
+        raise ConfigError(f"simpletransformers has no model type {model_type!r} (from {source}'s config)") from exc
+
+
+def _collect_losses(losses: list):
+    """A forward hook that keeps the loss of each training forward pass (on the device: no sync)."""
+
+    def hook(module, args, output):
+        if module.training and getattr(output, "loss", None) is not None:
+            losses.append(output.loss.detach())
+
+    return hook
+
+
+@contextlib.contextmanager
+def _quiet_datasets():
+    """datasets' progress bars off for the block, as they were after it."""
+    from datasets.utils import logging as datasets_logging
+
+    enabled = datasets_logging.is_progress_bar_enabled()
+    datasets_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if enabled:
+            datasets_logging.enable_progress_bar()
+
+
+def train_simpletransformers(source: str, data: PreparedData, settings: TrainSettings, work_dir: Path,
+                             listeners: Sequence[EpochListener] = (), final: bool = True) -> TrainResult:
+    """Fine-tune ``source`` on ``data`` with simpletransformers' training loop; the result is the
+    default engine's (:func:`~.engine.train_transformer`): the model saved once into
+    ``work_dir/model``, validation and test evaluated by this project, the reload checked."""
+    import torch
+    from sklearn.metrics import accuracy_score, f1_score
+    from transformers import AutoTokenizer, set_seed
+
+    check_available()
+    labels = scheme(data.manifest["parameters"]["labels"])
+    acc = accelerator()
+    device = acc.kind
+    fp16 = resolve_st_precision(settings.precision, device)
+    per_device, accumulation = plan_batches(settings.batch_size, None, settings.device_batch_size, 1)
+    if device == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+    started = time.perf_counter()
+    folder = work_dir / "simpletransformers"
+    history: list[dict[str, float]] = []
+    try:
+        st = _classification_model(st_model_type(source), source, _st_args(settings, folder, per_device, accumulation, fp16),
+                                   labels.num_labels, device == "cuda", listeners, history)
+        # the default engine's model and tokenizer: the Auto class with explicit labels, seeded
+        # before the head is created; the tokenizer keeps its own lower-casing
+        set_seed(settings.seed)
+        st.model, load_report = load_with_report(source, id2label=labels.id2label, fine_tuned=False)
+        st.tokenizer = AutoTokenizer.from_pretrained(source, **NO_REMOTE_CODE)
+        hook = st.model.register_forward_hook(_collect_losses(st.epoch_losses))
+        frame = {split: data.splits[split][["text", "label"]].rename(columns={"label": "labels"})
+                 for split in ("train", "validation")}
+        with _quiet_datasets():  # it tokenises through datasets' map, which draws progress bars
+            st.train_model(frame["train"], eval_df=frame["validation"], show_running_loss=False, verbose=False,
+                           accuracy=accuracy_score, macro_f1=lambda y, p: f1_score(y, p, average="macro"))
+        hook.remove()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    model, tokenizer = st.model.to(torch.float32), st.tokenizer
+    del st
+    result = TrainResult(
+        model_dir=None, evaluation=None, validation={}, history=history, per_device_batch=per_device,
+        accumulation_steps=accumulation, precision="fp16" if fp16 else "fp32", device=device,
+        train_seconds=time.perf_counter() - started, load_report=asdict(load_report),
+    )
+    conclude(model, tokenizer, data, settings, work_dir, result, final)
+    del model  # freed before the saved copy is loaded
+    return check_saved(result, data, settings)
