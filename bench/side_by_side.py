@@ -1,10 +1,10 @@
 """Side by side: the same model, data and hyperparameters trained four ways.
 
-(a) ``frenk``: this project's engine (``frenk.training.fit``: per-batch padding, mixed precision
-    on a GPU, no checkpoints, save once, reload check);
+(a) ``frenk``: this project's engine (``frenk.training.fit``: length-grouped batches padded per
+    batch, mixed precision on a GPU, no checkpoints, save once, reload check);
 (b) ``simpletransformers``: ``ClassificationModel`` with its defaults otherwise (when installed:
-    ``pip install simpletransformers``; ``--st-python PATH`` runs it with another interpreter, e.g.
-    a virtualenv of its own with frenk installed, since it may pin other versions);
+    ``pip install -e ".[simpletransformers]"``; ``--st-python PATH`` runs it with another
+    interpreter, e.g. a virtualenv of its own with frenk installed);
 (c) ``hf_trainer``: the Hugging Face Trainer as the seed's author set it up (padding to the
     tokenizer's maximum, fp32, default checkpointing);
 (d) ``limit``: full batches of the same model (forward + backward + AdamW step) timed, scaled to

@@ -122,3 +122,17 @@ def test_a_fractional_seed_is_refused_not_truncated():
     proc = subprocess.run([sys.executable, str(root / "entrypoints" / "train.py"), "--model", "tiny", "--seed", "1.9"],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "'1.9' is not a whole number" in proc.stderr, proc.stderr[-2000:]
+
+
+def test_predictions_keep_the_order_of_the_texts_though_batched_by_length(tiny_models, data):
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    model = AutoModelForSequenceClassification.from_pretrained(str(tiny_models["electra"]))
+    tokenizer = AutoTokenizer.from_pretrained(str(tiny_models["electra"]))
+    texts = data.splits["test"]["text"].tolist()[:40]
+    assert len({len(t) for t in texts}) > 10  # lengths vary, so sorting by length reorders them
+    together = predict_proba(model, tokenizer, texts, 64, batch_size=8)
+    alone = np.concatenate([predict_proba(model, tokenizer, [t], 64, batch_size=1) for t in texts])
+    np.testing.assert_allclose(together, alone, atol=1e-5)
+    np.testing.assert_allclose(predict_proba(model, tokenizer, texts[::-1], 64, batch_size=8), together[::-1], atol=1e-5)
+    assert predict_proba(model, tokenizer, [], 64).shape == (0, 2)

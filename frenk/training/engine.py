@@ -51,24 +51,24 @@ class EncodedDataset:
 
 
 def predict_proba(model, tokenizer, texts: Sequence[str], max_length: int, batch_size: int = 64) -> np.ndarray:
-    """Class probabilities for ``texts`` (deterministic: fixed order and batching, eval mode)."""
+    """Class probabilities for ``texts``, in their order (deterministic: the batches are the
+    texts sorted by token length, so each is padded little; eval mode)."""
     import torch
 
+    if not len(texts):
+        return np.zeros((0, model.config.num_labels), dtype=np.float32)
     device = next(model.parameters()).device
     model.eval()
-    out = []
+    encoded = tokenizer(list(texts), truncation=True, max_length=max_length)
+    order = np.argsort([len(ids) for ids in encoded["input_ids"]], kind="stable")
+    out = np.zeros((len(texts), model.config.num_labels), dtype=np.float32)
     with torch.inference_mode():
         for start in range(0, len(texts), batch_size):
-            batch = tokenizer(
-                list(texts[start : start + batch_size]),
-                truncation=True,
-                max_length=max_length,
-                padding=True,
-                return_tensors="pt",
-            ).to(device)
+            rows = order[start : start + batch_size]
+            batch = tokenizer.pad({key: [encoded[key][i] for i in rows] for key in encoded}, return_tensors="pt").to(device)
             logits = model(**batch).logits.float()
-            out.append(torch.softmax(logits, dim=-1).cpu().numpy())
-    return np.concatenate(out) if out else np.zeros((0, model.config.num_labels))
+            out[rows] = torch.softmax(logits, dim=-1).cpu().numpy()
+    return out
 
 
 def device_name() -> str:
@@ -108,6 +108,7 @@ def _training_arguments(settings: TrainSettings, work_dir: Path, per_device: int
         per_device_eval_batch_size=settings.eval_batch_size, eval_strategy="epoch", logging_strategy="epoch",
         save_strategy="no",  # no checkpoints, no optimizer state on disk
         report_to="none", seed=settings.seed, data_seed=settings.seed, bf16=precision == "bf16",
+        train_sampling_strategy="group_by_length" if settings.group_by_length else "random",
         fp16=precision == "fp16", use_cpu=device == "cpu", disable_tqdm=True, dataloader_num_workers=0,
     )
 
@@ -122,8 +123,10 @@ def _fit_trainer(model, tokenizer, data: PreparedData, settings: TrainSettings, 
         logits, label_ids = eval_pred
         return core_metrics(np.asarray(label_ids), np.asarray(logits).argmax(axis=1), num_labels)
 
+    # on a GPU, lengths padded to multiples of 16: a few shapes, multiples of 8 for the tensor cores
+    collator = DataCollatorWithPadding(tokenizer, pad_to_multiple_of=None if args.use_cpu else 16)
     trainer = Trainer(
-        model=model, args=args, data_collator=DataCollatorWithPadding(tokenizer), processing_class=tokenizer,
+        model=model, args=args, data_collator=collator, processing_class=tokenizer,
         train_dataset=EncodedDataset(tokenizer, data.splits["train"], settings.max_length),
         eval_dataset=EncodedDataset(tokenizer, data.splits["validation"], settings.max_length),
         compute_metrics=compute_metrics, callbacks=[_epoch_relay(history, listeners)],

@@ -24,6 +24,9 @@ class TrainSettings:
     warmup_ratio: float = 0.0  # share of the optimisation steps with a linearly rising learning rate
     weight_decay: float = 0.0  # AdamW weight decay
     engine: str = "frenk"  # one of ENGINES
+    #: batches of comments of similar length (less padding; the quality guard is bench/length_grouping.py);
+    #: False: uniformly random batches
+    group_by_length: bool = True
 
 
 def settings_for(spec: ModelSpec, *, epochs: float = 0, learning_rate: float = 0, batch_size: int = 0,

@@ -176,7 +176,7 @@ def train_simpletransformers(source: str, data: PreparedData, settings: TrainSet
         frame = {split: data.splits[split][["text", "label"]].rename(columns={"label": "labels"})
                  for split in ("train", "validation")}
         with _quiet_datasets():  # it tokenises through datasets' map, which draws progress bars
-            st.train_model(frame["train"], eval_df=frame["validation"], show_running_loss=False, verbose=False,
+            st.train_model(frame["train"], eval_data=frame["validation"], show_running_loss=False, verbose=False,
                            accuracy=accuracy_score, macro_f1=lambda y, p: f1_score(y, p, average="macro"))
         hook.remove()
     finally:
