@@ -16,8 +16,10 @@ from pathlib import Path
 import mlflow
 import pytest
 
-from frenk.config import CompareConfig, PublishConfig, TrainConfig
+from frenk.config import PublishConfig
 from frenk.tracking.server import free_port, start_mlflow_server, stop_process, wait_healthy
+
+from .helpers import compared_store
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -25,7 +27,6 @@ CHROMIUM = Path("/usr/bin/chromium")
 EXPERIMENT = "frenk-hr-binary"
 NOTE = "mlflow.note.content"  # the Markdown description of a run or an experiment
 TIMEOUT_MS = 120_000  # the UI is a large single-page app: slow on a small CI machine
-FAST = '{"num_train_epochs": 1, "max_seq_length": 64}'
 # MLflow's assistant panel opens itself on a first visit and covers a third of every screenshot
 CLOSED_ASSISTANT = ("localStorage.setItem('mlflow.assistant.fab.autoOpenedOnFirstLoad_v1', 'true');"
                     "localStorage.setItem('mlflow.assistant.panelOpen_v1', 'false');")
@@ -49,20 +50,11 @@ def browser_available():
 def store(browser_available, tmp_path_factory, prepared_sample):
     """tfidf and tiny, three seeds each, compared, and tiny published (forced): all through the library.
     After the browser check (no training when it cannot run)."""
-    from frenk.steps import compare, publish, train
+    from frenk.steps import publish
 
-    root = tmp_path_factory.mktemp("browser")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.chdir(root)
-        mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root}/mlflow.db")
-        for var in ("MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME"):
-            mp.delenv(var, raising=False)
-        mlflow.set_tracking_uri(os.environ["MLFLOW_TRACKING_URI"])
-        train(TrainConfig(model="tfidf", data=str(prepared_sample), repeats=3))
-        tiny = train(TrainConfig(model="tiny", data=str(prepared_sample), repeats=3, args=FAST))
-        cmp = compare(CompareConfig(group="hr-binary"))
-        published = publish(PublishConfig(output=str(root / "hf"), force=True))
-        yield {"root": root, "tiny": tiny, "compare": cmp, "published": published}
+    with compared_store(tmp_path_factory.mktemp("browser"), prepared_sample, 3) as state:
+        published = publish(PublishConfig(output=str(state["root"] / "hf"), force=True))
+        yield {**state, "published": published}
 
 
 @pytest.fixture(scope="module")

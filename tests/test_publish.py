@@ -9,9 +9,11 @@ from pathlib import Path
 import mlflow
 import pytest
 
-from frenk.config import CompareConfig, PublishConfig, TrainConfig
+from frenk.config import PublishConfig, TrainConfig
 from frenk.errors import FrenkError
 from frenk.publishing import gate
+
+from .helpers import compared_store
 
 FAST = '{"num_train_epochs": 1, "max_seq_length": 64}'
 
@@ -67,22 +69,9 @@ def test_card_base_model_is_the_hub_id_the_model_was_tuned_from():
 @pytest.fixture(scope="module")
 def store(tmp_path_factory, prepared_sample):
     """tfidf and tiny, two seeds each, and a compare run: the state after train and compare."""
-    import os
-
-    from frenk.steps import compare, train
-
-    root = tmp_path_factory.mktemp("publish")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.chdir(root)
-        mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root}/mlflow.db")
-        mp.setenv("HF_TOKEN", "hf_SECRETtoken1234567890")
-        for var in ("MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME"):
-            mp.delenv(var, raising=False)
-        mlflow.set_tracking_uri(os.environ["MLFLOW_TRACKING_URI"])
-        train(TrainConfig(model="tfidf", data=str(prepared_sample), repeats=2))
-        tiny = train(TrainConfig(model="tiny", data=str(prepared_sample), repeats=2, args=FAST))
-        cmp = compare(CompareConfig(group="hr-binary"))
-        yield {"root": root, "tiny": tiny, "compare": cmp, "data": prepared_sample}
+    with compared_store(tmp_path_factory.mktemp("publish"), prepared_sample, 2,
+                        {"HF_TOKEN": "hf_SECRETtoken1234567890"}) as state:
+        yield {**state, "data": prepared_sample}
 
 
 @pytest.mark.slow

@@ -36,6 +36,8 @@ class RunRecord:
     experiment_id: str | None = None
     lang: str | None = None
     labels: str | None = None
+    #: the artifact that holds the run's per-class, per-topic and per-fold results (None: its metrics hold them)
+    results_table: str | None = None
 
 
 @dataclass

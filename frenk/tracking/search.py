@@ -83,6 +83,7 @@ def train_runs(experiment: str, group: str, filter_string: str, by: str) -> list
             experiment_id=r.info.experiment_id,
             lang=r.data.tags.get("frenk.lang"),
             labels=r.data.tags.get("frenk.labels"),
+            results_table=r.data.tags.get(metric_names.LAYOUT_TAG),
         )
         for r in runs
     ]
@@ -217,20 +218,19 @@ def find_reusable(entry_point: str, params: dict[str, object], experiment_id: st
 def run_facts(run) -> RunFacts:
     """The plain facts of an MLflow run that the publishing code reads (its metrics under the
     library's names, the results table's included)."""
-    metrics = {**metric_names.library_names(run.data.metrics), **results_table(run)}
+    metrics = {**metric_names.library_names(run.data.metrics), **results_table(run.info.run_id, run.data.tags.get(metric_names.LAYOUT_TAG))}
     return RunFacts(run.info.run_id, dict(run.data.tags), dict(run.data.params), metrics)
 
 
-def results_table(run) -> dict[str, float]:
-    """The per-class, per-topic and per-fold results a run logged as its table (none for runs
-    logged before frenk used tables: their metrics hold them)."""
-    table = run.data.tags.get(metric_names.LAYOUT_TAG)
+def results_table(run_id: str, table: str | None) -> dict[str, float]:
+    """The per-class, per-topic and per-fold results run ``run_id`` logged as its ``table`` (the
+    tag ``frenk.results_table``; none for runs logged before frenk used tables: their metrics hold them)."""
     if not table:
         return {}
     try:
-        logged = mlflow.artifacts.load_dict(f"runs:/{run.info.run_id}/{table}")
+        logged = mlflow.artifacts.load_dict(f"runs:/{run_id}/{table}")
     except (mlflow.exceptions.MlflowException, OSError) as exc:
-        raise TrackingError(f"run {run.info.run_id} names its results table {table}, but it cannot be read: {exc}") from None
+        raise TrackingError(f"run {run_id} names its results table {table}, but it cannot be read: {exc}") from None
     column = {name: i for i, name in enumerate(logged["columns"])}
     return {row[column["metric"]]: float(row[column["value"]]) for row in logged["data"]
             if row[column["value"]] is not None}
@@ -242,5 +242,5 @@ def add_results_tables(records: list) -> None:
     for record in records:
         if record.is_parent or any(k.startswith(("test_fold.", "test_topic.", "test_f1.")) for k in record.metrics):
             continue
-        record.metrics.update({k: v for k, v in results_table(mlflow.get_run(record.run_id)).items()
+        record.metrics.update({k: v for k, v in results_table(record.run_id, record.results_table).items()
                                if k not in record.metrics})

@@ -3,7 +3,6 @@ resolution of ``model=`` to a preset, a local folder or a Hugging Face model id.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
