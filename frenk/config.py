@@ -15,6 +15,7 @@ from pathlib import Path
 from .data import PreprocessOptions
 from .errors import ConfigError
 from .fields import option
+from .training.settings import parse_parallel
 
 
 @dataclass
@@ -102,6 +103,8 @@ class TrainConfig(ModelDataConfig):
                                   "(its ClassificationModel, to replay a configuration published with it; pip install 'frenk[simpletransformers]')",
                          ("frenk", "simpletransformers"))
     keep_models: str = option("best", "with repeats, whose weights to keep: best (by validation macro-F1), all or none", ("best", "all", "none"))
+    parallel: str = option("1", "with repeats, seeds trained at once, each in a process of its own: a number, or auto "
+                                "(on one GPU: the first seed alone, then as many at once as its peak memory allows; on a CPU: 1)")
     device_batch_size: int = option(0, "upper bound of the per-device batch (0: largest that fits)")
     warmup_ratio: float = option(0.0, "share of the optimisation steps with a linearly rising learning rate")
     weight_decay: float = option(0.0, "AdamW weight decay")
@@ -127,6 +130,7 @@ class TrainConfig(ModelDataConfig):
             raise ConfigError("epochs, learning_rate, batch_size, device_batch_size and weight_decay must not be negative")
         if not 0 <= self.warmup_ratio < 1:
             raise ConfigError(f"warmup_ratio={self.warmup_ratio}: must be at least 0 and below 1")
+        self.parallel = str(parse_parallel(self.parallel))
         if self.engine == "simpletransformers":
             if self.epochs != int(self.epochs):
                 raise ConfigError(f"epochs={self.epochs}: simpletransformers trains whole epochs; give an integer "

@@ -47,3 +47,29 @@ def test_the_probe_step_runs_in_training_mode(tiny_models):
     worst_case_step(model, size=2, max_length=16, device="cpu")
     assert seen == [True]  # dropout active, as in training
     assert all(p.grad is not None for p in model.parameters() if p.requires_grad)
+
+
+def test_seeds_at_once_fit_the_free_memory_with_each_process_overhead():
+    from frenk.training.memory import MEMORY_SHARE, PROCESS_OVERHEAD_BYTES, seeds_at_once
+
+    gib = 2**30
+    # 139 GiB free, 5 GiB peak per seed + 1 GiB per process: 0.9 * 139 // 6 = 20 at most, 9 pending
+    assert seeds_at_once(5 * gib, 139 * gib, 9) == 9
+    assert seeds_at_once(5 * gib, 139 * gib, 40) == int(MEMORY_SHARE * 139 * gib // (5 * gib + PROCESS_OVERHEAD_BYTES)) == 20
+    assert seeds_at_once(30 * gib, 40 * gib, 4) == 1  # one does not fit twice: one after another
+    assert seeds_at_once(0, 0, 3) == 1
+
+
+@pytest.mark.parametrize("value, parsed", [("1", 1), ("3", 3), ("2.0", 2), (4, 4), ("auto", "auto"), ("AUTO", "auto")])
+def test_parallel_accepts_a_whole_number_or_auto(value, parsed):
+    from frenk.training import parse_parallel
+
+    assert parse_parallel(value) == parsed
+
+
+@pytest.mark.parametrize("value", ["0", "1.5", "-2", "many", ""])
+def test_parallel_refuses_anything_else_with_what_to_give(value):
+    from frenk.config import TrainConfig
+
+    with pytest.raises(ConfigError, match="whole number of seeds to train at once"):
+        TrainConfig(model="tiny", parallel=value)

@@ -154,3 +154,22 @@ def test_mlflow_run_train_end_to_end(tmp_path):
     assert len(runs) == 3 and all(r.info.status == "FINISHED" for r in runs)
     bad = mlflow_run("train", {"model": "nonesuch"}, uri, tmp_path)
     assert bad.returncode != 0 and "unknown model 'nonesuch'" in bad.stderr
+
+
+def test_parallel_seeds_run_at_once_and_log_what_one_after_another_logs(mlflow_store, prepared_sample, private_tmp):
+    one_by_one = train(TrainConfig(model="tiny", data=str(prepared_sample), repeats=2, seed=20, args=FAST))
+    at_once = train(TrainConfig(model="tiny", data=str(prepared_sample), repeats=2, seed=20, args=FAST, parallel="2"))
+    client = mlflow.MlflowClient()
+    for a, b in zip(one_by_one.runs, at_once.runs):
+        assert a.seed == b.seed and a.run_id != b.run_id
+        assert b.metrics["test_macro_f1"] == pytest.approx(a.metrics["test_macro_f1"], abs=1e-3)
+        assert b.val_macro_f1 == pytest.approx(a.val_macro_f1, abs=1e-3)
+        run = client.get_run(b.run_id)
+        assert run.info.status == "FINISHED" and run.data.tags["frenk.reload_check"] == "passed"
+        assert run.data.tags["mlflow.parentRunId"] == at_once.parent_run_id and run.data.params["parallel"] == "2"
+        assert [m.step for m in client.get_metric_history(b.run_id, "val/macro_f1")] == [1]
+    assert at_once.best.seed == one_by_one.best.seed and at_once.registered_version == "2"
+    # the same training, so the same resume digest: parallel does not change what is trained
+    parents = [client.get_run(o.parent_run_id).data.tags for o in (one_by_one, at_once)]
+    assert parents[0]["frenk.train_digest"] == parents[1]["frenk.train_digest"]
+    assert _leftovers(private_tmp) == []

@@ -86,7 +86,8 @@ def train(cfg: TrainConfig, listeners: Sequence[TrainListener | EpochListener] =
         )
         params = used_params(cfg, spec.kind, settings)
         top_tags = {**tags, **runs.frenk_tags(**({"repeats": cfg.repeats} if nested else {"seed": cfg.seed})),
-                    resume.DIGEST_TAG: resume.train_digest({**params, "settings": settings})}
+                    resume.DIGEST_TAG: resume.train_digest({**{k: v for k, v in params.items() if k != "parallel"},
+                                                            "settings": settings})}  # parallel: the same results
         resumable = resume.find_resumable(top_tags) if nested else None
         run_name = f"{spec.name}-{cfg.lang}-" + (f"{cfg.repeats}seeds" if nested else f"s{cfg.seed}")
         seed_runs = SeedRuns(data, {**params, "model_source": spec.source or spec.kind},
@@ -106,7 +107,7 @@ def train(cfg: TrainConfig, listeners: Sequence[TrainListener | EpochListener] =
 
 #: parameters that mean nothing to the TF-IDF baseline (not logged on its runs)
 TRANSFORMER_ONLY = ("epochs", "learning_rate", "batch_size", "max_length", "precision", "device_batch_size",
-                    "warmup_ratio", "weight_decay", "engine")
+                    "warmup_ratio", "weight_decay", "engine", "parallel")
 
 
 def used_params(cfg: TrainConfig, kind: str, settings) -> dict[str, object]:
@@ -136,7 +137,7 @@ def _fit_and_finish(cfg: TrainConfig, inputs, seed_runs: SeedRuns, tags: dict[st
     collected = FinishedSeeds()
     try:
         fitted = fit_seeds(spec, data, settings, seeds, work_root, cfg.keep_models, [guard, collected, *listeners],
-                           finished=finished)
+                           finished=finished, parallel=cfg.parallel if spec.kind != "tfidf" else 1)
     except KeyboardInterrupt:
         _keep_stopped(run_id, finished, collected, resumable, work_root, seed_runs)
         raise

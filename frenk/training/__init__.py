@@ -16,7 +16,7 @@ from .loading import (
 from .memory import Accelerator, accelerator, gpu_probe, plan_batches, resolve_precision
 from .presets import PRESETS, ModelSpec, Preset, resolve
 from .result import TrainResult
-from .settings import ENGINES, PRECISIONS, TrainSettings, settings_for
+from .settings import ENGINES, PRECISIONS, parse_parallel, TrainSettings, settings_for
 from .tfidf import TFIDF_FILE, majority_baseline, train_tfidf
 from .tiny import TINY_MAX_POSITIONS, build_tiny
 
@@ -25,7 +25,7 @@ __all__ = [
     "EncodedDataset", "EpochListener", "Evaluation", "ModelSpec", "accelerator", "check_max_length", "load_with_report",
     "refuse_custom_code",
     "Preset", "SeedResult", "SeedsResult", "TrainListener", "TrainResult", "TrainSettings", "build_tiny",
-    "check_engine", "ENGINES", "check_head", "check_reload", "core_metrics", "evaluate", "fit", "fit_seeds", "gpu_probe", "load_classifier",
+    "check_engine", "ENGINES", "parse_parallel", "check_head", "check_reload", "core_metrics", "evaluate", "fit", "fit_seeds", "gpu_probe", "load_classifier",
     "load_saved", "majority_baseline", "plan_batches", "predict_proba", "resolve", "resolve_precision",
     "settings_for", "summarise", "train_tfidf", "train_transformer",
 ]

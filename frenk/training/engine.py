@@ -124,7 +124,9 @@ def _fit_trainer(model, tokenizer, data: PreparedData, settings: TrainSettings, 
         return core_metrics(np.asarray(label_ids), np.asarray(logits).argmax(axis=1), num_labels)
 
     # on a GPU, lengths padded to multiples of 16: a few shapes, multiples of 8 for the tensor cores
-    collator = DataCollatorWithPadding(tokenizer, pad_to_multiple_of=None if args.use_cpu else 16)
+    # (only where max_length is one too, so that padding never goes past it and the model's positions)
+    multiple = 16 if not args.use_cpu and settings.max_length % 16 == 0 else None
+    collator = DataCollatorWithPadding(tokenizer, pad_to_multiple_of=multiple)
     trainer = Trainer(
         model=model, args=args, data_collator=collator, processing_class=tokenizer,
         train_dataset=EncodedDataset(tokenizer, data.splits["train"], settings.max_length),

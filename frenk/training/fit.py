@@ -9,7 +9,7 @@ Tracking follows through :class:`~.listeners.TrainListener` hooks.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -21,9 +21,10 @@ from ..interrupts import raise_if_stop_requested
 from .engine import train_transformer
 from .simpletransformers_engine import check_available, train_simpletransformers
 from .listeners import EpochListener, TrainListener, as_listeners, epoch_hooks
+from .memory import accelerator, seeds_at_once
 from .presets import ModelSpec
 from .result import TrainResult
-from .settings import ENGINES, TrainSettings
+from .settings import ENGINES, TrainSettings, parse_parallel
 from .tfidf import train_tfidf
 from .tiny import build_tiny
 
@@ -96,11 +97,12 @@ def summarise(results: Iterable[TrainResult]) -> dict[str, float]:
     return out
 
 
-def _fit_one(spec, data, settings: TrainSettings, seed: int, work: Path, listeners, keep_weights: bool) -> SeedResult:
+def _fit_one(seed: int, listeners, keep_weights: bool, train: Callable[[list[EpochListener]], TrainResult]) -> SeedResult:
+    """One seed between the listeners' hooks; ``train(epoch_hooks)`` trains it (here or in a process)."""
     for listener in listeners:
         listener.on_seed_start(seed)
     try:
-        result = fit(spec, data, replace(settings, seed=seed), work, epoch_hooks(listeners))
+        result = train(epoch_hooks(listeners))
         for listener in listeners:
             listener.on_seed_result(seed, result, keep_weights)
         if not result.reload_identical:
@@ -119,7 +121,7 @@ def _fit_one(spec, data, settings: TrainSettings, seed: int, work: Path, listene
 
 def fit_seeds(spec: ModelSpec, data: PreparedData, settings: TrainSettings, seeds: Sequence[int], work_root: Path,
               keep: str = "best", listeners: Iterable[TrainListener | EpochListener] = (),
-              finished: Sequence[SeedResult] = ()) -> SeedsResult:
+              finished: Sequence[SeedResult] = (), parallel: int | str = 1) -> SeedsResult:
     """Train ``spec`` once per seed (each in ``work_root/seed-<n>``).
 
     ``keep``: ``best`` keeps the best seed's weights on disk (only the best so far is ever
@@ -129,27 +131,102 @@ def fit_seeds(spec: ModelSpec, data: PreparedData, settings: TrainSettings, seed
     ``finished``: seeds an interrupted training of the same configuration finished (a rerun
     continues with the missing seeds only); they count for the best seed and the summary, and
     the best of them has its weights in its ``result.model_dir`` (see :class:`FinishedSeeds`).
+
+    ``parallel``: seeds trained at once, each in a process of its own (the listeners hear of a
+    seed, its epochs included, when it ends, in seed order; the results are those of training it
+    alone). ``auto``: one after another on a CPU (the cores are shared anyway); on a GPU the
+    first seed alone, then as many at once as its measured peak memory fits in the free memory,
+    each with the first seed's per-device batch (with several GPUs: one after another, each seed
+    on all of them).
     """
     if keep not in KEEP_CHOICES:
         raise ValueError(f"keep must be one of {KEEP_CHOICES}, not {keep!r}")
+    parallel = parse_parallel(parallel)
     listeners = as_listeners(listeners)
     store_each = keep == "all" and len(seeds) > 1  # the listeners store each seed's weights as it ends
     keep_best_on_disk = keep == "best" or (keep == "all" and not store_each)
     done: list[SeedResult] = [r for r in finished if r.seed in seeds]
-    for seed in (s for s in seeds if s not in {r.seed for r in done}):
+    todo = [s for s in seeds if s not in {r.seed for r in done}]
+
+    def add_done(result: SeedResult) -> None:
+        done.append(result)
+        _keep_best_only(done, work_root, keep_best_on_disk)
+
+    def fit_here(seed: int) -> None:
         raise_if_stop_requested()
         work = work_root / f"seed-{seed}"
         work.mkdir()
-        done.append(_fit_one(spec, data, settings, seed, work, listeners, keep_weights=store_each))
-        best = max(done, key=lambda r: r.selection_score)
-        for r in done:
-            if not (r is best and keep_best_on_disk):
-                shutil.rmtree(work_root / f"seed-{r.seed}", ignore_errors=True)
+        add_done(_fit_one(seed, listeners, store_each, lambda hooks: fit(spec, data, replace(settings, seed=seed), work, hooks)))
+
+    width = parallel
+    if parallel == "auto":
+        width = 1
+        if accelerator().kind == "cuda" and accelerator().count == 1 and len(todo) > 1:
+            fit_here(todo.pop(0))  # measures what one seed needs
+            first = done[-1].result
+            settings = replace(settings, device_batch_size=first.per_device_batch)  # the same plan in every process
+            width = seeds_at_once((first.peak_gpu_memory_mb or 0) * 2**20, accelerator().free_bytes or 0, len(todo))
+    if width > 1 and len(todo) > 1:
+        _fit_in_processes(spec, data, settings, todo, work_root, listeners, store_each, min(width, len(todo)), add_done)
+    else:
+        for seed in todo:
+            fit_here(seed)
     done.sort(key=lambda r: seeds.index(r.seed))
     best = max(done, key=lambda r: r.selection_score)
     weights = best.result.model_dir
     return SeedsResult(done, best, summarise(r.result for r in done),
                        weights if keep_best_on_disk and weights is not None and weights.exists() else None)
+
+
+def _keep_best_only(done: list[SeedResult], work_root: Path, keep_best_on_disk: bool) -> None:
+    """Remove every seed's work folder but the best one's (all of them when none is kept)."""
+    best = max(done, key=lambda r: r.selection_score)
+    for r in done:
+        if not (r is best and keep_best_on_disk):
+            shutil.rmtree(work_root / f"seed-{r.seed}", ignore_errors=True)
+
+
+def _fit_in_processes(spec, data, settings: TrainSettings, seeds: list[int], work_root: Path, listeners,
+                      keep_weights: bool, width: int, on_done: Callable[[SeedResult], object]) -> None:
+    """Train ``seeds`` in ``width`` processes at once; the listeners follow each seed in order."""
+    import multiprocessing
+    import os
+
+    threads = max(1, (os.cpu_count() or 1) // width)
+    for seed in seeds:
+        (work_root / f"seed-{seed}").mkdir()
+    # spawn: a clean interpreter (CUDA cannot be used in a forked child); the pool's exit terminates them all
+    with multiprocessing.get_context("spawn").Pool(width, initializer=_quiet_process, initargs=(threads,)) as pool:
+        pending = {seed: pool.apply_async(_train_in_process, (spec, data, replace(settings, seed=seed),
+                                                              work_root / f"seed-{seed}"))
+                   for seed in seeds}
+        for seed in seeds:
+            raise_if_stop_requested()
+            on_done(_fit_one(seed, listeners, keep_weights, lambda hooks, job=pending[seed]: _replayed(job.get(), hooks)))
+
+
+def _quiet_process(threads: int) -> None:
+    """A training process: its share of the CPU threads, no progress bars (as the step's own)."""
+    import torch
+    from transformers.utils import logging as hf_logging
+
+    torch.set_num_threads(threads)
+    hf_logging.disable_progress_bar()
+
+
+def _train_in_process(spec: ModelSpec, data: PreparedData, settings: TrainSettings, work: Path):
+    """In a training process: train one seed; return its result and its epoch rows."""
+    epochs: list[tuple[int, dict[str, float]]] = []
+    result = fit(spec, data, settings, work, [lambda epoch, metrics: epochs.append((epoch, metrics))])
+    return result, epochs
+
+
+def _replayed(outcome, hooks: list[EpochListener]) -> TrainResult:
+    result, epochs = outcome
+    for epoch, metrics in epochs:
+        for hook in hooks:
+            hook(epoch, metrics)
+    return result
 
 
 class FinishedSeeds(TrainListener):

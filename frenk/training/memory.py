@@ -118,3 +118,17 @@ def gpu_probe(model, max_length: int, precision: str, free_bytes: int) -> Callab
             torch.cuda.empty_cache()
 
     return fits
+
+
+#: what each further training process costs on a GPU besides its tensors: the CUDA context,
+#: cuBLAS workspaces and the caching allocator's slack
+PROCESS_OVERHEAD_BYTES = 1 << 30
+
+
+def seeds_at_once(peak_bytes: float, free_bytes: int, pending: int) -> int:
+    """How many seeds can train at once on one GPU: as many processes as fit in ``MEMORY_SHARE``
+    of the free memory, each needing a seed's measured peak (``peak_bytes``, which includes the
+    memory probe's worst-case step) plus :data:`PROCESS_OVERHEAD_BYTES`; at least 1, at most
+    ``pending``."""
+    per_seed = peak_bytes + PROCESS_OVERHEAD_BYTES
+    return max(1, min(pending, int(free_bytes * MEMORY_SHARE // per_seed)))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..errors import ConfigError
 from .presets import ModelSpec
 
 PRECISIONS = ("auto", "fp32", "fp16", "bf16")
@@ -36,3 +37,17 @@ def settings_for(spec: ModelSpec, *, epochs: float = 0, learning_rate: float = 0
     default_epochs, default_rate, default_batch = spec.defaults()
     return TrainSettings(epochs=epochs or default_epochs, learning_rate=learning_rate or default_rate,
                          batch_size=batch_size or default_batch, **rest)
+
+
+def parse_parallel(value: str | int) -> int | str:
+    """``parallel``: a whole number of seeds at once (at least 1), or ``auto``."""
+    if str(value).strip().lower() == "auto":
+        return "auto"
+    try:
+        number = float(value)
+    except ValueError:
+        number = 0.5
+    if number != int(number) or number < 1:
+        raise ConfigError(f"parallel={value!r}: give a whole number of seeds to train at once (1: one after "
+                          "another), or auto")
+    return int(number)

@@ -9,8 +9,11 @@ evaluation of the validation split after each epoch). What it does not take from
 
 * the model type comes from the checkpoint's config (``electra`` for BERTić, never ``bert``),
   and the model and tokenizer are the ones the default engine loads (the Auto classes with
-  explicit labels, seeded before the head is created, no remote code; the tokenizer keeps its
-  own lower-casing instead of simpletransformers' ``do_lower_case=False`` override);
+  explicit labels, seeded before the head is created, no remote code, the tokenizer as its
+  folder configures it), and the per-device batch is fitted to the GPU by the same memory probe;
+* its settings are only those given here: a ``model_args.json`` in the model's folder (which a
+  folder saved by simpletransformers has) is not read, and a folder whose name ends in a number
+  (``model-3``) is not taken for a checkpoint to resume from (simpletransformers would skip epochs);
 * nothing on disk but a temporary folder under ``work_dir`` for its outputs, feature cache and
   tensorboard files, removed when training ends; no checkpoints, no Weights & Biases;
 * the model is saved once, evaluated and reload-checked exactly as by the default engine.
@@ -30,9 +33,10 @@ from ..data import PreparedData, scheme
 from ..errors import ConfigError
 from ..interrupts import raise_if_stop_requested
 from .engine import check_saved, conclude
+from .evaluation import core_metrics
 from .listeners import EpochListener
 from .loading import NO_REMOTE_CODE, load_with_report
-from .memory import accelerator, plan_batches
+from .memory import accelerator, gpu_probe, plan_batches
 from .result import TrainResult
 from .settings import TrainSettings
 
@@ -59,7 +63,7 @@ def resolve_st_precision(precision: str, device: str) -> bool:
 
 def st_model_type(source: str) -> str:
     """simpletransformers' name of the checkpoint's architecture, from its config (``xlm-roberta``
-    is its ``xlmroberta``); ``auto`` (the Auto classes) for one it has no entry for."""
+    is its ``xlmroberta``)."""
     from transformers import AutoConfig
 
     model_type = AutoConfig.from_pretrained(source, **NO_REMOTE_CODE).model_type
@@ -85,7 +89,7 @@ def _st_args(settings: TrainSettings, folder: Path, per_device: int, accumulatio
         "evaluate_during_training": True, "evaluate_each_epoch": True, "evaluate_during_training_steps": -1,
         "evaluate_during_training_silent": True, "evaluate_during_training_verbose": False, "silent": True,
         "wandb_project": None, "logging_steps": 0,
-        # its multiprocessing pool is sized cpu_count - 2, which is 0 on a 2-core machine and hangs
+        # no multiprocessing pools for tokenising (the data are small; its pools hang on some machines)
         "use_multiprocessing": False, "use_multiprocessing_for_evaluation": False, "process_count": 1,
         "dataloader_num_workers": 0,
     }
@@ -93,8 +97,12 @@ def _st_args(settings: TrainSettings, folder: Path, per_device: int, accumulatio
 
 def _classification_model(model_type: str, source: str, args: dict, num_labels: int, use_cuda: bool,
                           listeners: Sequence[EpochListener], history: list[dict[str, float]]):
-    """A ``ClassificationModel`` that reports each epoch's validation to ``listeners`` as it ends."""
-    from simpletransformers.classification import ClassificationModel
+    """A ``ClassificationModel`` that reports each epoch's validation to ``listeners`` as it ends,
+    with exactly ``args`` over simpletransformers' defaults."""
+    from simpletransformers.classification import ClassificationArgs, ClassificationModel
+
+    settings = ClassificationArgs()  # given as an object, a model_args.json in the folder is not read
+    settings.update_from_dict(args)
 
     class ReportingModel(ClassificationModel):
         def __init__(self, *a, **kw):
@@ -115,9 +123,13 @@ def _classification_model(model_type: str, source: str, args: dict, num_labels: 
             return results
 
     try:
-        return ReportingModel(model_type, source, num_labels=num_labels, use_cuda=use_cuda, args=args)
+        model = ReportingModel(model_type, source, num_labels=num_labels, use_cuda=use_cuda, args=settings)
     except KeyError as exc:
         raise ConfigError(f"simpletransformers has no model type {model_type!r} (from {source}'s config)") from exc
+    # its train() resumes from args.model_name when that is a folder named like a checkpoint
+    # (model-3, seed-42): it would skip that many steps' worth of epochs
+    model.args.model_name = None
+    return model
 
 
 def _collect_losses(losses: list):
@@ -150,7 +162,7 @@ def train_simpletransformers(source: str, data: PreparedData, settings: TrainSet
     default engine's (:func:`~.engine.train_transformer`): the model saved once into
     ``work_dir/model``, validation and test evaluated by this project, the reload checked."""
     import torch
-    from sklearn.metrics import accuracy_score, f1_score
+    from sklearn.metrics import accuracy_score
     from transformers import AutoTokenizer, set_seed
 
     check_available()
@@ -158,26 +170,31 @@ def train_simpletransformers(source: str, data: PreparedData, settings: TrainSet
     acc = accelerator()
     device = acc.kind
     fp16 = resolve_st_precision(settings.precision, device)
-    per_device, accumulation = plan_batches(settings.batch_size, None, settings.device_batch_size, 1)
     if device == "cuda":
         torch.cuda.reset_peak_memory_stats()
     started = time.perf_counter()
+    # the default engine's model: the Auto class with explicit labels, seeded before the head is created
+    set_seed(settings.seed)
+    model, load_report = load_with_report(source, id2label=labels.id2label, fine_tuned=False)
+    probe = None
+    if device == "cuda":  # it pads every batch to max_length: the probe's worst case is its every step
+        model.to("cuda")
+        probe = gpu_probe(model, settings.max_length, "fp16" if fp16 else "fp32", accelerator().free_bytes)
+    per_device, accumulation = plan_batches(settings.batch_size, probe, settings.device_batch_size, 1)
     folder = work_dir / "simpletransformers"
     history: list[dict[str, float]] = []
     try:
         st = _classification_model(st_model_type(source), source, _st_args(settings, folder, per_device, accumulation, fp16),
                                    labels.num_labels, device == "cuda", listeners, history)
-        # the default engine's model and tokenizer: the Auto class with explicit labels, seeded
-        # before the head is created; the tokenizer keeps its own lower-casing
-        set_seed(settings.seed)
-        st.model, load_report = load_with_report(source, id2label=labels.id2label, fine_tuned=False)
-        st.tokenizer = AutoTokenizer.from_pretrained(source, **NO_REMOTE_CODE)
+        st.model, st.tokenizer = model, AutoTokenizer.from_pretrained(source, **NO_REMOTE_CODE)
+        del model
         hook = st.model.register_forward_hook(_collect_losses(st.epoch_losses))
         frame = {split: data.splits[split][["text", "label"]].rename(columns={"label": "labels"})
                  for split in ("train", "validation")}
         with _quiet_datasets():  # it tokenises through datasets' map, which draws progress bars
             st.train_model(frame["train"], eval_data=frame["validation"], show_running_loss=False, verbose=False,
-                           accuracy=accuracy_score, macro_f1=lambda y, p: f1_score(y, p, average="macro"))
+                           accuracy=accuracy_score,  # macro-F1 over the scheme's classes, as the default engine's
+                           macro_f1=lambda y, p: core_metrics(y, p, labels.num_labels)["macro_f1"])
         hook.remove()
     finally:
         shutil.rmtree(folder, ignore_errors=True)
