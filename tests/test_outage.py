@@ -20,7 +20,7 @@ from frenk.tracking.server import free_port, start_mlflow_server, stop_process, 
 from .helpers import ROOT
 
 pytestmark = pytest.mark.slow
-EPOCHS = 3
+EPOCHS = 12  # long enough (tens of seconds) that the server stops while the training runs, however fast the engine
 ARGS = json.dumps({"num_train_epochs": EPOCHS, "max_seq_length": 32})
 
 

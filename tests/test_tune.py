@@ -141,20 +141,20 @@ def test_two_workers_divide_a_grid_on_one_journal(tmp_path):
 @pytest.mark.slow
 def test_sigterm_marks_the_trial_killed_and_the_same_command_resumes(tmp_path):
     (tmp_path / "tmp").mkdir()
-    (tmp_path / "grid.yaml").write_text("learning_rate: [1.0e-3, 4.0e-3]\nepochs: [2, 3]\n")
+    (tmp_path / "grid.yaml").write_text("learning_rate: [1.0e-3, 4.0e-3]\nepochs: [8, 10]\n")
     uri = f"sqlite:///{tmp_path}/mlflow.db"
     _init_store(uri)
     journal = tmp_path / "j.journal"
     worker = _tune_process(tmp_path, uri, "resume", tmp_path / "grid.yaml", journal)
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline:
-        time.sleep(1)
+        time.sleep(0.2)
         if journal.exists():
             trials = _journal_study(journal, "resume").get_trials()
+            # inside the second trial's training: it reported an epoch and has at least 7 to go
             if any(t.state == optuna.trial.TrialState.COMPLETE for t in trials) and any(
-                    t.state == optuna.trial.TrialState.RUNNING for t in trials):
+                    t.state == optuna.trial.TrialState.RUNNING and t.intermediate_values for t in trials):
                 break
-    time.sleep(2)  # inside the second trial's training
     worker.send_signal(signal.SIGTERM)
     out, err = worker.communicate(timeout=120)
     assert worker.returncode != 0 and "run the same command again to resume it" in err

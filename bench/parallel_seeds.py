@@ -1,0 +1,103 @@
+"""Seeds at once: the wall time of N seeds trained one after another, of N seeds with
+``parallel`` (``auto`` by default: on one GPU, the first seed alone, then as many at once as its
+measured peak memory allows), and of one seed alone; with each seed's test macro-F1 both ways
+(they should agree up to GPU non-determinism). The target of the performance issue: 5 seeds x 10
+epochs in at most 2x the wall of one seed on an H100.
+
+    python -m bench.parallel_seeds --model tiny --seeds 2 --parallel 2       # a dry run on a CPU
+    python -m bench.parallel_seeds --model bertic-random --size 9000 --seeds 5 --epochs 10 --lr 1e-5 --batch 74
+
+Writes ``bench/results/parallel_seeds_<model>_<device>.json`` and ``.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+from .side_by_side import RESULTS, _data, _source
+
+
+def _timed(spec, data, settings, seeds: list[int], work: Path, parallel) -> tuple[float, dict[int, float], list]:
+    from frenk.training import fit_seeds
+
+    work.mkdir()
+    started = time.perf_counter()
+    fitted = fit_seeds(spec, data, settings, seeds, work, keep="none", parallel=parallel)
+    wall = time.perf_counter() - started
+    shutil.rmtree(work, ignore_errors=True)
+    peaks = [r.result.peak_gpu_memory_mb for r in fitted.seeds]
+    return round(wall, 2), {r.seed: r.result.evaluation.metrics["test_macro_f1"] for r in fitted.seeds}, peaks
+
+
+def main(argv=None) -> None:
+    import torch
+    import transformers
+
+    from frenk.training import PRESETS, TrainSettings, parse_parallel, resolve
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", default="tiny", help="tiny, minilm, bertic-random, or any model folder / preset")
+    parser.add_argument("--size", type=int, default=0, help="synthetic sample size in training comments (0: ~1700)")
+    parser.add_argument("--lang", default="hr")
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--parallel", default="auto", help="a number, or auto")
+    parser.add_argument("--epochs", type=float, default=0, help="0: the preset's")
+    parser.add_argument("--lr", type=float, default=0)
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--max-length", type=int, default=128)
+    args = parser.parse_args(argv)
+    parallel = parse_parallel(args.parallel)
+    preset = PRESETS.get(args.model)
+    epochs = args.epochs or (preset.epochs if preset else 1)
+    lr = args.lr or (preset.learning_rate if preset else 4e-5)
+    seeds = list(range(42, 42 + args.seeds))
+
+    work = Path(tempfile.mkdtemp(prefix="bench-parallel-seeds-"))
+    try:
+        data = _data(args.size, args.lang)
+        spec = resolve(_source(args.model, data, work))
+        settings = TrainSettings(epochs=epochs, learning_rate=lr, batch_size=args.batch, max_length=args.max_length)
+        one_wall, _, one_peak = _timed(spec, data, settings, seeds[:1], work / "one", 1)
+        serial_wall, serial_f1, _ = _timed(spec, data, settings, seeds, work / "serial", 1)
+        parallel_wall, parallel_f1, _ = _timed(spec, data, settings, seeds, work / "parallel", parallel)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else f"CPU ({os.cpu_count()} cores)"
+    report = {
+        "setup": {"model": args.model, "device": device, "machine": platform.machine(), "date": date.today().isoformat(),
+                  "train_examples": len(data.splits["train"]), "epochs": epochs, "lr": lr, "batch": args.batch,
+                  "max_length": args.max_length, "seeds": args.seeds, "parallel": parallel, "torch": torch.__version__,
+                  "transformers": transformers.__version__},
+        "one_seed_wall": one_wall, "one_seed_peak_gpu_mb": one_peak[0], "serial_wall": serial_wall,
+        "parallel_wall": parallel_wall, "parallel_over_one_seed": round(parallel_wall / one_wall, 2),
+        "test_macro_f1": {"serial": serial_f1, "parallel": parallel_f1},
+        "max_f1_difference": round(max(abs(serial_f1[s] - parallel_f1[s]) for s in seeds), 6),
+    }
+    RESULTS.mkdir(exist_ok=True)
+    stem = RESULTS / f"parallel_seeds_{args.model}_{'gpu' if torch.cuda.is_available() else 'cpu'}"
+    stem.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
+    stem.with_suffix(".md").write_text(_markdown(report))
+    print(_markdown(report))
+
+
+def _markdown(report: dict) -> str:
+    setup = report["setup"]
+    return (f"Seeds at once, {setup['model']} on {setup['device']}, {setup['date']}: {setup['train_examples']} training "
+            f"comments, {setup['epochs']} epoch(s), batch {setup['batch']}, {setup['seeds']} seeds, parallel={setup['parallel']}; "
+            f"torch {setup['torch']}, transformers {setup['transformers']}.\n\n"
+            "| one seed (s) | seeds one after another (s) | seeds with parallel (s) | parallel / one seed | max test macro-F1 difference |\n"
+            "|---|---|---|---|---|\n"
+            f"| {report['one_seed_wall']} | {report['serial_wall']} | {report['parallel_wall']} | "
+            f"{report['parallel_over_one_seed']}x | {report['max_f1_difference']} |\n")
+
+
+if __name__ == "__main__":
+    main()
