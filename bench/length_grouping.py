@@ -12,7 +12,6 @@ Writes ``bench/results/length_grouping_<model>_<device>.json`` and ``.md``.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import platform
@@ -22,7 +21,7 @@ import tempfile
 from datetime import date
 from pathlib import Path
 
-from .side_by_side import RESULTS, _data, _source
+from .side_by_side import RESULTS, model_source, preset_defaults, sample_data, training_parser
 
 
 def padded_tokens_ratio(source: str, texts: list[str], batch: int, max_length: int, grouped: bool, seed: int) -> float:
@@ -46,27 +45,18 @@ def main(argv=None) -> None:
     import torch
     import transformers
 
-    from frenk.training import PRESETS, TrainSettings, fit, resolve
+    from frenk.training import TrainSettings, fit, resolve
 
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", default="tiny", help="tiny, minilm, or any model folder / preset")
-    parser.add_argument("--size", type=int, default=0, help="synthetic sample size in training comments (0: ~1700)")
-    parser.add_argument("--lang", default="hr")
+    parser = training_parser(__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--epochs", type=float, default=0, help="0: the preset's (tiny 3, minilm 1)")
-    parser.add_argument("--lr", type=float, default=0)
-    parser.add_argument("--batch", type=int, default=32)
-    parser.add_argument("--max-length", type=int, default=128)
     args = parser.parse_args(argv)
-    preset = PRESETS.get(args.model)
-    epochs = args.epochs or (preset.epochs if preset else 1)
-    lr = args.lr or (preset.learning_rate if preset else 4e-5)
+    epochs, lr = preset_defaults(args)
 
     work = Path(tempfile.mkdtemp(prefix="bench-length-grouping-"))
     rows = []
     try:
-        data = _data(args.size, args.lang)
-        source = _source(args.model, data, work)
+        data = sample_data(args.size, args.lang)
+        source = model_source(args.model, data, work)
         spec = resolve(source)
         texts = data.splits["train"]["text"].tolist()
         for grouped in (False, True):

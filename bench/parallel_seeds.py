@@ -12,7 +12,6 @@ Writes ``bench/results/parallel_seeds_<model>_<device>.json`` and ``.md``.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import platform
@@ -22,7 +21,7 @@ import time
 from datetime import date
 from pathlib import Path
 
-from .side_by_side import RESULTS, _data, _source
+from .side_by_side import RESULTS, model_source, preset_defaults, sample_data, training_parser
 
 
 def _timed(spec, data, settings, seeds: list[int], work: Path, parallel) -> tuple[float, dict[int, float], list]:
@@ -41,29 +40,20 @@ def main(argv=None) -> None:
     import torch
     import transformers
 
-    from frenk.training import PRESETS, TrainSettings, parse_parallel, resolve
+    from frenk.training import TrainSettings, parse_parallel, resolve
 
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", default="tiny", help="tiny, minilm, bertic-random, or any model folder / preset")
-    parser.add_argument("--size", type=int, default=0, help="synthetic sample size in training comments (0: ~1700)")
-    parser.add_argument("--lang", default="hr")
+    parser = training_parser(__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--parallel", default="auto", help="a number, or auto")
-    parser.add_argument("--epochs", type=float, default=0, help="0: the preset's")
-    parser.add_argument("--lr", type=float, default=0)
-    parser.add_argument("--batch", type=int, default=32)
-    parser.add_argument("--max-length", type=int, default=128)
     args = parser.parse_args(argv)
     parallel = parse_parallel(args.parallel)
-    preset = PRESETS.get(args.model)
-    epochs = args.epochs or (preset.epochs if preset else 1)
-    lr = args.lr or (preset.learning_rate if preset else 4e-5)
+    epochs, lr = preset_defaults(args)
     seeds = list(range(42, 42 + args.seeds))
 
     work = Path(tempfile.mkdtemp(prefix="bench-parallel-seeds-"))
     try:
-        data = _data(args.size, args.lang)
-        spec = resolve(_source(args.model, data, work))
+        data = sample_data(args.size, args.lang)
+        spec = resolve(model_source(args.model, data, work))
         settings = TrainSettings(epochs=epochs, learning_rate=lr, batch_size=args.batch, max_length=args.max_length)
         one_wall, _, one_peak = _timed(spec, data, settings, seeds[:1], work / "one", 1)
         serial_wall, serial_f1, _ = _timed(spec, data, settings, seeds, work / "serial", 1)

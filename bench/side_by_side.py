@@ -42,7 +42,29 @@ BERTIC_SIZES = dict(hidden_size=768, num_hidden_layers=12, num_attention_heads=1
                     max_position_embeddings=512)
 
 
-def _data(size: int, lang: str):
+def training_parser(description: str) -> argparse.ArgumentParser:
+    """The options of a benchmark that trains: the model, the data and the hyperparameters."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--model", default="tiny", help="tiny, minilm, bertic-random (BERTić's size, random; for a GPU), "
+                                                        "or any model folder / preset")
+    parser.add_argument("--size", type=int, default=0, help="synthetic sample size in training comments (0: ~1700)")
+    parser.add_argument("--lang", default="hr")
+    parser.add_argument("--epochs", type=float, default=0, help="0: the preset's (tiny 3, minilm 1)")
+    parser.add_argument("--lr", type=float, default=0, help="0: the preset's")
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--max-length", type=int, default=128)
+    return parser
+
+
+def preset_defaults(args) -> tuple[float, float]:
+    """Epochs and learning rate: the given ones, else the preset's (1 epoch and 4e-5 for a model that is none)."""
+    from frenk.training import PRESETS
+
+    preset = PRESETS.get(args.model)
+    return args.epochs or (preset.epochs if preset else 1), args.lr or (preset.learning_rate if preset else 4e-5)
+
+
+def sample_data(size: int, lang: str):
     from frenk.data import PreprocessOptions, prepare
 
     return prepare(PreprocessOptions(lang=lang, source="sample", sample_size=size))
@@ -174,7 +196,7 @@ def run_limit(args, data, work: Path) -> dict:
 
 def child(args) -> None:
     """One system, in this process; prints its JSON."""
-    data = _data(args.size, args.lang)
+    data = sample_data(args.size, args.lang)
     work = Path(tempfile.mkdtemp(prefix=f"bench-{args.system}-"))
     try:
         started = time.perf_counter()
@@ -189,7 +211,7 @@ def child(args) -> None:
                       **out}))
 
 
-def _source(model: str, data, work: Path) -> str:
+def model_source(model: str, data, work: Path) -> str:
     from frenk.data import scheme
     from frenk.training import build_tiny, resolve
 
@@ -220,15 +242,7 @@ def _markdown(report: dict) -> str:
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", default="tiny", help="tiny, minilm, bertic-random (BERTić's size, random; for a GPU), "
-                                                        "or any model folder / preset")
-    parser.add_argument("--size", type=int, default=0, help="synthetic sample size in training comments (0: ~1700)")
-    parser.add_argument("--lang", default="hr")
-    parser.add_argument("--epochs", type=float, default=0, help="0: the preset's (tiny 3, minilm 1)")
-    parser.add_argument("--lr", type=float, default=None)
-    parser.add_argument("--batch", type=int, default=32)
-    parser.add_argument("--max-length", type=int, default=128)
+    parser = training_parser(__doc__.split("\n\n")[0])
     parser.add_argument("--systems", default=",".join(SYSTEMS))
     parser.add_argument("--st-python", default=os.environ.get("FRENK_ST_PYTHON", sys.executable),
                         help="interpreter that runs simpletransformers (its own virtualenv, with frenk installed); "
@@ -237,11 +251,7 @@ def main(argv=None) -> None:
     parser.add_argument("--source", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if not args.system:
-        from frenk.training import PRESETS
-
-        preset = PRESETS.get(args.model)
-        args.epochs = args.epochs or (preset.epochs if preset else 1)
-        args.lr = args.lr or (preset.learning_rate if preset else 4e-5)
+        args.epochs, args.lr = preset_defaults(args)
     if args.system:
         return child(args)
     run_all(args)
@@ -253,8 +263,8 @@ def run_all(args) -> None:
 
     work = Path(tempfile.mkdtemp(prefix="bench-side-by-side-"))
     try:
-        data = _data(args.size, args.lang)
-        source = _source(args.model, data, work)
+        data = sample_data(args.size, args.lang)
+        source = model_source(args.model, data, work)
         results = []
         for system in args.systems.split(","):
             python = args.st_python if system == "simpletransformers" else sys.executable
