@@ -13,15 +13,12 @@ Writes ``bench/results/length_grouping_<model>_<device>.json`` and ``.md``.
 from __future__ import annotations
 
 import json
-import os
-import platform
 import shutil
 import statistics
 import tempfile
-from datetime import date
 from pathlib import Path
 
-from .side_by_side import RESULTS, model_source, preset_defaults, sample_data, training_parser
+from .side_by_side import model_source, preset_defaults, sample_data, setup_facts, training_parser, write_results
 
 
 def padded_tokens_ratio(source: str, texts: list[str], batch: int, max_length: int, grouped: bool, seed: int) -> float:
@@ -42,9 +39,6 @@ def padded_tokens_ratio(source: str, texts: list[str], batch: int, max_length: i
 
 
 def main(argv=None) -> None:
-    import torch
-    import transformers
-
     from frenk.training import TrainSettings, fit, resolve
 
     parser = training_parser(__doc__.split("\n\n")[0])
@@ -83,18 +77,10 @@ def main(argv=None) -> None:
                          for key in ("train_seconds", "val_macro_f1", "test_macro_f1", "padded_per_real_token")}
         summary[kind]["test_macro_f1_sd"] = round(statistics.stdev(r["test_macro_f1"] for r in mine), 4) if len(mine) > 1 else 0.0
     difference = summary["length-grouped"]["test_macro_f1"] - summary["random"]["test_macro_f1"]
-    device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else f"CPU ({os.cpu_count()} cores)"
-    report = {"setup": {"model": args.model, "device": device, "machine": platform.machine(), "date": date.today().isoformat(),
-                        "train_examples": len(texts), "epochs": epochs, "lr": lr, "batch": args.batch, "max_length": args.max_length,
-                        "seeds": args.seeds, "torch": torch.__version__, "transformers": transformers.__version__},
-              "runs": rows, "summary": summary,
+    report = {"setup": setup_facts(args, len(texts), epochs, lr, seeds=args.seeds), "runs": rows, "summary": summary,
               "guard": {"test_macro_f1_difference": round(difference, 4), "no_loss_over_0.01": difference >= -0.01,
                         "speedup": round(summary["random"]["train_seconds"] / summary["length-grouped"]["train_seconds"], 2)}}
-    RESULTS.mkdir(exist_ok=True)
-    stem = RESULTS / f"length_grouping_{args.model}_{'gpu' if torch.cuda.is_available() else 'cpu'}"
-    stem.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
-    stem.with_suffix(".md").write_text(_markdown(report))
-    print(_markdown(report))
+    write_results("length_grouping", args.model, report, _markdown(report))
 
 
 def _markdown(report: dict) -> str:

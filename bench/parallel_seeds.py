@@ -12,16 +12,12 @@ Writes ``bench/results/parallel_seeds_<model>_<device>.json`` and ``.md``.
 
 from __future__ import annotations
 
-import json
-import os
-import platform
 import shutil
 import tempfile
 import time
-from datetime import date
 from pathlib import Path
 
-from .side_by_side import RESULTS, model_source, preset_defaults, sample_data, training_parser
+from .side_by_side import model_source, preset_defaults, sample_data, setup_facts, training_parser, write_results
 
 
 def _timed(spec, data, settings, seeds: list[int], work: Path, parallel) -> tuple[float, dict[int, float], list]:
@@ -37,9 +33,6 @@ def _timed(spec, data, settings, seeds: list[int], work: Path, parallel) -> tupl
 
 
 def main(argv=None) -> None:
-    import torch
-    import transformers
-
     from frenk.training import TrainSettings, parse_parallel, resolve
 
     parser = training_parser(__doc__.split("\n\n")[0])
@@ -60,22 +53,14 @@ def main(argv=None) -> None:
         parallel_wall, parallel_f1, _ = _timed(spec, data, settings, seeds, work / "parallel", parallel)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else f"CPU ({os.cpu_count()} cores)"
     report = {
-        "setup": {"model": args.model, "device": device, "machine": platform.machine(), "date": date.today().isoformat(),
-                  "train_examples": len(data.splits["train"]), "epochs": epochs, "lr": lr, "batch": args.batch,
-                  "max_length": args.max_length, "seeds": args.seeds, "parallel": parallel, "torch": torch.__version__,
-                  "transformers": transformers.__version__},
+        "setup": setup_facts(args, len(data.splits["train"]), epochs, lr, seeds=args.seeds, parallel=parallel),
         "one_seed_wall": one_wall, "one_seed_peak_gpu_mb": one_peak[0], "serial_wall": serial_wall,
         "parallel_wall": parallel_wall, "parallel_over_one_seed": round(parallel_wall / one_wall, 2),
         "test_macro_f1": {"serial": serial_f1, "parallel": parallel_f1},
         "max_f1_difference": round(max(abs(serial_f1[s] - parallel_f1[s]) for s in seeds), 6),
     }
-    RESULTS.mkdir(exist_ok=True)
-    stem = RESULTS / f"parallel_seeds_{args.model}_{'gpu' if torch.cuda.is_available() else 'cpu'}"
-    stem.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
-    stem.with_suffix(".md").write_text(_markdown(report))
-    print(_markdown(report))
+    write_results("parallel_seeds", args.model, report, _markdown(report))
 
 
 def _markdown(report: dict) -> str:

@@ -64,6 +64,28 @@ def preset_defaults(args) -> tuple[float, float]:
     return args.epochs or (preset.epochs if preset else 1), args.lr or (preset.learning_rate if preset else 4e-5)
 
 
+def setup_facts(args, train_examples: int, epochs: float, lr: float, **extra) -> dict:
+    """The setup a benchmark's results hold: model, machine, date, data size, hyperparameters, versions."""
+    import torch
+    import transformers
+
+    device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else f"CPU ({os.cpu_count()} cores)"
+    return {"model": args.model, "device": device, "machine": platform.machine(), "date": date.today().isoformat(),
+            "train_examples": train_examples, "epochs": epochs, "lr": lr, "batch": args.batch,
+            "max_length": args.max_length, **extra, "torch": torch.__version__, "transformers": transformers.__version__}
+
+
+def write_results(name: str, model: str, report: dict, markdown: str) -> None:
+    """``bench/results/<name>_<model>_<cpu|gpu>.json`` and ``.md``; the table is printed too."""
+    import torch
+
+    RESULTS.mkdir(exist_ok=True)
+    stem = RESULTS / f"{name}_{model}_{'gpu' if torch.cuda.is_available() else 'cpu'}"
+    stem.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
+    stem.with_suffix(".md").write_text(markdown)
+    print(markdown)
+
+
 def sample_data(size: int, lang: str):
     from frenk.data import PreprocessOptions, prepare
 
@@ -258,9 +280,6 @@ def main(argv=None) -> None:
 
 
 def run_all(args) -> None:
-    import torch
-    import transformers
-
     work = Path(tempfile.mkdtemp(prefix="bench-side-by-side-"))
     try:
         data = sample_data(args.size, args.lang)
@@ -278,16 +297,8 @@ def run_all(args) -> None:
             print(json.dumps(results[-1]), flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else f"CPU ({os.cpu_count()} cores)"
-    report = {"setup": {"model": args.model, "device": device, "machine": platform.machine(), "date": date.today().isoformat(),
-                        "train_examples": len(data.splits["train"]), "epochs": args.epochs, "lr": args.lr, "batch": args.batch,
-                        "max_length": args.max_length, "torch": torch.__version__, "transformers": transformers.__version__},
-              "results": results}
-    RESULTS.mkdir(exist_ok=True)
-    stem = RESULTS / f"side_by_side_{args.model}_{'gpu' if torch.cuda.is_available() else 'cpu'}"
-    stem.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
-    stem.with_suffix(".md").write_text(_markdown(report))
-    print(_markdown(report))
+    report = {"setup": setup_facts(args, len(data.splits["train"]), args.epochs, args.lr), "results": results}
+    write_results("side_by_side", args.model, report, _markdown(report))
 
 
 if __name__ == "__main__":

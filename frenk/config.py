@@ -131,13 +131,6 @@ class TrainConfig(ModelDataConfig):
         if not 0 <= self.warmup_ratio < 1:
             raise ConfigError(f"warmup_ratio={self.warmup_ratio}: must be at least 0 and below 1")
         self.parallel = str(parse_parallel(self.parallel))
-        if self.engine == "simpletransformers":
-            if self.epochs != int(self.epochs):
-                raise ConfigError(f"epochs={self.epochs}: simpletransformers trains whole epochs; give an integer "
-                                  "(or use engine=frenk)")
-            if self.precision == "bf16":
-                raise ConfigError("precision=bf16: simpletransformers trains in fp16 (on a GPU) or fp32; "
-                                  "use precision=auto, fp16 or fp32 with engine=simpletransformers")
         self.group = self.group or f"{self.lang}-{self.labels}"
         self.register = self.register.replace("{lang}", self.lang)
         if self.register:

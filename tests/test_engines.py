@@ -12,8 +12,8 @@ import pytest
 from frenk.config import CompareConfig, TrainConfig
 from frenk.errors import ConfigError
 from frenk.steps import compare, train
-from frenk.training import check_engine
-from frenk.training.simpletransformers_engine import EXTRA, resolve_st_precision, st_model_type
+from frenk.training import TrainSettings, check_engine
+from frenk.training.simpletransformers_engine import EXTRA, st_model_type
 
 from .helpers import ROOT, mlflow_run
 
@@ -21,23 +21,30 @@ FAST = '{"num_train_epochs": 2, "max_seq_length": 64}'
 
 
 def test_engine_checks_come_before_training(monkeypatch):
+    def settings(**values):
+        return TrainSettings(**{"epochs": 2, "learning_rate": 1e-3, "batch_size": 8, "engine": "simpletransformers", **values})
+
     with pytest.raises(ConfigError, match="TF-IDF baseline has its own"):
-        check_engine("simpletransformers", "tfidf")
+        check_engine(settings(), "tfidf")
     with pytest.raises(ConfigError, match="use one of frenk, simpletransformers"):
-        check_engine("fairseq", "transformer")
+        check_engine(settings(engine="fairseq"), "transformer")
     with pytest.raises(ConfigError, match="whole epochs"):
-        TrainConfig(model="tiny", engine="simpletransformers", epochs=1.5)
+        check_engine(settings(epochs=1.5), "tiny")
     with pytest.raises(ConfigError, match="precision=bf16"):
-        TrainConfig(model="tiny", engine="simpletransformers", precision="bf16")
-    with pytest.raises(ConfigError, match="precision=bf16"):
-        resolve_st_precision("bf16", "cuda")
-    assert resolve_st_precision("auto", "cuda") is True and resolve_st_precision("auto", "cpu") is False
-    assert resolve_st_precision("fp32", "cuda") is False
-    check_engine("simpletransformers", "tiny")  # installed in the test environment
+        check_engine(settings(precision="bf16"), "transformer")
+    check_engine(settings(engine="frenk", epochs=1.5, precision="bf16"), "tfidf")  # nothing to refuse there
+    check_engine(settings(), "tiny")  # installed in the test environment
     find_spec = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "simpletransformers" else find_spec(name, *a))
     with pytest.raises(ConfigError, match=rf"pip install '{EXTRA.replace('[', '.').replace(']', '.')}'"):
-        check_engine("simpletransformers", "transformer")
+        check_engine(settings(), "transformer")
+
+
+@pytest.mark.slow
+def test_the_train_step_refuses_before_anything_is_logged(mlflow_store, prepared_sample):
+    with pytest.raises(ConfigError, match="whole epochs"):
+        train(TrainConfig(model="tiny", data=str(prepared_sample), engine="simpletransformers", epochs=1.5))
+    assert mlflow.search_runs(search_all_experiments=True, output_format="list") == []
 
 
 def test_model_type_comes_from_the_checkpoint(tiny_models):

@@ -46,8 +46,6 @@ def _checked_inputs(cfg: TrainConfig):
         cfg.apply_hyperparameters(best_params_of_run(cfg.params), f"tune run {cfg.params}", tune_run=cfg.params)
     data = load_or_prepare(cfg.data, PreprocessOptions(lang=cfg.lang, labels=cfg.labels))
     check_scheme(data, cfg.lang, cfg.labels, cfg.data)
-    if cfg.engine != "frenk":
-        check_engine(cfg.engine, spec.kind)
     if spec.kind == "transformer":
         check_head(spec.source, scheme(cfg.labels).id2label)
         check_max_length(spec.source, cfg.max_length)
@@ -57,6 +55,7 @@ def _checked_inputs(cfg: TrainConfig):
                             max_length=cfg.max_length, seed=cfg.seed, precision=cfg.precision,
                             device_batch_size=cfg.device_batch_size, warmup_ratio=cfg.warmup_ratio,
                             weight_decay=cfg.weight_decay, engine=cfg.engine)
+    check_engine(settings, spec.kind)
     if cfg.register:
         registry.repair_versions(cfg.register)  # a registration that a killed run left half-done
     return spec, data, settings

@@ -160,24 +160,14 @@ def train_transformer(
     check the predictions. Not final (a tuning trial): validation only; the test split is
     never read and nothing is saved.
     """
-    import torch
-    from transformers import AutoTokenizer, set_seed
+    from transformers import AutoTokenizer
 
-    labels = scheme(data.manifest["parameters"]["labels"])
     acc = accelerator()
     device = acc.kind
     precision = resolve_precision(settings.precision, acc)
-    if device == "cuda":
-        torch.cuda.reset_peak_memory_stats()
     started = time.perf_counter()
     tokenizer = AutoTokenizer.from_pretrained(source, **NO_REMOTE_CODE)
-    set_seed(settings.seed)  # before the classification head is created
-    model, load_report = load_with_report(source, id2label=labels.id2label, fine_tuned=False)
-    probe = None
-    if device == "cuda":
-        model.to("cuda")
-        probe = gpu_probe(model, settings.max_length, precision, accelerator().free_bytes)  # free with the model on it
-    per_device, accumulation = plan_batches(settings.batch_size, probe, settings.device_batch_size, max(acc.count, 1))
+    model, load_report, per_device, accumulation = load_and_plan(source, data, settings, precision, max(acc.count, 1))
     history: list[dict[str, float]] = []
     args = _training_arguments(settings, work_dir, per_device, accumulation, precision, device)
     model = _fit_trainer(model, tokenizer, data, settings, args, history, listeners)
@@ -189,6 +179,26 @@ def train_transformer(
     conclude(model, tokenizer, data, settings, work_dir, result, final)
     del model  # freed before the saved copy is loaded
     return check_saved(result, data, settings)
+
+
+def load_and_plan(source: str, data: PreparedData, settings: TrainSettings, precision: str, devices: int):
+    """The base model to train (the Auto class with the data's labels, seeded before the head is
+    created; on the GPU, peak memory counted from here) and the batch plan: the per-device batch
+    that the memory probe finds fits (a worst-case step of ``max_length`` tokens in ``precision``)
+    and the accumulation steps. Returns ``(model, load_report, per_device, accumulation)``."""
+    import torch
+    from transformers import set_seed
+
+    labels = scheme(data.manifest["parameters"]["labels"])
+    set_seed(settings.seed)  # before the classification head is created
+    model, load_report = load_with_report(source, id2label=labels.id2label, fine_tuned=False)
+    probe = None
+    if accelerator().kind == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+        model.to("cuda")
+        probe = gpu_probe(model, settings.max_length, precision, accelerator().free_bytes)  # free with the model on it
+    per_device, accumulation = plan_batches(settings.batch_size, probe, settings.device_batch_size, devices)
+    return model, load_report, per_device, accumulation
 
 
 def conclude(model, tokenizer, data: PreparedData, settings: TrainSettings, work_dir: Path, result: TrainResult,

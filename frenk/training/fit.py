@@ -34,14 +34,23 @@ KEEP_CHOICES = ("best", "all", "none")
 SELECTION_METRIC = "val_macro_f1"
 
 
-def check_engine(engine: str, kind: str) -> None:
-    """Before anything is trained: ``engine`` can train a model of ``kind`` and is installed."""
+def check_engine(settings: TrainSettings, kind: str) -> None:
+    """Before anything is trained: ``settings.engine`` exists, can train a model of ``kind`` with
+    these settings, and is installed."""
+    engine = settings.engine
     if engine not in ENGINES:
         raise ConfigError(f"engine={engine!r}: use one of {', '.join(ENGINES)}")
-    if engine != "frenk" and kind == "tfidf":
+    if engine == "frenk":
+        return
+    if kind == "tfidf":
         raise ConfigError(f"engine={engine} trains transformer models; the TF-IDF baseline has its own (use engine=frenk)")
-    if engine == "simpletransformers":
-        check_available()
+    if settings.epochs != int(settings.epochs):
+        raise ConfigError(f"epochs={settings.epochs}: simpletransformers trains whole epochs; give an integer "
+                          "(or use engine=frenk)")
+    if settings.precision == "bf16":
+        raise ConfigError("precision=bf16: simpletransformers trains in fp16 (on a GPU) or fp32; "
+                          "use precision=auto, fp16 or fp32 with engine=simpletransformers")
+    check_available()
 
 
 def fit(spec: ModelSpec, data: PreparedData, settings: TrainSettings, work_dir: Path,
@@ -51,10 +60,10 @@ def fit(spec: ModelSpec, data: PreparedData, settings: TrainSettings, work_dir: 
     ``final=False`` (a tuning trial): validation metrics only; the test split is not read and
     no model is saved.
     """
+    check_engine(settings, spec.kind)
     if spec.kind == "tfidf":
         if not final:
             raise ConfigError("the TF-IDF baseline has no hyperparameters to tune; tune a transformer model")
-        check_engine(settings.engine, spec.kind)
         return train_tfidf(data, settings, work_dir, listeners)
     source = spec.source
     if spec.kind == "tiny":

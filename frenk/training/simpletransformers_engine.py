@@ -32,11 +32,11 @@ from pathlib import Path
 from ..data import PreparedData, scheme
 from ..errors import ConfigError
 from ..interrupts import raise_if_stop_requested
-from .engine import check_saved, conclude
+from .engine import check_saved, conclude, load_and_plan
 from .evaluation import core_metrics
 from .listeners import EpochListener
-from .loading import NO_REMOTE_CODE, load_with_report
-from .memory import accelerator, gpu_probe, plan_batches
+from .loading import NO_REMOTE_CODE
+from .memory import accelerator, resolve_precision
 from .result import TrainResult
 from .settings import TrainSettings
 
@@ -51,16 +51,6 @@ def check_available() -> None:
                           "(or pip install 'simpletransformers>=0.70.8,<0.71')")
 
 
-def resolve_st_precision(precision: str, device: str) -> bool:
-    """simpletransformers' ``fp16`` flag: it trains in fp16 (with a loss scaler) or fp32, never bf16."""
-    if precision == "bf16":
-        raise ConfigError("precision=bf16: simpletransformers trains in fp16 (on a GPU) or fp32; "
-                          "use precision=auto, fp16 or fp32 with engine=simpletransformers")
-    if precision == "fp16" and device != "cuda":
-        raise ConfigError("precision=fp16 needs a CUDA GPU; use fp32 or auto on a CPU")
-    return device == "cuda" and precision in ("auto", "fp16")
-
-
 def st_model_type(source: str) -> str:
     """simpletransformers' name of the checkpoint's architecture, from its config (``xlm-roberta``
     is its ``xlmroberta``)."""
@@ -72,11 +62,8 @@ def st_model_type(source: str) -> str:
 
 
 def _st_args(settings: TrainSettings, folder: Path, per_device: int, accumulation: int, fp16: bool) -> dict:
-    epochs = settings.epochs
-    if epochs != int(epochs):
-        raise ConfigError(f"epochs={epochs}: simpletransformers trains whole epochs; give an integer")
     return {
-        "num_train_epochs": int(epochs), "learning_rate": settings.learning_rate, "train_batch_size": per_device,
+        "num_train_epochs": int(settings.epochs),  # whole epochs (check_engine) "learning_rate": settings.learning_rate, "train_batch_size": per_device,
         "gradient_accumulation_steps": accumulation, "eval_batch_size": settings.eval_batch_size,
         "max_seq_length": settings.max_length, "manual_seed": settings.seed, "warmup_ratio": settings.warmup_ratio,
         "weight_decay": settings.weight_decay, "fp16": fp16,
@@ -163,24 +150,16 @@ def train_simpletransformers(source: str, data: PreparedData, settings: TrainSet
     ``work_dir/model``, validation and test evaluated by this project, the reload checked."""
     import torch
     from sklearn.metrics import accuracy_score
-    from transformers import AutoTokenizer, set_seed
+    from transformers import AutoTokenizer
 
-    check_available()
     labels = scheme(data.manifest["parameters"]["labels"])
     acc = accelerator()
     device = acc.kind
-    fp16 = resolve_st_precision(settings.precision, device)
-    if device == "cuda":
-        torch.cuda.reset_peak_memory_stats()
+    # it trains in fp16 (with a loss scaler) or fp32, never bf16 (refused by check_engine)
+    fp16 = resolve_precision(settings.precision, acc) != "fp32"
     started = time.perf_counter()
-    # the default engine's model: the Auto class with explicit labels, seeded before the head is created
-    set_seed(settings.seed)
-    model, load_report = load_with_report(source, id2label=labels.id2label, fine_tuned=False)
-    probe = None
-    if device == "cuda":  # it pads every batch to max_length: the probe's worst case is its every step
-        model.to("cuda")
-        probe = gpu_probe(model, settings.max_length, "fp16" if fp16 else "fp32", accelerator().free_bytes)
-    per_device, accumulation = plan_batches(settings.batch_size, probe, settings.device_batch_size, 1)
+    # the default engine's model and plan (it pads every batch to max_length: the probe's worst case is its every step)
+    model, load_report, per_device, accumulation = load_and_plan(source, data, settings, "fp16" if fp16 else "fp32", 1)
     folder = work_dir / "simpletransformers"
     history: list[dict[str, float]] = []
     try:
