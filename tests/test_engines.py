@@ -47,6 +47,19 @@ def test_the_train_step_refuses_before_anything_is_logged(mlflow_store, prepared
     assert mlflow.search_runs(search_all_experiments=True, output_format="list") == []
 
 
+def test_a_folder_named_like_a_checkpoint_is_refused(tmp_path):
+    from frenk.training.simpletransformers_engine import check_not_a_checkpoint_name
+
+    for name in ("model-3", "checkpoint-500-epoch-2", "seed-42"):
+        (tmp_path / name).mkdir()
+        with pytest.raises(ConfigError, match="rename the folder"):
+            check_not_a_checkpoint_name(str(tmp_path / name))
+    for name in ("base", "bertic-frenk", "model-v2"):
+        (tmp_path / name).mkdir()
+        check_not_a_checkpoint_name(str(tmp_path / name))
+    check_not_a_checkpoint_name("classla/bcms-bertic")  # a Hub id, not a folder
+
+
 def test_model_type_comes_from_the_checkpoint(tiny_models):
     # simpletransformers picks its model class by this name: ELECTRA must never be loaded as BERT
     assert st_model_type(str(tiny_models["electra"])) == "electra"
@@ -83,7 +96,8 @@ def test_simpletransformers_run_is_logged_like_the_default_and_compared_beside_i
         assert [m.step for m in client.get_metric_history(run.info.run_id, "val/macro_f1")] == [1, 2]
         artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
         assert artifacts == {a.path for a in client.list_artifacts(reference.info.run_id)}
-        assert 0 <= run.data.metrics["test/macro_f1"] <= 1
+        # it learns: a model that predicts one class scores about 0.33 (2 epochs of tiny reach about 0.75)
+        assert run.data.metrics["val/final_macro_f1"] > 0.5 and run.data.metrics["test/macro_f1"] > 0.5
     versions = client.search_model_versions("name='frenk-hr'")
     assert {client.get_run(v.run_id).data.tags["frenk.engine"] for v in versions} == {"frenk", "simpletransformers"}
     st_version = next(v for v in versions if client.get_run(v.run_id).data.tags["frenk.engine"] == "simpletransformers")

@@ -13,7 +13,7 @@ evaluation of the validation split after each epoch). What it does not take from
   folder configures it), and the per-device batch is fitted to the GPU by the same memory probe;
 * its settings are only those given here: a ``model_args.json`` in the model's folder (which a
   folder saved by simpletransformers has) is not read, and a folder whose name ends in a number
-  (``model-3``) is not taken for a checkpoint to resume from (simpletransformers would skip epochs);
+  (``model-3``), which simpletransformers would take for a checkpoint and skip epochs, is refused;
 * nothing on disk but a temporary folder under ``work_dir`` for its outputs, feature cache and
   tensorboard files, removed when training ends; no checkpoints, no Weights & Biases;
 * the model is saved once, evaluated and reload-checked exactly as by the default engine.
@@ -63,7 +63,8 @@ def st_model_type(source: str) -> str:
 
 def _st_args(settings: TrainSettings, folder: Path, per_device: int, accumulation: int, fp16: bool) -> dict:
     return {
-        "num_train_epochs": int(settings.epochs),  # whole epochs (check_engine) "learning_rate": settings.learning_rate, "train_batch_size": per_device,
+        # whole epochs (check_engine refuses others)
+        "num_train_epochs": int(settings.epochs), "learning_rate": settings.learning_rate, "train_batch_size": per_device,
         "gradient_accumulation_steps": accumulation, "eval_batch_size": settings.eval_batch_size,
         "max_seq_length": settings.max_length, "manual_seed": settings.seed, "warmup_ratio": settings.warmup_ratio,
         "weight_decay": settings.weight_decay, "fp16": fp16,
@@ -113,10 +114,21 @@ def _classification_model(model_type: str, source: str, args: dict, num_labels: 
         model = ReportingModel(model_type, source, num_labels=num_labels, use_cuda=use_cuda, args=settings)
     except KeyError as exc:
         raise ConfigError(f"simpletransformers has no model type {model_type!r} (from {source}'s config)") from exc
-    # its train() resumes from args.model_name when that is a folder named like a checkpoint
-    # (model-3, seed-42): it would skip that many steps' worth of epochs
-    model.args.model_name = None
     return model
+
+
+def check_not_a_checkpoint_name(source: str) -> None:
+    """simpletransformers' train() takes a model folder whose name ends in a number (``model-3``,
+    ``checkpoint-500-epoch-2``) for one of its checkpoints and skips that many steps' worth of
+    epochs: refuse such a folder name instead of training less than asked."""
+    path = Path(source)
+    if not path.exists():
+        return
+    parts = path.name.split("-")
+    step = parts[1] if len(parts) > 2 else parts[-1]
+    if step.isdigit():
+        raise ConfigError(f"engine=simpletransformers would take the model folder {path.name!r} for one of its checkpoints "
+                          f"(step {step}) and skip epochs; rename the folder so that its name does not end in a number")
 
 
 def _collect_losses(losses: list):
@@ -152,6 +164,7 @@ def train_simpletransformers(source: str, data: PreparedData, settings: TrainSet
     from sklearn.metrics import accuracy_score
     from transformers import AutoTokenizer
 
+    check_not_a_checkpoint_name(source)
     labels = scheme(data.manifest["parameters"]["labels"])
     acc = accelerator()
     device = acc.kind
