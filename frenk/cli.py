@@ -20,6 +20,17 @@ from collections.abc import Callable
 import click
 
 from .errors import FrenkError
+from .secret_params import SecretInParameter, refuse_credentials
+
+
+def _forget_leaked_run() -> str:
+    """Under ``mlflow run`` (which logged the parameters before the step started), delete its run;
+    what was done, as the end of the error line."""
+    if not os.environ.get("MLFLOW_RUN_ID"):
+        return ""
+    from .tracking.runs import forget_leaked_run
+
+    return ". " + forget_leaked_run(os.environ["MLFLOW_RUN_ID"])
 
 class _WholeNumber(click.ParamType):
     """An integer option that also takes ``42.0``: MLproject declares numbers as floats, and
@@ -58,8 +69,13 @@ def command(config_cls: type, step: Callable[[typing.Any], typing.Any]) -> click
     def run(debug: bool = False, **kwargs: typing.Any) -> None:
         debug = debug or os.environ.get("FRENK_DEBUG", "") not in ("", "0", "false", "False")
         try:
+            for name, value in kwargs.items():
+                refuse_credentials(name, value)
             config = config_cls(**kwargs)
             step(config)
+        except SecretInParameter as exc:
+            click.echo(f"frenk: error: {exc}{_forget_leaked_run()}", err=True)
+            sys.exit(2)
         except FrenkError as exc:
             if debug:
                 traceback.print_exc()

@@ -15,6 +15,7 @@ from pathlib import Path
 from .data import PreprocessOptions
 from .errors import ConfigError
 from .fields import option
+from .secret_params import refuse_credentials
 from .training.settings import parse_parallel
 
 
@@ -52,7 +53,7 @@ class TuneConfig(ModelDataConfig):
     timeout: int = option(0, "stop starting new trials after this many seconds (0: no limit)")
     pruner: str = option("auto", "auto (none for a grid, median otherwise), median, hyperband or none", ("auto", "median", "hyperband", "none"))
     metric: str = option("val_macro_f1", "validation metric to optimise: val_macro_f1, val_accuracy or val_loss")
-    storage: str = option("", "Optuna storage: a journal file (default optuna.journal) or an RDB URL such as postgresql://user@host/db")
+    storage: str = option("", "Optuna storage: a journal file (default optuna.journal) or an RDB URL without a password such as postgresql://user@host/db (the password from PGPASSWORD or ~/.pgpass; or the whole URL in FRENK_OPTUNA_STORAGE)")
     study: str = option("", "study name (empty: {model}-{lang}-{labels}-<space digest>); an existing study is resumed")
     seed: int = option(42, "seed of the sampler and of every trial's training")
     max_length: int = option(128, "truncate comments to this many tokens (unless the space tunes max_length)")
@@ -65,6 +66,7 @@ class TuneConfig(ModelDataConfig):
                               "(val_macro_f1, val_accuracy, val_loss)")
         if self.metric not in ("val_macro_f1", "val_accuracy", "val_loss"):
             raise ConfigError(f"metric={self.metric!r}: use val_macro_f1, val_accuracy or val_loss")
+        refuse_credentials("storage", self.storage)
         if min(self.trials, self.timeout, self.device_batch_size) < 0:
             raise ConfigError("trials, timeout and device_batch_size must not be negative")
         if self.max_length < 8:

@@ -155,7 +155,7 @@ def test_a_server_that_stays_down_leaves_a_recovery_folder_that_frenk_recover_lo
     assert f"tracking server at {server.url} went down during the training" in errors[0]
     folder = Path(errors[0].split("`frenk-recover --folder ")[1].split("`")[0])
     assert folder.parent == tmp_path and folder.name.startswith("frenk-recovery-")
-    assert sorted(p.name for p in folder.iterdir()) == ["recovery.pkl", "work"]
+    assert sorted(p.name for p in folder.iterdir()) == ["recovery.json", "state-data", "work"]
     assert any((folder / "work").rglob("model.safetensors"))  # the best seed's trained weights
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".partial")]
 

@@ -27,6 +27,7 @@ import pytest
 import requests
 
 from frenk.errors import TrackingError
+from frenk.secret_params import STORAGE_ENV
 from frenk.tracking.server import (create_database, free_port, local_postgres, postgres_bindir, start_mlflow_server,
                                    stop_process, wait_healthy, with_database)
 
@@ -243,6 +244,16 @@ def test_a_reader_compares_but_cannot_publish_and_a_wrong_password_is_one_line(t
     after = team.api("GET", "/api/2.0/mlflow/registered-models/get", params={"name": "frenk-hr"})["registered_model"]
     assert after["aliases"] == model["aliases"] and not out.exists() and len(_runs(team)) == len(before)
 
+    # train and tune are refused before any work: no run, no version, no download
+    trained = team.entry("train", ["--model", "tfidf", "--data", str(pipeline), "--group", "hr-binary"], reader)
+    _one_line_error(trained, "user 'reader' has no write permission on", f"experiment '{where}' (READ)",
+                    "registered model 'frenk-hr' (READ)")
+    tuned = team.entry("tune", ["--model", "tiny", "--data", str(pipeline)], reader)
+    _one_line_error(tuned, "user 'reader' has no write permission on", f"experiment '{where}' (READ)")
+    through = mlflow_run("train", {"model": "tfidf", "data": pipeline}, team.url, team.work, env_vars=reader)
+    _one_line_error(through, "user 'reader' has no write permission on", f"experiment '{where}' (READ)")
+    assert len(_runs(team)) == len(before)
+
     wrong = team.entry("compare", ["--group", "hr-binary"], team.env("admin", "not-the-password"))
     _one_line_error(wrong, "refused the credentials of user 'admin' (HTTP 401)")
     assert "not-the-password" not in wrong.stderr + wrong.stdout
@@ -274,8 +285,10 @@ def test_two_tune_workers_share_a_postgresql_optuna_storage(team, pipeline):
 
     (team.work / "grid.yaml").write_text(GRID)
     env = {**_clean_env(), **team.env(), "PYTHONUNBUFFERED": "1"}
+    # the password of the storage only in the environment (a -P storage= with one is refused)
+    env[STORAGE_ENV] = team.optuna
     cmd = [sys.executable, str(ROOT / "entrypoints" / "tune.py"), "--model", "tiny", "--data", str(pipeline),
-           "--space", str(team.work / "grid.yaml"), "--storage", team.optuna, "--study", "shared", "--max-length", "32"]
+           "--space", str(team.work / "grid.yaml"), "--study", "shared", "--max-length", "32"]
     workers = [subprocess.Popen(cmd, cwd=team.work, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                for _ in range(2)]
     for worker in workers:

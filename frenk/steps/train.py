@@ -15,7 +15,7 @@ from ..interrupts import sigterm_as_interrupt
 from ..training import (TINY_MAX_POSITIONS, EpochListener, FinishedSeeds, TrainListener, check_head, check_max_length,
                         check_engine, fit_seeds, resolve, settings_for)
 from ..publishing import registry_alias
-from ..tracking import outage, registry, results, resume, runs
+from ..tracking import access, experiments, outage, registry, results, resume, runs
 from ..tracking.listeners import SeedRuns
 from ..tracking.server import redact
 from ..tracking.tuning import best_params_of_run
@@ -42,6 +42,8 @@ def _checked_inputs(cfg: TrainConfig):
     """Everything that can be checked before training, in order of cost; returns (spec, data, settings)."""
     spec = resolve(cfg.model)  # unknown preset / model not found / a folder that ships code: before anything else
     runs.start_step()  # tracking server not reachable: before training; orphaned runs marked FAILED
+    access.require_write(experiments.write_targets(cfg.lang, cfg.labels, cfg.register),
+                         f"train (runs in the experiment{' and versions of ' + cfg.register if cfg.register else ''})")
     if cfg.params and cfg.tune_run is None and not Path(cfg.params).is_file():  # a tune run id
         cfg.apply_hyperparameters(best_params_of_run(cfg.params), f"tune run {cfg.params}", tune_run=cfg.params)
     data = load_or_prepare(cfg.data, PreprocessOptions(lang=cfg.lang, labels=cfg.labels))
@@ -87,7 +89,6 @@ def train(cfg: TrainConfig, listeners: Sequence[TrainListener | EpochListener] =
         top_tags = {**tags, **runs.frenk_tags(**({"repeats": cfg.repeats} if nested else {"seed": cfg.seed})),
                     resume.DIGEST_TAG: resume.train_digest({**{k: v for k, v in params.items() if k != "parallel"},
                                                             "settings": settings})}  # parallel: the same results
-        resumable = resume.find_resumable(top_tags) if nested else None
         run_name = f"{spec.name}-{cfg.lang}-" + (f"{cfg.repeats}seeds" if nested else f"s{cfg.seed}")
         seed_runs = SeedRuns(data, {**params, "model_source": spec.source or spec.kind},
                              f"{spec.name}-{cfg.lang}-s{{seed}}", nested)
@@ -95,6 +96,7 @@ def train(cfg: TrainConfig, listeners: Sequence[TrainListener | EpochListener] =
         try:
             with runs.step_run(run_name, top_tags, lang=cfg.lang, labels=cfg.labels) as top:
                 runs.note_temp_dir(work_root)
+                resumable = resume.find_resumable(top_tags, top.info.experiment_id) if nested else None
                 if nested:
                     runs.log_params({**params, "seeds": ",".join(map(str, seeds))})
                 fitted, version = _fit_and_finish(cfg, (spec, data, settings, seeds), seed_runs, tags, top.info.run_id,

@@ -11,8 +11,9 @@ from ..config import TuneConfig
 from ..data import PreprocessOptions, check_scheme, load_or_prepare
 from ..errors import ConfigError, FrenkError
 from ..interrupts import sigterm_as_interrupt
+from ..secret_params import shown_storage, storage_url
 from ..training import resolve
-from ..tracking import results, runs
+from ..tracking import access, experiments, results, runs
 from ..tracking.tuning import TrialRuns, log_search, mark_killed
 from ..tuning import SearchPlan, SearchResult, default_study_name, load_space, sampler_name, search
 from ..tuning.plots import study_figures
@@ -37,11 +38,12 @@ def tune(cfg: TuneConfig) -> TuneOutcome:
         raise ConfigError("model=tfidf has no hyperparameters to tune; tune a transformer (e.g. model=tiny or bertic)")
     space = load_space(cfg.space, spec.preset.name if spec.preset else None)
     runs.start_step()
+    access.require_write(experiments.write_targets(cfg.lang, cfg.labels), "tune (its runs in the experiment)")
     data = load_or_prepare(cfg.data, PreprocessOptions(lang=cfg.lang, labels=cfg.labels))
     check_scheme(data, cfg.lang, cfg.labels, cfg.data)
     study = cfg.study or default_study_name(cfg.model, cfg.lang, cfg.labels, space)
     plan = SearchPlan(space=space, metric=cfg.metric, sampler=cfg.sampler, pruner=cfg.pruner, trials=cfg.trials,
-                      timeout=cfg.timeout, seed=cfg.seed, study=study, storage=cfg.storage,
+                      timeout=cfg.timeout, seed=cfg.seed, study=study, storage=storage_url(cfg.storage),
                       fixed={"max_length": cfg.max_length, "precision": cfg.precision,
                              "device_batch_size": cfg.device_batch_size})
     tags = runs.frenk_tags(step="tune", model=spec.name, model_id=spec.source or spec.kind, lang=cfg.lang,
@@ -53,14 +55,15 @@ def tune(cfg: TuneConfig) -> TuneOutcome:
     try:
         with sigterm_as_interrupt(), runs.step_run(f"tune-{study}", tags, lang=cfg.lang, labels=cfg.labels) as run:
             run_id = run.info.run_id
-            runs.log_params({**{f.name: getattr(cfg, f.name) for f in fields(cfg)}, "space_file": space.source})
+            runs.log_params({**{f.name: getattr(cfg, f.name) for f in fields(cfg)}, "space_file": space.source,
+                             "storage": shown_storage(cfg.storage) or "optuna.journal"})
             results.log_prepared_inputs(data, splits=("train", "validation"))
             found, result = search(spec, data, plan, work_root, [trial_runs])
             log_search(result, study_figures(found), tags)
     except KeyboardInterrupt:
         mark_killed(run_id)
         raise FrenkError(
-            f"interrupted: finished trials are kept in study {study!r} ({plan.storage or 'optuna.journal'}); "
+            f"interrupted: finished trials are kept in study {study!r} ({shown_storage(cfg.storage) or 'optuna.journal'}); "
             "run the same command again to resume it"
         ) from None
     finally:

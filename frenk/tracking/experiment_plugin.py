@@ -21,12 +21,27 @@ class ProjectExperiment(DefaultExperimentProvider):
 
     def in_context(self) -> bool:
         from .experiments import experiment_for_command
-        from .preflight import is_frenk_project_run
+        from .preflight import is_frenk_project_run, refuse_secret_params
 
         if not is_frenk_project_run(sys.argv):
             return False
+        refuse_secret_params(sys.argv)  # before MLflow creates the run and logs the parameters
         self._id = experiment_for_command(sys.argv[2:])
+        if self._id is not None:
+            _require_write(self._id)  # MLflow's own create-run would otherwise fail in a 403 traceback
         return self._id is not None
 
     def get_experiment_id(self) -> str:
         return self._id
+
+
+def _require_write(experiment_id: str) -> None:
+    """One line and exit status 2 when the user may only read the experiment of the run."""
+    from ..errors import TrackingError
+    from .access import require_write
+
+    try:
+        require_write([("experiment", experiment_id)], "mlflow run (its run in the experiment)")
+    except TrackingError as exc:
+        print(f"frenk: error: {exc}", file=sys.stderr, flush=True)
+        raise SystemExit(2) from None

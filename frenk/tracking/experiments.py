@@ -69,6 +69,29 @@ def ensure(lang: str, labels: str) -> str:
     return found.experiment_id
 
 
+def write_targets(lang: str | None, labels: str | None, register: str = "") -> list[tuple[str, str]]:
+    """What a step that logs runs (and registers ``register``) will write, as ``(resource type, id)``
+    for :func:`frenk.tracking.access.require_write`: the experiment its run goes to and the
+    registered model, each only if it exists already (a user owns what they create). Creates nothing."""
+    client, found = MlflowClient(), []
+    experiment_id = os.environ.get("MLFLOW_EXPERIMENT_ID")
+    if os.environ.get("MLFLOW_RUN_ID"):
+        experiment_id = client.get_run(os.environ["MLFLOW_RUN_ID"]).info.experiment_id
+    if not experiment_id:
+        name = os.environ.get("MLFLOW_EXPERIMENT_NAME") or (experiment_name(lang, labels) if lang and labels else "")
+        experiment = client.get_experiment_by_name(name) if name else None
+        experiment_id = experiment.experiment_id if experiment is not None else None
+    if experiment_id:
+        found.append(("experiment", experiment_id))
+    if register:
+        try:
+            client.get_registered_model(register)
+            found.append(("registered_model", register))
+        except mlflow.exceptions.MlflowException:
+            pass  # not there yet: whoever registers it first owns it
+    return found
+
+
 def for_step(lang: str | None = None, labels: str | None = None, experiment_id: str | None = None) -> str | None:
     """The experiment a step's (top) run goes to: None where the user or ``mlflow run`` chose it
     (MLflow's own rule applies), else ``experiment_id`` if given, else ``frenk-<lang>-<labels>``."""

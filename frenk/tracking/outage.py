@@ -9,23 +9,29 @@ to a recovery folder (:func:`save_recovery`) and names the command that logs the
 when the server is back (``frenk-recover <folder>``, :func:`load_recovery` and the train step's
 ``recover``).
 
-The recovery file is a pickle written by frenk on this machine: recover only folders you wrote.
+The recovery file is JSON (with NumPy and Parquet files beside it, :mod:`frenk.state`): reading it
+runs no code, and only a folder under the working directory that the current user owns is read.
+A folder of an older frenk (``recovery.pkl``, a pickle) is refused with a line that says how to
+finish it.
 """
 
 from __future__ import annotations
 
 import os
-import pickle
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import mlflow
 
+from ..config import TrainConfig
 from ..errors import TrackingError
-from ..training import TrainListener
+from ..state import StateError, read_state, types_of, write_state
+from ..training import Evaluation, SeedResult, SeedsResult, TrainListener, TrainResult
 
-RECOVERY_FILE = "recovery.pkl"
+RECOVERY_FILE = "recovery.json"
+#: the pickle of frenk before f37cd20, never read
+OLD_RECOVERY_FILE = "recovery.pkl"
 RECOVERY_PREFIX = "frenk-recovery-"
 
 
@@ -65,7 +71,7 @@ class OutageGuard(TrainListener):
                 if not server_unreachable(exc):
                     raise
                 self.down = exc
-        if name == "on_seed_end" and args[1] is not None:  # kept as a plain error: a pickle holds no traceback
+        if name == "on_seed_end" and args[1] is not None:  # kept as a plain error: the state file holds no traceback
             args = (args[0], RuntimeError(str(args[1])))
         self.pending.append((name, self.seed, args))
 
@@ -114,15 +120,15 @@ def relocated(value, old_root: Path, new_root: Path):
 
 
 def keep_folder(payload: object, work: Path, folder: Path, file: str) -> Path:
-    """Move ``work`` to ``folder/work`` and pickle ``payload`` (its paths under ``work`` moved with
-    it) to ``folder/file``; the folder appears whole or not at all."""
+    """Move ``work`` to ``folder/work`` and write ``payload`` (its paths under ``work`` moved with
+    it) to ``folder/file`` (:func:`frenk.state.write_state`); the folder appears whole or not at all,
+    readable by its owner only."""
     staging = folder.with_name(f".{folder.name}.partial")
     shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
+    staging.mkdir(parents=True, mode=0o700)
     shutil.move(work, staging / "work")
     payload = relocated(payload, work, folder / "work")
-    with open(staging / file, "wb") as fh:
-        pickle.dump(payload, fh)
+    write_state(payload, staging, file)
     os.replace(staging, folder)
     return folder
 
@@ -133,14 +139,25 @@ def save_recovery(recovery: Recovery, work_root: Path, where: Path) -> Path:
     return keep_folder(recovery, work_root, where / (RECOVERY_PREFIX + recovery.run_id), RECOVERY_FILE)
 
 
+#: the classes a recovery file may hold
+RECOVERY_TYPES = types_of(Recovery, TrainConfig, SeedsResult, SeedResult, TrainResult, Evaluation)
+
+
 def load_recovery(folder: Path) -> Recovery:
-    """The recovery written by :func:`save_recovery` in ``folder``."""
+    """The recovery written by :func:`save_recovery` in ``folder`` (which must be under the working
+    directory and the current user's)."""
     path = folder / RECOVERY_FILE
+    if not path.is_file() and (folder / OLD_RECOVERY_FILE).is_file():
+        raise TrackingError(f"{folder} was written by an older frenk as a pickle ({OLD_RECOVERY_FILE}), which frenk no "
+                            "longer reads (a pickle can run code). Log it with the frenk version that wrote it "
+                            "(git checkout f37cd20, then frenk-recover), or remove the folder and train again")
     if not path.is_file():
         raise TrackingError(f"{folder} is not a recovery folder of frenk (no {RECOVERY_FILE} in it); a training "
                             "whose tracking server stayed down names its folder in its last message")
-    with open(path, "rb") as fh:
-        recovery = pickle.load(fh)
+    try:
+        recovery = read_state(folder, RECOVERY_FILE, RECOVERY_TYPES, "recovery folder")
+    except StateError as exc:
+        raise TrackingError(str(exc)) from None
     if not isinstance(recovery, Recovery):
         raise TrackingError(f"{path} does not hold a frenk recovery")
     return recovery

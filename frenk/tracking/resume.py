@@ -7,15 +7,20 @@ The same command run again (same model, data, parameters and code version, on th
 run and folder, trains the missing seeds only, adopts the finished seeds' runs as children of its
 own run, and removes the folder when it is done.
 
-The resume file is a pickle written by frenk on this machine; it is read only from the folder
-that a run of this host recorded.
+A stopped run is adopted only from the experiment the new run goes to, started by the same user
+(``mlflow.user``, and ``MLFLOW_TRACKING_USERNAME`` where set) on the same host. The resume file is
+JSON with NumPy and Parquet files beside it (:mod:`frenk.state`), so reading it runs no code, and
+it is read only from a folder under the working directory that the current user owns; a folder
+that another user (or a run tag) points elsewhere is never read. A folder of an older frenk
+(``resume.pkl``, a pickle) is refused with a line that says how to finish it.
 """
 
 from __future__ import annotations
 
+import getpass
 import hashlib
 import json
-import pickle
+import os
 import shutil
 import socket
 import tempfile
@@ -25,10 +30,19 @@ from pathlib import Path
 import mlflow
 
 from .outage import keep_folder
+from ..errors import TrackingError
 from ..provenance import code_version
+from ..state import StateError, check_owned, read_state, types_of
+from ..training import Evaluation, SeedResult, TrainResult
 from .runs import HOST_TAG, TAG_PREFIX
 
-RESUME_FILE = "resume.pkl"
+RESUME_FILE = "resume.json"
+#: the pickle of frenk before f37cd20, never read
+OLD_RESUME_FILE = "resume.pkl"
+#: the classes a resume file may hold
+RESUME_TYPES = types_of(SeedResult, TrainResult, Evaluation)
+#: the tracking server's user (MLFLOW_TRACKING_USERNAME) who stopped the training, where one was set
+USER_TAG = "frenk.tracking_user"
 RESUME_PREFIX = "frenk-resume-"
 FOLDER_TAG = "frenk.resume_folder"
 DIGEST_TAG = "frenk.train_digest"
@@ -66,26 +80,69 @@ def save_stopped(parent_run_id: str, finished: list, best_work: Path | None, run
         best_work = Path(tempfile.mkdtemp(prefix="frenk-nothing-kept-"))
     payload = {"finished": finished, "run_ids": {r.seed: run_ids[r.seed] for r in finished}, "model_uris": model_uris}
     keep_folder(payload, best_work, folder, RESUME_FILE)
-    mlflow.MlflowClient().set_tag(parent_run_id, FOLDER_TAG, str(folder))
+    client = mlflow.MlflowClient()
+    client.set_tag(parent_run_id, USER_TAG, _tracking_user())
+    client.set_tag(parent_run_id, FOLDER_TAG, str(folder))
     return folder
 
 
-def find_resumable(tags: dict[str, str]) -> Resumable | None:
-    """The newest stopped training of this host and code version with the same ``tags`` (see
-    :data:`SAME`) whose resume folder exists."""
+def _tracking_user() -> str:
+    return os.environ.get("MLFLOW_TRACKING_USERNAME", "")
+
+
+def _same_owner(run, experiment_id: str) -> bool:
+    """Whether ``run`` is one this user stopped in ``experiment_id`` (the run about to continue it)."""
+    try:
+        user = getpass.getuser()
+    except (ImportError, KeyError, OSError):
+        user = None
+    return (run.info.experiment_id == experiment_id and run.data.tags.get("mlflow.user") == user
+            and run.data.tags.get(USER_TAG, "") == _tracking_user())
+
+
+def _read_payload(folder: Path) -> dict | None:
+    """The resume file in ``folder``, or None when there is none (or it is not this user's to read)."""
+    if not (folder / RESUME_FILE).is_file():
+        if (folder / OLD_RESUME_FILE).is_file() and _readable(folder, OLD_RESUME_FILE):
+            raise TrackingError(
+                f"the stopped training's resume folder {folder} was written by an older frenk as a pickle "
+                f"({OLD_RESUME_FILE}), which frenk no longer reads (a pickle can run code). Finish it with the frenk "
+                f"version that wrote it (git checkout f37cd20, then the same command), or remove the folder "
+                f"(rm -r {folder}) to train every seed again; the finished seeds' runs stay in MLflow")
+        return None
+    try:
+        payload = read_state(folder, RESUME_FILE, RESUME_TYPES, "resume folder")
+    except StateError as exc:
+        print(f"frenk: warning: not continuing from {folder}: {exc}", flush=True)
+        return None
+    return payload if isinstance(payload, dict) and {"finished", "run_ids", "model_uris"} <= set(payload) else None
+
+
+def _readable(folder: Path, file: str) -> bool:
+    try:
+        check_owned(folder, file, "resume folder")
+    except StateError:
+        return False
+    return True
+
+
+def find_resumable(tags: dict[str, str], experiment_id: str) -> Resumable | None:
+    """The newest stopped training in ``experiment_id`` of this host, user and code version with
+    the same ``tags`` (see :data:`SAME`) whose resume folder exists and is the user's own."""
     tags = {**tags, "frenk.code_version": code_version(), HOST_TAG: socket.gethostname()}
     # only hex digests in the query (a model path may hold quotes); the other tags are compared here
     query = f"tags.`{DIGEST_TAG}` = '{tags[DIGEST_TAG]}' AND tags.`{FOLDER_TAG}` LIKE '%{RESUME_PREFIX}%'"
-    found = [r for r in mlflow.search_runs(search_all_experiments=True, output_format="list", filter_string=query,
+    found = [r for r in mlflow.search_runs(experiment_ids=[experiment_id], output_format="list", filter_string=query,
                                            order_by=["attributes.start_time DESC"])
-             if all(r.data.tags.get(k) == tags[k] for k in SAME if k in tags)]
+             if all(r.data.tags.get(k) == tags[k] for k in SAME if k in tags) and _same_owner(r, experiment_id)]
     client = mlflow.MlflowClient()
     for run in (r for r in found if r.info.status != "FINISHED"):
         folder = Path(run.data.tags[FOLDER_TAG])
-        if not (folder / RESUME_FILE).is_file():
+        if folder.name != RESUME_PREFIX + run.info.run_id:
+            continue  # a tag pointing at another run's (or anybody's) folder
+        payload = _read_payload(folder)
+        if payload is None:
             continue
-        with open(folder / RESUME_FILE, "rb") as fh:
-            payload = pickle.load(fh)
         alive = {s: i for s, i in payload["run_ids"].items() if client.get_run(i).info.status == "FINISHED"}
         finished = [r for r in payload["finished"] if r.seed in alive]
         if finished:

@@ -278,3 +278,43 @@ def inherited_tags(exclude: tuple[str, ...] = ("frenk.repeats", TEMP_TAG)) -> di
 
 def set_tags(tags: dict[str, str]) -> None:
     mlflow.set_tags(tags)
+
+
+def forget_leaked_run(run_id: str) -> str:
+    """Delete run ``run_id``, whose parameters hold a secret (``mlflow run`` logged them before the
+    step could refuse them): for good on a local store (``mlflow gc``), else soft-deleted with the
+    command an admin runs on the server. Returns what was done, for the user."""
+    import subprocess
+    import sys
+
+    uri = tracking_uri()
+    try:
+        MlflowClient(uri).delete_run(run_id)
+    except Exception as exc:  # the refusal itself is the message; say that the run stays
+        return (f"Its run {run_id} already holds the value and could not be deleted ({type(exc).__name__}): delete it "
+                "in the MLflow UI, have an admin run `mlflow gc` on the server, and change the password")
+    if uri.startswith(("http://", "https://")):
+        return (f"Its run {run_id}, which `mlflow run` had logged with the value, is deleted; an admin removes it for "
+                f"good with `mlflow gc --backend-store-uri <the server's store> --run-ids {run_id}`; change the "
+                "password, readers may have seen it")
+    gc = subprocess.run([sys.executable, "-m", "mlflow", "gc", "--backend-store-uri", uri, "--run-ids", run_id],
+                        stdin=subprocess.DEVNULL, capture_output=True, text=True)
+    if gc.returncode != 0:
+        return (f"Its run {run_id}, which `mlflow run` had logged with the value, is deleted but not purged: run "
+                f"`mlflow gc --backend-store-uri {uri} --run-ids {run_id}`")
+    _vacuum(uri)
+    return f"Its run {run_id}, which `mlflow run` had logged with the value, is deleted for good (mlflow gc)"
+
+
+def _vacuum(uri: str) -> None:
+    """Rewrite a local SQLite store, so that deleted rows leave no bytes in its free pages."""
+    if not uri.startswith("sqlite:///"):
+        return
+    import sqlite3
+
+    with contextlib.suppress(sqlite3.Error):
+        connection = sqlite3.connect(uri[len("sqlite:///"):], timeout=30)
+        try:
+            connection.execute("VACUUM")
+        finally:
+            connection.close()

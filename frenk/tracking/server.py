@@ -29,6 +29,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import click
 
+from ..secret_params import redact
 from ..errors import FrenkError, TrackingError
 
 #: the PostgreSQL role a local cluster is created with
@@ -44,15 +45,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def redact(url: str) -> str:
-    """``url`` with its password (if any) replaced by ``***``: for messages and logs."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def with_database(url: str, database: str) -> str:
@@ -188,10 +180,13 @@ def _secret(path: Path) -> str:
     return path.read_text().strip()
 
 
-def _auth_env(data_dir: Path) -> dict[str, str]:
+def auth_env(data_dir: Path) -> dict[str, str]:
     """The basic-auth app's settings: its user store in the data folder, the admin's password."""
     password = os.environ.get("MLFLOW_AUTH_ADMIN_PASSWORD") or _secret(data_dir / "admin-password")
     ini = data_dir / "basic_auth.ini"
+    users = data_dir / "basic_auth.db"  # the users' password hashes: the owner's only (SQLite takes an empty file)
+    users.touch(mode=0o600, exist_ok=True)
+    os.chmod(users, 0o600)
     ini.write_text("[mlflow]\ndefault_permission = READ\n"
                    f"database_uri = sqlite:///{data_dir / 'basic_auth.db'}\nadmin_username = admin\n"
                    "authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n")
@@ -270,7 +265,7 @@ def team_stack(data_dir: Path, postgres_url: str = "", host: str = "127.0.0.1", 
         artifacts.mkdir(exist_ok=True)
         port = port or free_port()
         url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
-        env = _auth_env(data_dir) if auth else {}
+        env = auth_env(data_dir) if auth else {}
         log = data_dir / "mlflow-server.log"
         proc = start_mlflow_server(backend, artifacts, host, port, workers, env, log)
         stack.callback(stop_process, proc)
