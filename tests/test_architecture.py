@@ -13,7 +13,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "frenk"
-LIBRARY = ("data", "training", "comparison", "publishing")
+LIBRARY = ("data", "training", "tuning", "comparison", "publishing")
 MAX_FUNCTION_LINES = 60
 
 

@@ -268,6 +268,18 @@ def test_a_model_folder_that_ships_code_is_refused_without_running_it(tiny_model
     assert not marker.exists() and _runs() == []
 
 
+def _is_false(node) -> bool:
+    import ast
+
+    return isinstance(node, ast.Constant) and node.value is False
+
+
+def test_no_remote_code_is_false():
+    from frenk.training import NO_REMOTE_CODE
+
+    assert NO_REMOTE_CODE == {"trust_remote_code": False}
+
+
 def test_every_auto_load_passes_trust_remote_code_false():
     import ast
 
@@ -276,8 +288,8 @@ def test_every_auto_load_passes_trust_remote_code_false():
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Call) and getattr(node.func, "attr", "") in ("from_pretrained",) or (
                     isinstance(node, ast.Call) and getattr(node.func, "id", "") == "pipeline"):
-                passes = any(k.arg == "trust_remote_code" or (k.arg is None and getattr(k.value, "id", "") == "NO_REMOTE_CODE")
-                             for k in node.keywords)
+                passes = any(_is_false(k.value) if k.arg == "trust_remote_code" else
+                             k.arg is None and getattr(k.value, "id", "") == "NO_REMOTE_CODE" for k in node.keywords)
                 calls.append((f"{path.name}:{node.lineno}", passes))
     assert len(calls) >= 6 and all(passes for _, passes in calls), calls
 
