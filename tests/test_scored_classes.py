@@ -134,3 +134,26 @@ def test_compare_counts_an_old_run_without_the_tag_as_scored_over_its_whole_sche
     (c,) = [c for c in outcome.report["comparisons"] if c["metric"] == "macro_f1"]
     assert "(bertic: 5 classes (without 'Background violence'); xlmr: 6 classes)" in c["class_note"]
     assert "different class sets" in outcome.markdown
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("engine", ["frenk", "simpletransformers"])
+def test_both_engines_average_validation_over_the_classes_present(engine, five_class_source, tmp_path):
+    """Per epoch and after training, the validation macro-F1 of either engine is over the classes
+    present in the validation labels or the predictions (five here), not the scheme's six."""
+    from frenk.training import fit, load_saved, predict_proba, resolve, settings_for
+
+    data = prepare(PreprocessOptions(source=str(five_class_source), labels="multiclass"))
+    spec = resolve("tiny")
+    settings = settings_for(spec, epochs=1, max_length=64, engine=engine)
+    rows = []
+    result = fit(spec, data, settings, tmp_path, [lambda epoch, metrics: rows.append(metrics)])
+    val = data.splits["validation"]
+    model, tokenizer = load_saved(result.model_dir)
+    preds = predict_proba(model, tokenizer, val["text"].tolist(), settings.max_length).argmax(1)
+    present = sorted(set(val["label"]) | set(preds))
+    assert FRENK_CLASSES.index(ABSENT) not in present
+    expected = f1_score(val["label"], preds, labels=present, average="macro", zero_division=0)
+    assert result.validation["val_macro_f1"] == pytest.approx(expected)
+    assert rows[-1]["val_macro_f1"] == pytest.approx(expected)  # the epoch's row: the same model, the same average
+    assert expected > f1_score(val["label"], preds, labels=list(range(6)), average="macro", zero_division=0)
