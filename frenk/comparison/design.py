@@ -38,6 +38,8 @@ class RunRecord:
     labels: str | None = None
     #: the artifact that holds the run's per-class, per-topic and per-fold results (None: its metrics hold them)
     results_table: str | None = None
+    #: the classes its macro-F1 averages over (None: not known)
+    scored_classes: tuple[str, ...] | None = None
 
 
 @dataclass
@@ -214,6 +216,28 @@ def _power(effect: float, paired: bool, alpha: float, xa: np.ndarray, xb: np.nda
             "min_detectable_difference": mdd, "sd": sd, "note": note}
 
 
+def class_set_note(a: str, b: str, runs_a: list[RunRecord], runs_b: list[RunRecord], metric: str) -> str | None:
+    """A note when the runs of two systems were scored over different class sets, so that their
+    macro-F1 averages count different classes (runs whose class set is not known are left out)."""
+    if metric != "macro_f1":
+        return None
+    sets = {s: list(dict.fromkeys(r.scored_classes for r in runs if r.scored_classes is not None))
+            for s, runs in ((a, runs_a), (b, runs_b))}
+    distinct = set(sets[a]) | set(sets[b])
+    if len(distinct) < 2:
+        return None
+    every = list(dict.fromkeys(c for classes in sorted(distinct, key=len, reverse=True) for c in classes))
+
+    def described(system: str) -> str:
+        return " or ".join(f"{len(classes)} classes" + (
+            f" (without {', '.join(repr(c) for c in every if c not in classes)})" if len(classes) < len(every) else "")
+            for classes in sets[system]) or "not known"
+
+    return (f"{a} vs {b}: the runs were scored over different class sets ({a}: {described(a)}; {b}: {described(b)}), so "
+            "their macro-F1 averages count different classes; a class that a run's test labels lack counts only where "
+            "it was predicted, and runs logged before frenk recorded frenk.scored_classes count every class of their scheme")
+
+
 def compare_pair(a: str, b: str, runs_a: list[RunRecord], runs_b: list[RunRecord], metric: str, alpha: float) -> dict:
     """All tests of one metric for one pair of systems; the primary one (``recommended``)
     follows from the design alone."""
@@ -246,6 +270,7 @@ def compare_pair(a: str, b: str, runs_a: list[RunRecord], runs_b: list[RunRecord
     }
     result["power"] = _power(effect, paired, alpha, xa, xb)
     result["scores"] = {a: xa.tolist(), b: xb.tolist()}
+    result["class_note"] = class_set_note(a, b, runs_a, runs_b, metric)
     return result
 
 

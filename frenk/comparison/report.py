@@ -44,6 +44,8 @@ def _pair_rows(comps: list[dict]) -> list[str]:
         )
     lines += ["", "Verdicts (primary test):", ""]
     lines += [f"- {c['recommended']['verdict']}. Why this test: {c['recommended']['reason']}." for c in comps]
+    notes = [c["class_note"] for c in comps if c.get("class_note")]  # reports saved before it have none
+    lines += ["", "Class sets:", ""] + [f"- Note: {n}." for n in notes] if notes else []
     return lines
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import ConfigError, DataError
+from .labels import scheme
 from .sources import MANIFEST
 
 SPLITS = ("train", "validation", "test")
@@ -99,6 +100,38 @@ def check_scheme(data: PreparedData, lang: str, labels: str, name: str) -> None:
             f"{name} was prepared for lang={params['lang']} labels={params['labels']}, but the run asks for "
             f"lang={lang} labels={labels}; pass matching lang/labels or preprocess again"
         )
+
+
+def missing_classes(data: PreparedData) -> dict[str, list[str]]:
+    """For each split that lacks some class of the data's label scheme, those classes (in scheme order)."""
+    labels = scheme(data.manifest["parameters"]["labels"])
+    missing = {}
+    for name in SPLITS:
+        part = data.splits.get(name)  # None: a split the data lacks (the test split closed for tuning)
+        if part is None:
+            continue
+        present = set(part["label"].astype(int))
+        absent = [cls for i, cls in enumerate(labels.classes) if i not in present]
+        if absent:
+            missing[name] = absent
+    return missing
+
+
+def missing_class_warnings(data: PreparedData) -> list[str]:
+    """One line per split that lacks some class of the scheme: which classes, and what that does to
+    macro-F1 (averaged over the classes present or predicted, see ``training.evaluation``)."""
+    labels = scheme(data.manifest["parameters"]["labels"])
+    lines = []
+    for name, absent in missing_classes(data).items():
+        which = ("class " if len(absent) == 1 else "classes ") + ", ".join(repr(c) for c in absent)
+        present = labels.num_labels - len(absent)
+        tail = ("a model trained on it cannot learn " + ("that class" if len(absent) == 1 else "those classes")
+                if name == "train" else
+                f"macro-F1 on it is averaged over the {present} classes present (and a missing class that a model "
+                "predicts, as F1 0)")
+        lines.append(f"the {name} split has no example of {which} ({labels.name} scheme, {labels.num_labels} "
+                     f"classes); {tail}")
+    return lines
 
 
 class _SplitsWithoutTest(dict):

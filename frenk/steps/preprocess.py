@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, fields
 from pathlib import Path
 
 from ..config import PreprocessConfig
-from ..data import PreparedData, PreprocessOptions, check_output, prepare, write_prepared
+from ..data import PreparedData, PreprocessOptions, check_output, missing_class_warnings, prepare, write_prepared
 from ..tracking import results, runs
 
 
@@ -23,6 +24,8 @@ def preprocess(cfg: PreprocessConfig) -> PreprocessResult:
     runs.start_step()
     options = PreprocessOptions(**{f.name: getattr(cfg, f.name) for f in fields(PreprocessOptions)})
     data = prepare(options)  # validates everything before anything is written or logged
+    for line in missing_class_warnings(data):  # a class without examples in a split: macro-F1 over fewer classes
+        print(f"frenk: warning: {line}", file=sys.stderr, flush=True)
     tags = runs.frenk_tags(step="preprocess", lang=cfg.lang, labels=cfg.labels, data_digest=data.data_digest)
     with runs.step_run(f"preprocess-{cfg.lang}-{cfg.labels}", tags, lang=cfg.lang, labels=cfg.labels) as run:
         output = write_prepared(data, cfg.output, on_staging=runs.note_temp_dir)

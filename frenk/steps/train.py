@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import sys
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
@@ -10,7 +11,7 @@ from pathlib import Path
 
 from ..config import RecoverConfig, TrainConfig
 from ..errors import TrackingError
-from ..data import PreprocessOptions, check_scheme, load_or_prepare, scheme
+from ..data import PreprocessOptions, check_scheme, load_or_prepare, missing_class_warnings, scheme
 from ..interrupts import sigterm_as_interrupt
 from ..training import (TINY_MAX_POSITIONS, EpochListener, FinishedSeeds, TrainListener, check_head, check_max_length,
                         check_engine, fit_seeds, resolve, settings_for)
@@ -48,6 +49,8 @@ def _checked_inputs(cfg: TrainConfig):
         cfg.apply_hyperparameters(best_params_of_run(cfg.params), f"tune run {cfg.params}", tune_run=cfg.params)
     data = load_or_prepare(cfg.data, PreprocessOptions(lang=cfg.lang, labels=cfg.labels))
     check_scheme(data, cfg.lang, cfg.labels, cfg.data)
+    for line in missing_class_warnings(data):  # a class without examples in a split: macro-F1 over fewer classes
+        print(f"frenk: warning: {line}", file=sys.stderr, flush=True)
     if spec.kind == "transformer":
         check_head(spec.source, scheme(cfg.labels).id2label)
         check_max_length(spec.source, cfg.max_length)

@@ -13,12 +13,16 @@ turns what a run logged, in this layout or the flat one of runs logged before it
 
 from __future__ import annotations
 
+import json
 import re
 
 #: the table of a train run's remaining results (and of a parent's remaining summary)
 RESULTS_TABLE = "results.json"
 #: tag of runs logged in this layout (value: the table's file name)
 LAYOUT_TAG = "frenk.results_table"
+#: tag of a train run: the classes its test macro-F1 averages over (present in the test labels or
+#: predicted), a JSON list; a run logged before it was scored over every class of its scheme
+SCORED_CLASSES_TAG = "frenk.scored_classes"
 
 #: top-level metrics, library name -> logged name
 TOP = {
@@ -81,3 +85,26 @@ def library_names(metrics: dict[str, float]) -> dict[str, float]:
         else:
             out[key] = value
     return out
+
+
+def scored_classes_tag(classes) -> dict[str, str]:
+    """The tag that records the classes a run was scored over (none when they are not known)."""
+    return {SCORED_CLASSES_TAG: json.dumps(list(classes), ensure_ascii=False)} if classes else {}
+
+
+def scored_classes(tags: dict[str, str]) -> tuple[str, ...] | None:
+    """The classes a train run's macro-F1 averages over: its :data:`SCORED_CLASSES_TAG`, else (a
+    run logged before the tag) every class of its label scheme, as the code then scored it; None
+    when neither is known."""
+    from ..data import scheme
+
+    if SCORED_CLASSES_TAG in tags:  # a value that is not a list of names (edited by hand): not known
+        try:
+            value = json.loads(tags[SCORED_CLASSES_TAG])
+        except json.JSONDecodeError:
+            return None
+        return tuple(value) if isinstance(value, list) and all(isinstance(v, str) for v in value) else None
+    try:
+        return scheme(tags.get("frenk.labels", "")).classes
+    except ValueError:
+        return None

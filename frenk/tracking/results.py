@@ -100,7 +100,8 @@ def log_train_result(result: TrainResult) -> None:
             "device": result.device,
         }
     )
-    mlflow.set_tag("frenk.reload_check", "passed" if result.reload_identical else "failed")
+    mlflow.set_tags({"frenk.reload_check": "passed" if result.reload_identical else "failed",
+                     **metric_names.scored_classes_tag(getattr(result.evaluation, "scored_classes", ()))})
     if result.load_report:  # which weights the base checkpoint lacked (created new) or carried unused
         mlflow.log_dict(result.load_report, "load_report.json")
     log_figure(confusion_matrix(result.evaluation.confusion, result.evaluation.class_names), "confusion_matrix.png")

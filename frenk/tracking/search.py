@@ -84,6 +84,7 @@ def train_runs(experiment: str, group: str, filter_string: str, by: str) -> list
             lang=r.data.tags.get("frenk.lang"),
             labels=r.data.tags.get("frenk.labels"),
             results_table=r.data.tags.get(metric_names.LAYOUT_TAG),
+            scored_classes=metric_names.scored_classes(r.data.tags),
         )
         for r in runs
     ]

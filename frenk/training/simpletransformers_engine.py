@@ -185,7 +185,7 @@ def train_simpletransformers(source: str, data: PreparedData, settings: TrainSet
                  for split in ("train", "validation")}
         with _quiet_datasets():  # it tokenises through datasets' map, which draws progress bars
             st.train_model(frame["train"], eval_data=frame["validation"], show_running_loss=False, verbose=False,
-                           accuracy=accuracy_score,  # macro-F1 over the scheme's classes, as the default engine's
+                           accuracy=accuracy_score,  # macro-F1 over the classes present or predicted, as the default engine's
                            macro_f1=lambda y, p: core_metrics(y, p, labels.num_labels)["macro_f1"])
         hook.remove()
     finally:
