@@ -160,3 +160,34 @@ def test_a_recovery_folder_outside_the_working_directory_is_refused(mlflow_store
     write_state({"not": "a recovery"}, folder, "recovery.json")
     with pytest.raises(TrackingError, match="not under the working directory"):
         recover(RecoverConfig(folder=str(folder)))
+
+
+def test_a_recovery_of_a_real_training_round_trips(mlflow_store, prepared_sample, tmp_path):
+    """What a training whose server went down saves (its config, the listener's state, the events
+    it could not log, the fitted seeds) comes back equal from the JSON recovery folder."""
+    from frenk.data import load_prepared
+    from frenk.tracking import outage
+    from frenk.training import fit_seeds, resolve, settings_for
+
+    cfg = TrainConfig(model="tfidf", data=str(prepared_sample), repeats=2)
+    spec = resolve("tfidf")
+    work = tmp_path / "work-root"
+    work.mkdir()
+    fitted = fit_seeds(spec, load_prepared(prepared_sample), settings_for(spec, seed=42), [42, 43], work)
+    pending = [("on_seed_start", 42, (42,)), ("on_epoch", 42, (1, {"val_macro_f1": 0.5})),
+               ("on_seed_result", 42, (42, fitted.seeds[0].result, False)),
+               ("on_seed_end", 42, (42, RuntimeError("lost")))]
+    state = {"params": {"model": "tfidf", "repeats": 2}, "run_name": "tfidf-hr-s{seed}", "nested": True,
+             "run_ids": {42: "r42", 43: "r43"}, "model_uris": {42: "models:/m-1"}}
+    saved = outage.Recovery("http://127.0.0.1:1", cfg, "parent", state, pending, fitted, {"frenk.model": "tfidf"})
+    folder = outage.save_recovery(saved, work, Path.cwd())
+    back = outage.load_recovery(folder)
+    assert back.config == cfg and back.listener == state and back.tags == saved.tags and back.run_id == "parent"
+    assert [r.seed for r in back.fitted.seeds] == [42, 43] and back.fitted.best.seed == fitted.best.seed
+    assert back.fitted.summary == fitted.summary
+    assert back.fitted.best_model_dir is not None and back.fitted.best_model_dir.is_relative_to(folder)
+    assert back.fitted.best_model_dir.is_dir()
+    result = back.pending[2][2][1]
+    assert result.evaluation.metrics == fitted.seeds[0].result.evaluation.metrics
+    pd.testing.assert_frame_equal(result.evaluation.predictions, fitted.seeds[0].result.evaluation.predictions)
+    assert str(back.pending[3][2][1]) == "lost" and back.pending[1][2] == (1, {"val_macro_f1": 0.5})
