@@ -142,7 +142,7 @@ def test_an_old_pickle_resume_folder_of_this_user_is_refused_with_how_to_finish_
 
 
 def test_an_old_pickle_recovery_folder_is_refused_and_never_unpickled(mlflow_store, tmp_path):
-    from frenk.steps.train import recover
+    from frenk.steps.train_recovery import recover
 
     marker = tmp_path / "code-ran"
     folder = Path.cwd() / "frenk-recovery-abc"
@@ -153,7 +153,7 @@ def test_an_old_pickle_recovery_folder_is_refused_and_never_unpickled(mlflow_sto
 
 
 def test_a_recovery_folder_outside_the_working_directory_is_refused(mlflow_store, tmp_path):
-    from frenk.steps.train import recover
+    from frenk.steps.train_recovery import recover
 
     folder = tmp_path / "elsewhere" / "frenk-recovery-abc"
     folder.mkdir(parents=True)

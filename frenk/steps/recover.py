@@ -3,7 +3,7 @@
 
 from ..cli import command
 from ..config import RecoverConfig
-from .train import recover
+from .train_recovery import recover
 
 main = command(RecoverConfig, recover)
 

@@ -22,6 +22,22 @@ class SeedRuns(TrainListener):
         self.model_uris: dict[int, str] = {}
         self._context = None
 
+    def state(self) -> dict:
+        """What a recovery needs to log the rest later (:meth:`from_state`)."""
+        return {"params": self.params, "run_name": self.run_name, "nested": self.nested,
+                "run_ids": dict(self.run_ids), "model_uris": dict(self.model_uris)}
+
+    @classmethod
+    def from_state(cls, data: PreparedData, state: dict) -> SeedRuns:
+        runs = cls(data, state["params"], state["run_name"], state["nested"])
+        runs.adopt(state["run_ids"], state["model_uris"])
+        return runs
+
+    def adopt(self, run_ids: dict[int, str], model_uris: dict[int, str]) -> None:
+        """Seeds logged before (a stopped training continued, a recovery): their runs and models."""
+        self.run_ids.update(run_ids)
+        self.model_uris.update(model_uris)
+
     def on_seed_start(self, seed: int) -> None:
         tags = frenk_tags(seed=seed)
         if self.nested and seed in self.run_ids:  # logging it again after an outage

@@ -8,7 +8,8 @@ progress reaches tracking through :class:`TrainListener` hooks.
 
 from .engine import EncodedDataset, check_reload, load_saved, predict_proba, train_transformer
 from .evaluation import Evaluation, core_metrics, evaluate
-from .fit import KEEP_CHOICES, check_engine, FinishedSeeds, SeedResult, SeedsResult, fit, fit_seeds, summarise
+from .fit import (KEEP_CHOICES, FinishedSeeds, SeedResult, SeedsResult, best_seed, check_engine, fit, fit_seeds,
+                  summarise)
 from .listeners import EpochListener, TrainListener
 from .loading import (
     NO_REMOTE_CODE, LoadReport, check_head, check_max_length, load_classifier, load_with_report, refuse_custom_code,
@@ -21,7 +22,7 @@ from .tfidf import TFIDF_FILE, majority_baseline, train_tfidf
 from .tiny import TINY_MAX_POSITIONS, build_tiny
 
 __all__ = [
-    "FinishedSeeds", "KEEP_CHOICES", "NO_REMOTE_CODE", "TINY_MAX_POSITIONS", "Accelerator", "LoadReport", "PRECISIONS", "PRESETS", "TFIDF_FILE",
+    "FinishedSeeds", "best_seed", "KEEP_CHOICES", "NO_REMOTE_CODE", "TINY_MAX_POSITIONS", "Accelerator", "LoadReport", "PRECISIONS", "PRESETS", "TFIDF_FILE",
     "EncodedDataset", "EpochListener", "Evaluation", "ModelSpec", "accelerator", "check_max_length", "load_with_report",
     "refuse_custom_code",
     "Preset", "SeedResult", "SeedsResult", "TrainListener", "TrainResult", "TrainSettings", "build_tiny",

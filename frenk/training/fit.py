@@ -95,6 +95,11 @@ class SeedsResult:
     best_model_dir: Path | None
 
 
+def best_seed(results: Iterable[SeedResult]) -> SeedResult:
+    """The seed that a training keeps and registers: the highest validation macro-F1 (never test)."""
+    return max(results, key=lambda r: r.selection_score)
+
+
 def summarise(results: Iterable[TrainResult]) -> dict[str, float]:
     """Mean and sample sd of every test metric over seeds."""
     results = list(results)
@@ -181,7 +186,7 @@ def fit_seeds(spec: ModelSpec, data: PreparedData, settings: TrainSettings, seed
         for seed in todo:
             fit_here(seed)
     done.sort(key=lambda r: seeds.index(r.seed))
-    best = max(done, key=lambda r: r.selection_score)
+    best = best_seed(done)
     weights = best.result.model_dir
     return SeedsResult(done, best, summarise(r.result for r in done),
                        weights if keep_best_on_disk and weights is not None and weights.exists() else None)
@@ -189,7 +194,7 @@ def fit_seeds(spec: ModelSpec, data: PreparedData, settings: TrainSettings, seed
 
 def _keep_best_only(done: list[SeedResult], work_root: Path, keep_best_on_disk: bool) -> None:
     """Remove every seed's work folder but the best one's (all of them when none is kept)."""
-    best = max(done, key=lambda r: r.selection_score)
+    best = best_seed(done)
     for r in done:
         if not (r is best and keep_best_on_disk):
             shutil.rmtree(work_root / f"seed-{r.seed}", ignore_errors=True)
@@ -251,11 +256,3 @@ class FinishedSeeds(TrainListener):
     def on_seed_end(self, seed: int, error: BaseException | None) -> None:
         if error is None and seed in self.results:
             self.finished.append(SeedResult(seed, self.results[seed]))
-
-    def best_with_weights(self) -> SeedResult | None:
-        """The best finished seed, if its weights are still on disk (keep=best keeps only the best so far)."""
-        if not self.finished:
-            return None
-        best = max(self.finished, key=lambda r: r.selection_score)
-        weights = best.result.model_dir
-        return best if weights is not None and weights.exists() else None
