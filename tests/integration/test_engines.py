@@ -15,7 +15,7 @@ from frenk.steps import compare, train
 from frenk.training import TrainSettings, check_engine
 from frenk.training.simpletransformers_engine import EXTRA, st_model_type
 
-from .helpers import ROOT, mlflow_run
+from ..helpers import ROOT, mlflow_run
 
 FAST = '{"num_train_epochs": 2, "max_seq_length": 64}'
 

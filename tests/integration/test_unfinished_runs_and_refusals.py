@@ -25,7 +25,7 @@ from frenk.errors import ConfigError, DataError, FrenkError, ModelError
 from frenk.tracking import registry, runs
 from frenk.training import TrainListener
 
-from .helpers import ROOT
+from ..helpers import ROOT
 
 FAST = '{"num_train_epochs": 1, "max_seq_length": 32}'
 

@@ -17,7 +17,7 @@ import pytest
 from frenk.config import TuneConfig
 from frenk.secret_params import STORAGE_ENV, SecretInParameter, refuse_credentials, shown_storage, storage_url
 
-from .helpers import ROOT, mlflow_run
+from ..helpers import ROOT, mlflow_run
 
 CANARY = "Canary-7f3a9q"
 LEAKY = f"postgresql://frenk:{CANARY}@127.0.0.1:9/optuna"

@@ -17,7 +17,7 @@ import pytest
 
 from frenk.tracking.server import free_port, start_mlflow_server, stop_process, wait_healthy
 
-from .helpers import ROOT
+from ..helpers import ROOT
 
 pytestmark = pytest.mark.slow
 EPOCHS = 12  # long enough (tens of seconds) that the server stops while the training runs, however fast the engine

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import mlflow
 import pytest
@@ -12,7 +11,7 @@ import yaml
 from frenk.config import MainConfig
 from frenk.errors import ConfigError
 
-from .helpers import mlflow_run
+from ..helpers import ROOT, mlflow_run
 
 
 
@@ -24,7 +23,7 @@ def test_main_config_validation():
         with pytest.raises(ConfigError, match="at least 3 seeds per model.*repeats=10"):
             MainConfig(repeats=too_few)
     assert MainConfig().repeats == 10 == MainConfig(repeats=3).repeats + 7
-    spec = yaml.safe_load((Path(__file__).resolve().parents[1] / "MLproject").read_text())
+    spec = yaml.safe_load((ROOT / "MLproject").read_text())
     assert spec["entry_points"]["main"]["parameters"]["repeats"]["default"] == 10
     assert MainConfig(tune=True).tune
 

@@ -12,7 +12,7 @@ import sys
 import mlflow
 import pytest
 
-from .helpers import ROOT
+from ..helpers import ROOT
 
 SKIP = shutil.ignore_patterns(".git", ".venv", "mlflow.db", "mlruns", "mlartifacts", "data", "outputs", "__pycache__",
                               "optuna.journal*", "*.egg-info", ".pytest_cache")

@@ -13,9 +13,7 @@ from click.testing import CliRunner
 from frenk.config import PreprocessConfig
 from frenk.steps import preprocess
 
-from .helpers import mlflow_run
-
-ROOT = Path(__file__).resolve().parents[1]
+from ..helpers import ROOT, mlflow_run
 
 
 def test_preprocess_logs_datasets_and_artifacts(mlflow_store, tmp_path):

@@ -11,7 +11,7 @@ from frenk.config import TrainConfig
 from frenk.errors import ConfigError, DataError, ModelError, TrackingError
 from frenk.steps import train
 
-from .helpers import mlflow_run
+from ..helpers import mlflow_run
 
 pytestmark = pytest.mark.slow
 FAST = '{"num_train_epochs": 1, "max_seq_length": 64}'

@@ -82,7 +82,7 @@ def test_precision():
 
 # ---------------------------------------------------------------- every published checkpoint shape (issue 10)
 
-from .checkpoints import PRESET_SHAPES, SHAPES, build_checkpoint  # noqa: E402
+from ..checkpoints import PRESET_SHAPES, SHAPES, build_checkpoint  # noqa: E402
 
 STEP = dict(epochs=1, learning_rate=1e-3, batch_size=16, max_length=32, eval_batch_size=16)
 

@@ -21,7 +21,7 @@ from frenk.data import load_prepared, without_test
 from frenk.errors import DataError
 from frenk.training import TrainSettings, fit, resolve
 
-from .helpers import ROOT, mlflow_run
+from ..helpers import ROOT, mlflow_run
 
 GRID = "learning_rate: [1.0e-3, 2.0e-3, 4.0e-3]\nwarmup_ratio: [0.0, 0.1, 0.2]\nepochs: [1]\n"
 FAST = {"max_length": 32}

@@ -31,7 +31,7 @@ from frenk.secret_params import STORAGE_ENV
 from frenk.tracking.server import (create_database, free_port, local_postgres, postgres_bindir, start_mlflow_server,
                                    stop_process, wait_healthy, with_database)
 
-from .helpers import ROOT, mlflow_run
+from ..helpers import ROOT, mlflow_run
 
 pytestmark = pytest.mark.slow
 IN_CI = os.environ.get("CI", "").lower() == "true"

@@ -13,7 +13,7 @@ from frenk.config import PublishConfig, TrainConfig
 from frenk.errors import FrenkError
 from frenk.publishing import gate
 
-from .helpers import compared_store
+from ..helpers import compared_store
 
 FAST = '{"num_train_epochs": 1, "max_seq_length": 64}'
 
