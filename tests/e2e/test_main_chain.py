@@ -11,7 +11,7 @@ import yaml
 from frenk.config import MainConfig
 from frenk.errors import ConfigError
 
-from ..helpers import ROOT, mlflow_run
+from ..helpers import ROOT, all_runs, mlflow_run
 
 
 
@@ -44,7 +44,7 @@ def test_main_runs_the_chain_and_a_rerun_reuses_every_step(tmp_path):
     first = run()
     assert first.count("running") == 5 and "5 steps, 0 reused" in first
     mlflow.set_tracking_uri(uri)
-    steps = {r.data.tags.get("frenk.step") for r in mlflow.search_runs(search_all_experiments=True, output_format="list")}
+    steps = {r.data.tags.get("frenk.step") for r in all_runs()}
     assert {"main", "preprocess", "train", "compare", "publish"} <= steps
     champion = mlflow.MlflowClient().get_model_version_by_alias("frenk-hr", "champion")
     assert champion.tags["frenk.model"] == "tiny"
@@ -69,7 +69,7 @@ def test_main_with_tune_trains_the_tuned_model_with_its_best_parameters(tmp_path
     assert proc.returncode == 0, proc.stderr[-4000:]
     assert "[main] tune: running" in proc.stdout and "6 steps, 0 reused" in proc.stdout
     mlflow.set_tracking_uri(uri)
-    runs = mlflow.search_runs(search_all_experiments=True, output_format="list")
+    runs = all_runs()
     (tune_run,) = [r for r in runs if r.data.tags.get("frenk.step") == "tune"]
     tiny = [r for r in runs if r.data.tags.get("frenk.step") == "train" and r.data.tags.get("frenk.model") == "tiny"
             and "frenk.repeats" in r.data.tags]
