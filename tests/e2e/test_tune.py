@@ -94,6 +94,7 @@ def test_tpe_with_the_median_pruner_prunes_and_train_takes_the_best_parameters(m
         train(TrainConfig(model="tiny", data=str(prepared_sample), params=trained.best.run_id))
 
 
+@pytest.mark.slow
 def test_tuning_never_reads_the_test_split(prepared_sample, tmp_path):
     data = without_test(load_prepared(prepared_sample))
     with pytest.raises(DataError, match="test split is closed"):

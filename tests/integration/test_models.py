@@ -103,6 +103,7 @@ def small_data(prepared_sample):
                         data.manifest, None)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("shape", sorted(SHAPES))
 def test_each_published_shape_trains_saves_and_reloads_strictly(shape, small_data, sample_texts, tmp_path):
     """The checkpoint shape goes through train's loading path (load with the head, and the

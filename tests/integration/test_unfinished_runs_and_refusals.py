@@ -97,6 +97,7 @@ def test_orphaned_runs_are_marked_failed_and_their_folders_removed(mlflow_store,
     assert out.count("frenk: marked 1 orphaned run(s) FAILED") == 1 and orphan.info.run_id in out
 
 
+@pytest.mark.slow
 def test_half_done_registrations_are_deleted_or_completed(mlflow_store, prepared_sample, capsys):
     from frenk.steps import train
 

@@ -85,6 +85,7 @@ def test_functions_are_short():
     assert not long, "functions longer than %d lines: %s" % (MAX_FUNCTION_LINES, long)
 
 
+@pytest.mark.slow
 def test_importing_every_module_does_no_work(tmp_path):
     """No folder made, no file written, no tracking URI chosen: importing is free of effects."""
     modules = sorted({_module_name(p) for p in SOURCES})

@@ -89,6 +89,7 @@ def test_report_states_the_protocol_and_the_minimum_detectable_difference_before
     assert f"| {sd * d:.3g} |" in md
 
 
+@pytest.mark.slow
 def test_simulation_primary_test_reaches_significance_where_the_old_rule_could_not():
     """5 seeds per system from N(0.81, 0.005) and N(0.80, 0.005), paired by seed: the paired
     t-test (power about 0.66) is significant in most draws. The old rule (Shapiro-Wilk, then
