@@ -13,14 +13,36 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("MLFLOW_ENABLE_ASYNC_LOGGING", "false")
 
 
+@pytest.fixture(scope="session")
+def empty_store_database(tmp_path_factory):
+    """An MLflow SQLite database with its tables made and no experiment: MLflow's migrations take
+    seconds per new database, a copy of this one a fraction of a second. Opened, it gets its default
+    experiment (and that experiment's artifact folder) where it is opened, as a new database does."""
+    import sqlite3
+
+    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+    folder = tmp_path_factory.mktemp("store-template")
+    SqlAlchemyStore(f"sqlite:///{folder}/mlflow.db", str(folder / "mlruns")).engine.dispose()
+    db = sqlite3.connect(folder / "mlflow.db")
+    db.execute("DELETE FROM experiments WHERE experiment_id = 0")
+    db.commit()
+    db.close()
+    return folder / "mlflow.db"
+
+
 @pytest.fixture
-def mlflow_store(tmp_path, monkeypatch):
-    """A fresh MLflow SQLite store (and artifact folder) in a temporary working directory."""
+def mlflow_store(tmp_path, monkeypatch, empty_store_database):
+    """A fresh MLflow SQLite store (and artifact folder) in a temporary working directory (a copy
+    of ``empty_store_database``)."""
+    import shutil
+
     import mlflow
 
     work = tmp_path / "work"
     work.mkdir()
     monkeypatch.chdir(work)
+    shutil.copyfile(empty_store_database, work / "mlflow.db")
     uri = f"sqlite:///{work}/mlflow.db"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     for var in ("MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME"):

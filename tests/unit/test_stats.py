@@ -196,6 +196,7 @@ def test_mcnemar_exact_known_answer():
     assert res.p_value == pytest.approx(22 / 1024)
 
 
+@pytest.mark.slow
 def test_paired_bootstrap_detects_a_real_difference_and_not_a_null_one():
     from sklearn.metrics import f1_score
 
@@ -236,6 +237,7 @@ def test_violation_ratio_by_definition():
     assert stats.violation_ratio(a, b) == pytest.approx(expected)
 
 
+@pytest.mark.slow
 def test_aso_agrees_with_deepsig():
     deepsig = pytest.importorskip("deepsig")
     from deepsig.aso import compute_violation_ratio

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import mlflow
 import pytest
@@ -12,7 +11,7 @@ import yaml
 from frenk.config import MainConfig
 from frenk.errors import ConfigError
 
-from .helpers import mlflow_run
+from ..helpers import ROOT, all_runs, mlflow_run
 
 
 
@@ -24,7 +23,7 @@ def test_main_config_validation():
         with pytest.raises(ConfigError, match="at least 3 seeds per model.*repeats=10"):
             MainConfig(repeats=too_few)
     assert MainConfig().repeats == 10 == MainConfig(repeats=3).repeats + 7
-    spec = yaml.safe_load((Path(__file__).resolve().parents[1] / "MLproject").read_text())
+    spec = yaml.safe_load((ROOT / "MLproject").read_text())
     assert spec["entry_points"]["main"]["parameters"]["repeats"]["default"] == 10
     assert MainConfig(tune=True).tune
 
@@ -45,7 +44,7 @@ def test_main_runs_the_chain_and_a_rerun_reuses_every_step(tmp_path):
     first = run()
     assert first.count("running") == 5 and "5 steps, 0 reused" in first
     mlflow.set_tracking_uri(uri)
-    steps = {r.data.tags.get("frenk.step") for r in mlflow.search_runs(search_all_experiments=True, output_format="list")}
+    steps = {r.data.tags.get("frenk.step") for r in all_runs()}
     assert {"main", "preprocess", "train", "compare", "publish"} <= steps
     champion = mlflow.MlflowClient().get_model_version_by_alias("frenk-hr", "champion")
     assert champion.tags["frenk.model"] == "tiny"
@@ -70,7 +69,7 @@ def test_main_with_tune_trains_the_tuned_model_with_its_best_parameters(tmp_path
     assert proc.returncode == 0, proc.stderr[-4000:]
     assert "[main] tune: running" in proc.stdout and "6 steps, 0 reused" in proc.stdout
     mlflow.set_tracking_uri(uri)
-    runs = mlflow.search_runs(search_all_experiments=True, output_format="list")
+    runs = all_runs()
     (tune_run,) = [r for r in runs if r.data.tags.get("frenk.step") == "tune"]
     tiny = [r for r in runs if r.data.tags.get("frenk.step") == "train" and r.data.tags.get("frenk.model") == "tiny"
             and "frenk.repeats" in r.data.tags]

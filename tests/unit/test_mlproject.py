@@ -10,7 +10,8 @@ import click
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
+from ..helpers import ROOT
+
 SPEC = yaml.safe_load((ROOT / "MLproject").read_text())
 STEPS = ["preprocess", "tune", "train", "compare", "publish", "main"]
 

@@ -136,6 +136,7 @@ def test_train_test_overlap_is_an_error_unless_allowed(good_folder):
     assert data.manifest["overlapping_texts"] == 1
 
 
+@pytest.mark.slow
 def test_same_seed_same_bytes_other_seed_other_order(tmp_path):
     a = write_prepared(prepare(PreprocessOptions(source="sample", seed=1)), tmp_path / "a")
     b = write_prepared(prepare(PreprocessOptions(source="sample", seed=1)), tmp_path / "b")

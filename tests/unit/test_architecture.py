@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from ..helpers import ROOT
+
 PACKAGE = ROOT / "frenk"
 LIBRARY = ("data", "training", "tuning", "comparison", "publishing")
 MAX_FUNCTION_LINES = 60
@@ -60,7 +61,7 @@ def test_library_never_imports_tracking_or_steps(path):
     assert not offending, f"{path.relative_to(ROOT)} imports {offending}: the library must not know about tracking or steps"
 
 
-@pytest.mark.parametrize("path", SOURCES + sorted((ROOT / "bench").glob("*.py")) + sorted((ROOT / "tests").glob("*.py")),
+@pytest.mark.parametrize("path", SOURCES + sorted((ROOT / "bench").glob("*.py")) + sorted((ROOT / "tests").rglob("*.py")),
                          ids=lambda p: str(p.relative_to(ROOT)))
 def test_no_private_names_are_imported_from_other_modules(path):
     private = [f"{m}.{n}" for m, names in _imports(path) if m.startswith("frenk") for n in names
@@ -84,6 +85,7 @@ def test_functions_are_short():
     assert not long, "functions longer than %d lines: %s" % (MAX_FUNCTION_LINES, long)
 
 
+@pytest.mark.slow
 def test_importing_every_module_does_no_work(tmp_path):
     """No folder made, no file written, no tracking URI chosen: importing is free of effects."""
     modules = sorted({_module_name(p) for p in SOURCES})

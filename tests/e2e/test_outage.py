@@ -17,7 +17,7 @@ import pytest
 
 from frenk.tracking.server import free_port, start_mlflow_server, stop_process, wait_healthy
 
-from .helpers import ROOT
+from ..helpers import ROOT, subprocess_env
 
 pytestmark = pytest.mark.slow
 EPOCHS = 12  # long enough (tens of seconds) that the server stops while the training runs, however fast the engine
@@ -53,11 +53,8 @@ def server(tmp_path):
 
 
 def _env(server: Server, retries: int, backoff: int) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
-    env.update(MLFLOW_TRACKING_URI=server.url, PYTHONPATH=str(ROOT), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1",
-               MLFLOW_HTTP_REQUEST_MAX_RETRIES=str(retries), MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR=str(backoff),
-               MLFLOW_HTTP_REQUEST_TIMEOUT="10")
-    return env
+    return subprocess_env(server.url, MLFLOW_HTTP_REQUEST_MAX_RETRIES=str(retries),
+                          MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR=str(backoff), MLFLOW_HTTP_REQUEST_TIMEOUT="10")
 
 
 def _start_training(server: Server, data: Path, cwd: Path, env: dict[str, str]) -> tuple[subprocess.Popen, Path]:

@@ -82,7 +82,7 @@ def test_precision():
 
 # ---------------------------------------------------------------- every published checkpoint shape (issue 10)
 
-from .checkpoints import PRESET_SHAPES, SHAPES, build_checkpoint  # noqa: E402
+from ..checkpoints import PRESET_SHAPES, SHAPES, build_checkpoint  # noqa: E402
 
 STEP = dict(epochs=1, learning_rate=1e-3, batch_size=16, max_length=32, eval_batch_size=16)
 
@@ -103,6 +103,7 @@ def small_data(prepared_sample):
                         data.manifest, None)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("shape", sorted(SHAPES))
 def test_each_published_shape_trains_saves_and_reloads_strictly(shape, small_data, sample_texts, tmp_path):
     """The checkpoint shape goes through train's loading path (load with the head, and the

@@ -25,17 +25,13 @@ from frenk.errors import ConfigError, DataError, FrenkError, ModelError
 from frenk.tracking import registry, runs
 from frenk.training import TrainListener
 
-from .helpers import ROOT
+from ..helpers import ROOT, all_runs, fast_args, subprocess_env
 
-FAST = '{"num_train_epochs": 1, "max_seq_length": 32}'
+FAST = fast_args(max_seq_length=32)
 
 
 def _env(uri: str, tmpdir: Path | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
-    env.update(MLFLOW_TRACKING_URI=uri, PYTHONPATH=str(ROOT), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
-    if tmpdir is not None:
-        env["TMPDIR"] = str(tmpdir)
-    return env
+    return subprocess_env(uri, **({"TMPDIR": str(tmpdir)} if tmpdir is not None else {}))
 
 
 def _entrypoint(step: str, args: list[str], uri: str, cwd: Path, extra_env: dict | None = None, timeout: int = 600):
@@ -50,10 +46,6 @@ def _one_line_error(proc, fragment: str) -> None:
     assert "Traceback" not in proc.stderr, proc.stderr[-3000:]
     lines = [line for line in proc.stderr.splitlines() if line.startswith("frenk: error:")]
     assert len(lines) == 1 and fragment in lines[0], proc.stderr[-3000:]
-
-
-def _runs(**filters):
-    return mlflow.search_runs(search_all_experiments=True, output_format="list", **filters)
 
 
 # ------------------------------------------------------------------ 2. only finished trainings count
@@ -105,6 +97,7 @@ def test_orphaned_runs_are_marked_failed_and_their_folders_removed(mlflow_store,
     assert out.count("frenk: marked 1 orphaned run(s) FAILED") == 1 and orphan.info.run_id in out
 
 
+@pytest.mark.slow
 def test_half_done_registrations_are_deleted_or_completed(mlflow_store, prepared_sample, capsys):
     from frenk.steps import train
 
@@ -147,7 +140,7 @@ def _popen_train(uri: str, cwd: Path, tmpdir: Path, data: Path, seed: int, log: 
 
 def _seed_run(seed: int, status: str | None = None):
     clause = f"tags.`frenk.seed` = '{seed}' AND tags.`frenk.model` = 'tiny'"
-    found = _runs(filter_string=clause + (f" AND attributes.status = '{status}'" if status else ""))
+    found = all_runs(filter_string=clause + (f" AND attributes.status = '{status}'" if status else ""))
     return found[0] if found else None
 
 
@@ -265,7 +258,7 @@ def test_a_model_folder_that_ships_code_is_refused_without_running_it(tiny_model
     from transformers import AutoConfig
 
     AutoConfig.from_pretrained(str(folder), trust_remote_code=False)  # the built-in class, the auto_map ignored
-    assert not marker.exists() and _runs() == []
+    assert not marker.exists() and all_runs() == []
 
 
 def _is_false(node) -> bool:
@@ -318,7 +311,7 @@ def test_max_length_beyond_the_position_embeddings_is_refused_before_training(ml
         train(TrainConfig(model="tiny", data=str(prepared_sample), max_length=100000))
     with pytest.raises(ModelError, match="max_length=600 .* 512 tokens"):
         train(TrainConfig(model=str(tiny_models["electra"]), data=str(prepared_sample), max_length=600))
-    assert _runs() == []
+    assert all_runs() == []
 
 
 def test_outputs_that_cannot_be_written_are_refused_before_any_work(mlflow_store, tmp_path):
@@ -331,7 +324,7 @@ def test_outputs_that_cannot_be_written_are_refused_before_any_work(mlflow_store
         preprocess(PreprocessConfig(source="sample", output=str(blocker / "data")))
     with pytest.raises(FrenkError, match="is not a folder"):
         publish(PublishConfig(output=str(blocker / "sub" / "hf")))  # before the registry is even asked
-    assert _runs() == [] and blocker.read_text() == "not a folder"
+    assert all_runs() == [] and blocker.read_text() == "not a folder"
 
 
 # ------------------------------------------------------------------ 6. one-line errors
@@ -402,4 +395,4 @@ def test_two_steps_starting_together_on_a_fresh_store(tmp_path):
         for proc, (_, err) in zip(procs, outs):
             assert proc.returncode == 0, err[-3000:]
         mlflow.set_tracking_uri(uri)
-        assert sorted(r.info.status for r in _runs()) == ["FINISHED", "FINISHED"]
+        assert sorted(r.info.status for r in all_runs()) == ["FINISHED", "FINISHED"]

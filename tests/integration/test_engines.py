@@ -15,9 +15,9 @@ from frenk.steps import compare, train
 from frenk.training import TrainSettings, check_engine
 from frenk.training.simpletransformers_engine import EXTRA, st_model_type
 
-from .helpers import ROOT, mlflow_run
+from ..helpers import ROOT, all_runs, fast_args, mlflow_run
 
-FAST = '{"num_train_epochs": 2, "max_seq_length": 64}'
+FAST = fast_args(num_train_epochs=2)
 
 
 def test_engine_checks_come_before_training(monkeypatch):
@@ -44,7 +44,7 @@ def test_engine_checks_come_before_training(monkeypatch):
 def test_the_train_step_refuses_before_anything_is_logged(mlflow_store, prepared_sample):
     with pytest.raises(ConfigError, match="whole epochs"):
         train(TrainConfig(model="tiny", data=str(prepared_sample), engine="simpletransformers", epochs=1.5))
-    assert mlflow.search_runs(search_all_experiments=True, output_format="list") == []
+    assert all_runs() == []
 
 
 def test_a_folder_named_like_a_checkpoint_is_refused(tmp_path):
@@ -80,7 +80,7 @@ def test_simpletransformers_run_is_logged_like_the_default_and_compared_beside_i
     assert "Map:" not in proc.stderr + proc.stdout  # quiet: no progress bars of its tokenising
     default = train(TrainConfig(model="tiny", data="sample", repeats=2, args=FAST))
 
-    runs = mlflow.search_runs(search_all_experiments=True, output_format="list",
+    runs = all_runs(
                               filter_string="tags.`frenk.step` = 'train'")
     children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
     by_engine = {e: [r for r in children if r.data.tags["frenk.engine"] == e] for e in ("frenk", "simpletransformers")}

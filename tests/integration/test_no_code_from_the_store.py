@@ -100,6 +100,7 @@ def _plant_run(experiment_id: str, tags: dict[str, str], folder: Path) -> str:
     return planted.info.run_id
 
 
+@pytest.mark.slow
 def test_a_planted_resume_folder_in_another_experiment_is_never_read(mlflow_store, prepared_sample, tmp_path, capsys):
     from frenk.steps import train
 
@@ -125,6 +126,7 @@ def test_a_planted_resume_folder_in_another_experiment_is_never_read(mlflow_stor
         assert resume.FOLDER_TAG in mlflow.get_run(planted).data.tags  # left as it was: not ours
 
 
+@pytest.mark.slow
 def test_an_old_pickle_resume_folder_of_this_user_is_refused_with_how_to_finish_it(mlflow_store, prepared_sample,
                                                                                    tmp_path):
     from frenk.steps import train

@@ -1,13 +1,10 @@
-"""Comparison design and report: unit tests on run records, and the compare step on an MLflow
-store holding runs with chosen metric values (no training)."""
+"""Comparison design and report: unit tests on run records (the compare step on an MLflow store:
+tests/integration/test_compare_step.py)."""
 
 from __future__ import annotations
 
-import json
 import math
-from pathlib import Path
 
-import mlflow
 import numpy as np
 import pytest
 from scipy import stats as sps
@@ -17,9 +14,6 @@ from frenk.comparison import CompareOptions, RunRecord, build_report, render_mar
 from frenk.comparison.design import compare_pair, newest_per_seed
 from frenk.config import CompareConfig
 from frenk.errors import ConfigError, FrenkError
-from frenk.steps import compare
-
-from .helpers import mlflow_run
 
 A = [0.80, 0.82, 0.81, 0.83, 0.84]
 B = [0.79, 0.80, 0.80, 0.81, 0.81]
@@ -95,6 +89,7 @@ def test_report_states_the_protocol_and_the_minimum_detectable_difference_before
     assert f"| {sd * d:.3g} |" in md
 
 
+@pytest.mark.slow
 def test_simulation_primary_test_reaches_significance_where_the_old_rule_could_not():
     """5 seeds per system from N(0.81, 0.005) and N(0.80, 0.005), paired by seed: the paired
     t-test (power about 0.66) is significant in most draws. The old rule (Shapiro-Wilk, then
@@ -222,63 +217,3 @@ def test_mixed_data_can_be_allowed():
 def test_config_needs_a_selection():
     with pytest.raises(ConfigError, match="group="):
         CompareConfig()
-
-
-# ---------------------------------------------------------------- through MLflow
-
-
-def _log_runs(system, values, group="hr-binary", digest="d1", folds=None):
-    for seed, v in enumerate(values):
-        tags = {"frenk.step": "train", "frenk.group": group, "frenk.model": system, "frenk.seed": str(seed),
-                "frenk.data_digest": digest}
-        with mlflow.start_run(run_name=f"{system}-s{seed}", tags=tags):
-            metrics = {"test_macro_f1": v, "test_accuracy": v + 0.01, "final_val_macro_f1": v}
-            for k, f in enumerate(folds or []):
-                metrics[f"test_fold.{k}.macro_f1"] = v + f
-            mlflow.log_metrics(metrics)
-
-
-def test_compare_step_reads_runs_by_tag_and_logs_the_report(mlflow_store):
-    _log_runs("bertic", A, folds=[0.0, 0.01, -0.01])
-    _log_runs("xlmr", B, folds=[0.0, 0.0, 0.0])
-    _log_runs("other-group", [0.1, 0.2], group="sl-binary")
-    with mlflow.start_run(tags={"frenk.step": "train", "frenk.group": "hr-binary", "frenk.model": "xlmr", "frenk.seed": "99"}) as broken:
-        pass
-    mlflow.MlflowClient().set_terminated(broken.info.run_id, "FAILED")
-
-    outcome = compare(CompareConfig(group="hr-binary"))
-    report = outcome.report
-    assert report["systems"] == ["bertic", "xlmr"]
-    macro = [c for c in report["comparisons"] if c["metric"] == "macro_f1"][0]
-    assert macro["recommended"]["p_value"] == pytest.approx(0.0085809, abs=5e-8)
-    assert macro["fold_view"]["n_folds"] == 3
-    assert any(s["reason"] == "status FAILED" for s in report["skipped"])
-
-    run = mlflow.get_run(outcome.run_id)
-    assert run.data.tags["frenk.step"] == "compare" and run.data.tags["frenk.best_system"] == "bertic"
-    used = set(run.data.tags["frenk.compared_runs"].split(","))
-    assert len(used) == 10
-    # the statistics are one table, not metrics; the verdict is the run's description
-    assert not run.data.metrics
-    table = mlflow.artifacts.load_dict(f"runs:/{outcome.run_id}/comparisons.json")
-    row = next(dict(zip(table["columns"], r)) for r in table["data"]
-               if dict(zip(table["columns"], r))["metric"] == "macro_f1")
-    assert (row["a"], row["b"], row["better"]) == ("bertic", "xlmr", "bertic")
-    assert row["p_value"] == pytest.approx(0.0085809, abs=5e-8) and row["cohens_d"] == pytest.approx(macro["effect"]["cohens_d"])
-    assert "bertic is better than xlmr" in run.data.tags["mlflow.note.content"]
-    artifacts = {a.path for a in mlflow.MlflowClient().list_artifacts(outcome.run_id)}
-    assert {"report.md", "report.json", "plots", "comparisons.json"} <= artifacts
-    saved = json.loads(Path(mlflow.artifacts.download_artifacts(run_id=outcome.run_id, artifact_path="report.json")).read_text())
-    assert saved["best_system"] == "bertic"
-    assert "bertic is better than xlmr" in outcome.markdown
-
-
-@pytest.mark.slow
-def test_mlflow_run_compare_end_to_end(mlflow_store, tmp_path):
-    _log_runs("bertic", A)
-    _log_runs("xlmr", B)
-    ok = mlflow_run("compare", {"group": "hr-binary"}, mlflow_store, tmp_path)
-    assert ok.returncode == 0, ok.stderr[-2000:]
-    assert "bertic is better than xlmr on macro_f1 (paired t-test, p=0.008581" in ok.stdout
-    bad = mlflow_run("compare", {"group": "nonesuch"}, mlflow_store, tmp_path)
-    assert bad.returncode != 0 and "frenk: error: no runs match" in bad.stderr and "Traceback" not in bad.stderr

@@ -21,7 +21,7 @@ from frenk.data import load_prepared, without_test
 from frenk.errors import DataError
 from frenk.training import TrainSettings, fit, resolve
 
-from .helpers import ROOT, mlflow_run
+from ..helpers import ROOT, all_runs, mlflow_run
 
 GRID = "learning_rate: [1.0e-3, 2.0e-3, 4.0e-3]\nwarmup_ratio: [0.0, 0.1, 0.2]\nepochs: [1]\n"
 FAST = {"max_length": 32}
@@ -35,7 +35,7 @@ def _journal_study(path: Path, name: str) -> optuna.Study:
 
 def _runs(uri: str, **filters) -> list:
     mlflow.set_tracking_uri(uri)
-    runs = mlflow.search_runs(search_all_experiments=True, output_format="list")
+    runs = all_runs()
     return [r for r in runs if all(r.data.tags.get(k) == v for k, v in filters.items())]
 
 
@@ -94,6 +94,7 @@ def test_tpe_with_the_median_pruner_prunes_and_train_takes_the_best_parameters(m
         train(TrainConfig(model="tiny", data=str(prepared_sample), params=trained.best.run_id))
 
 
+@pytest.mark.slow
 def test_tuning_never_reads_the_test_split(prepared_sample, tmp_path):
     data = without_test(load_prepared(prepared_sample))
     with pytest.raises(DataError, match="test split is closed"):

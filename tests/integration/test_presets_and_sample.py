@@ -10,6 +10,7 @@ from frenk.errors import ConfigError
 from frenk.training import PRESETS, TrainSettings, fit, load_classifier, resolve
 
 
+@pytest.mark.slow
 def test_the_sample_can_be_generated_at_frenks_size():
     small = prepare(PreprocessOptions(source="sample"))
     large = prepare(PreprocessOptions(source="sample", sample_size=9000))

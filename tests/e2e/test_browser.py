@@ -19,7 +19,7 @@ import pytest
 from frenk.config import PublishConfig
 from frenk.tracking.server import free_port, start_mlflow_server, stop_process, wait_healthy
 
-from .helpers import compared_store
+from ..helpers import compared_store
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 IN_CI = os.environ.get("CI", "").lower() == "true"

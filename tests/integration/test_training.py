@@ -13,6 +13,8 @@ from frenk.training import evaluate
 from frenk.data.labels import scheme
 from frenk.training import TrainSettings, load_saved, majority_baseline, predict_proba, train_tfidf, train_transformer
 
+from ..helpers import ROOT
+
 pytestmark = pytest.mark.slow
 
 FAST = dict(epochs=1, learning_rate=2e-3, batch_size=32, max_length=64)
@@ -116,10 +118,8 @@ def test_bad_values_inside_args_are_refused_with_the_key(args, message):
 def test_a_fractional_seed_is_refused_not_truncated():
     import subprocess
     import sys
-    from pathlib import Path
 
-    root = Path(__file__).resolve().parents[1]
-    proc = subprocess.run([sys.executable, str(root / "entrypoints" / "train.py"), "--model", "tiny", "--seed", "1.9"],
+    proc = subprocess.run([sys.executable, str(ROOT / "entrypoints" / "train.py"), "--model", "tiny", "--seed", "1.9"],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "'1.9' is not a whole number" in proc.stderr, proc.stderr[-2000:]
 

@@ -31,7 +31,7 @@ from frenk.secret_params import STORAGE_ENV
 from frenk.tracking.server import (create_database, free_port, local_postgres, postgres_bindir, start_mlflow_server,
                                    stop_process, wait_healthy, with_database)
 
-from .helpers import ROOT, mlflow_run
+from ..helpers import ROOT, mlflow_run, without_mlflow_vars
 
 pytestmark = pytest.mark.slow
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -97,13 +97,9 @@ class Team:
     def entry(self, step: str, args: list[str], env: dict[str, str], timeout: int = 900):
         """`python entrypoints/<step>.py ...` (no `mlflow run`: a reader cannot create its run)."""
         proc = subprocess.run([sys.executable, str(ROOT / "entrypoints" / f"{step}.py"), *args], cwd=self.work,
-                              env={**_clean_env(), **env}, capture_output=True, text=True, timeout=timeout)
+                              env={**without_mlflow_vars(), **env}, capture_output=True, text=True, timeout=timeout)
         self.printed += [proc.stdout, proc.stderr]
         return proc
-
-
-def _clean_env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
 
 
 @pytest.fixture(scope="module")
@@ -113,7 +109,7 @@ def team(postgres_url, tmp_path_factory):
     prefix = f"t{secrets.token_hex(4)}_"
     port = free_port()
     password = secrets.token_urlsafe(12)
-    env = {**_clean_env(), "MLFLOW_AUTH_ADMIN_PASSWORD": password}
+    env = {**without_mlflow_vars(), "MLFLOW_AUTH_ADMIN_PASSWORD": password}
     cmd = [sys.executable, "-m", "frenk.tracking.server", "--data-dir", str(data / "stack"), "--port", str(port),
            "--postgres-url", postgres_url, "--db-prefix", prefix, "--auth", "--workers", "2"]
     out = open(data / "stack.out", "w+")
@@ -264,7 +260,7 @@ def test_a_reader_compares_but_cannot_publish_and_a_wrong_password_is_one_line(t
 
 def test_two_trainings_at_once_get_distinct_versions_and_candidate_ends_on_the_newer(team, pipeline):
     args = ["--model", "tfidf", "--data", str(pipeline), "--register", "frenk-race", "--group", "race"]
-    env = {**_clean_env(), **team.env()}
+    env = {**without_mlflow_vars(), **team.env()}
     procs = [subprocess.Popen([sys.executable, str(ROOT / "entrypoints" / "train.py"), *args, "--seed", str(seed)],
                               cwd=team.work, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for seed in (1, 2)]
@@ -284,7 +280,7 @@ def test_two_tune_workers_share_a_postgresql_optuna_storage(team, pipeline):
     import optuna
 
     (team.work / "grid.yaml").write_text(GRID)
-    env = {**_clean_env(), **team.env(), "PYTHONUNBUFFERED": "1"}
+    env = {**without_mlflow_vars(), **team.env(), "PYTHONUNBUFFERED": "1"}
     # the password of the storage only in the environment (a -P storage= with one is refused)
     env[STORAGE_ENV] = team.optuna
     cmd = [sys.executable, str(ROOT / "entrypoints" / "tune.py"), "--model", "tiny", "--data", str(pipeline),
@@ -316,7 +312,7 @@ def test_a_stopped_server_is_one_line_within_seconds_also_through_mlflow_run(tmp
     assert time.monotonic() - start < 30 and re.search(r"\d+ s timeout", line)
     start = time.monotonic()
     direct = subprocess.run([sys.executable, str(ROOT / "entrypoints" / "train.py"), "--model", "tfidf", "--data",
-                             "sample"], cwd=tmp_path, env={**_clean_env(), "MLFLOW_TRACKING_URI": url},
+                             "sample"], cwd=tmp_path, env={**without_mlflow_vars(), "MLFLOW_TRACKING_URI": url},
                             capture_output=True, text=True, timeout=120)
     _one_line_error(direct, "is not reachable")
     assert time.monotonic() - start < 30

@@ -13,9 +13,7 @@ from frenk.config import PublishConfig, TrainConfig
 from frenk.errors import FrenkError
 from frenk.publishing import gate
 
-from .helpers import compared_store
-
-FAST = '{"num_train_epochs": 1, "max_seq_length": 64}'
+from ..helpers import FAST, compared_store
 
 
 def _report(verdicts: dict[tuple[str, str], str | None], metric="macro_f1", means: dict[str, float] | None = None,

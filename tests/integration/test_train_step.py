@@ -11,10 +11,9 @@ from frenk.config import TrainConfig
 from frenk.errors import ConfigError, DataError, ModelError, TrackingError
 from frenk.steps import train
 
-from .helpers import mlflow_run
+from ..helpers import FAST, all_runs, mlflow_run
 
 pytestmark = pytest.mark.slow
-FAST = '{"num_train_epochs": 1, "max_seq_length": 64}'
 
 
 def _leftovers(folder: Path) -> list[Path]:
@@ -22,13 +21,9 @@ def _leftovers(folder: Path) -> list[Path]:
     return [p for p in folder.iterdir() if not p.name.startswith("torchinductor")]
 
 
-def _runs(**filters):
-    return mlflow.search_runs(search_all_experiments=True, output_format="list", **filters)
-
-
 def test_tiny_repeats_make_a_parent_children_and_one_registered_model(mlflow_store, prepared_sample, private_tmp):
     outcome = train(TrainConfig(model="tiny", data=str(prepared_sample), repeats=2, seed=10, args=FAST))
-    runs = {r.info.run_id: r for r in _runs()}
+    runs = {r.info.run_id: r for r in all_runs()}
     parent = runs[outcome.parent_run_id]
     children = [r for r in runs.values() if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
     assert len(runs) == 3 and len(children) == 2
@@ -123,7 +118,7 @@ def test_failure_mid_training_marks_the_run_failed_and_cleans_up(mlflow_store, p
 
     with pytest.raises(RuntimeError, match="power cut"):
         train(TrainConfig(model="tiny", data=str(prepared_sample), args='{"num_train_epochs": 2}'), listeners=[explode])
-    (run,) = _runs()
+    (run,) = all_runs()
     assert run.info.status == "FAILED"
     assert _leftovers(private_tmp) == []
     assert not list(Path.cwd().rglob("*.safetensors"))
@@ -140,7 +135,7 @@ def test_user_errors_come_before_training(mlflow_store, prepared_sample, tmp_pat
     with pytest.raises(TrackingError, match="not reachable"):
         train(TrainConfig(model="tfidf", data=str(prepared_sample)))
     monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_store)
-    assert _runs() == []
+    assert all_runs() == []
 
 
 def test_mlflow_run_train_end_to_end(tmp_path):
@@ -150,7 +145,7 @@ def test_mlflow_run_train_end_to_end(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "registered frenk-hr version 1 as candidate" in proc.stdout
     mlflow.set_tracking_uri(uri)
-    runs = _runs(filter_string="tags.`frenk.step` = 'train'")
+    runs = all_runs(filter_string="tags.`frenk.step` = 'train'")
     assert len(runs) == 3 and all(r.info.status == "FINISHED" for r in runs)
     bad = mlflow_run("train", {"model": "nonesuch"}, uri, tmp_path)
     assert bad.returncode != 0 and "unknown model 'nonesuch'" in bad.stderr

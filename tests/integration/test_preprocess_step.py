@@ -13,9 +13,7 @@ from click.testing import CliRunner
 from frenk.config import PreprocessConfig
 from frenk.steps import preprocess
 
-from .helpers import mlflow_run
-
-ROOT = Path(__file__).resolve().parents[1]
+from ..helpers import ROOT, all_runs, mlflow_run
 
 
 def test_preprocess_logs_datasets_and_artifacts(mlflow_store, tmp_path):
@@ -69,7 +67,7 @@ def test_mlflow_run_preprocess_end_to_end(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert {p.name for p in out.iterdir()} == {"train.parquet", "validation.parquet", "test.parquet", "manifest.json"}
     mlflow.set_tracking_uri(uri)
-    runs = mlflow.search_runs(search_all_experiments=True, filter_string="tags.`frenk.step` = 'preprocess'", output_format="list")
+    runs = all_runs(filter_string="tags.`frenk.step` = 'preprocess'")
     assert len(runs) == 1 and runs[0].info.status == "FINISHED"
     assert runs[0].data.params["seed"] == "7"
     assert len(runs[0].inputs.dataset_inputs) == 3

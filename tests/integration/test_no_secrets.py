@@ -4,7 +4,6 @@ owner's only. The canary password must be nowhere: not in a parameter, tag, arti
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import stat
 import subprocess
@@ -17,7 +16,7 @@ import pytest
 from frenk.config import TuneConfig
 from frenk.secret_params import STORAGE_ENV, SecretInParameter, refuse_credentials, shown_storage, storage_url
 
-from .helpers import ROOT, mlflow_run
+from ..helpers import ROOT, mlflow_run, subprocess_env
 
 CANARY = "Canary-7f3a9q"
 LEAKY = f"postgresql://frenk:{CANARY}@127.0.0.1:9/optuna"
@@ -75,8 +74,7 @@ def test_a_run_mlflow_run_logged_with_the_password_is_deleted_for_good(tmp_path)
     experiment = client.create_experiment("chosen")
     run = client.create_run(experiment)
     client.log_param(run.info.run_id, "storage", LEAKY)  # as mlflow run does before the entry point starts
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
-    env.update(MLFLOW_TRACKING_URI=uri, MLFLOW_RUN_ID=run.info.run_id, PYTHONPATH=str(ROOT))
+    env = subprocess_env(uri, MLFLOW_RUN_ID=run.info.run_id)
     proc = subprocess.run([sys.executable, str(ROOT / "entrypoints" / "tune.py"), "--model", "tiny", "--data", "sample",
                            "--storage", LEAKY], cwd=tmp_path, env=env, stdin=subprocess.DEVNULL, capture_output=True,
                           text=True, timeout=300)

@@ -12,7 +12,7 @@ import sys
 import mlflow
 import pytest
 
-from .helpers import ROOT
+from ..helpers import ROOT, all_runs, without_mlflow_vars
 
 SKIP = shutil.ignore_patterns(".git", ".venv", "mlflow.db", "mlruns", "mlartifacts", "data", "outputs", "__pycache__",
                               "optuna.journal*", "*.egg-info", ".pytest_cache")
@@ -36,7 +36,7 @@ def test_the_run_block_is_what_this_test_runs():
 def test_the_readme_run_block_works_top_to_bottom(tmp_path):
     project = tmp_path / "frenk"
     shutil.copytree(ROOT, project, ignore=SKIP)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}  # the README's default store
+    env = without_mlflow_vars()  # the README's default store
     env["PATH"] = f"{os.path.dirname(sys.executable)}{os.pathsep}{env['PATH']}"
     for command in run_block_commands():
         proc = subprocess.run(["bash", "-c", command], cwd=project, env=env, capture_output=True, text=True, timeout=1500)
@@ -50,7 +50,7 @@ def test_the_readme_run_block_works_top_to_bottom(tmp_path):
     # every run of the block (all through `mlflow run`) is in the experiment of hr/binary, which says what it holds
     experiment = client.get_experiment_by_name("frenk-hr-binary")
     assert experiment is not None and "Croatian" in experiment.tags["mlflow.note.content"]
-    runs = mlflow.search_runs(search_all_experiments=True, output_format="list")
+    runs = all_runs()
     assert {r.info.experiment_id for r in runs} == {experiment.experiment_id}
     described = [r for r in runs if r.data.tags.get("frenk.step") in ("compare", "publish", "main")
                  or "frenk.repeats" in r.data.tags]
