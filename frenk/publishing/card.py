@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..config import TrainConfig
+from ..training import KINDS
 from .export import selection_text
 
 TEMPLATE = Path(__file__).resolve().parent / "templates" / "model_card.md"
@@ -167,7 +168,7 @@ class ComparisonRow:
 
 def base_model_of(model_id: str) -> str | None:
     """The Hub id a model was fine-tuned from; None for the tiny preset and local folders."""
-    if not model_id or model_id in ("tiny", "tfidf") or Path(model_id).is_absolute():
+    if not model_id or (model_id in KINDS and not KINDS[model_id].has_base_model) or Path(model_id).is_absolute():
         return None
     return model_id
 

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from ..errors import FrenkError, ModelError
-from ..training import NO_REMOTE_CODE, PRESETS, load_classifier
+from ..training import NO_REMOTE_CODE, kind_of_system, load_classifier
 
 
 def check_export(folder: Path) -> dict[int, str]:
@@ -35,17 +35,16 @@ def check_export(folder: Path) -> dict[int, str]:
     return {int(k): v for k, v in model.config.id2label.items()}
 
 
-def exportable(system: str) -> bool:
+def exportable(system: str, kind: str | None = None) -> bool:
     """Whether a system (a preset name or a model id) is a transformer that exports as a
     Hugging Face folder; the TF-IDF baseline is not."""
-    preset = PRESETS.get(system)
-    return preset is None or preset.kind != "tfidf"
+    return kind_of_system(system, kind).exportable
 
 
-def registry_alias(system: str) -> str:
+def registry_alias(system: str, kind: str | None = None) -> str:
     """The alias a new registered version gets: ``candidate`` for a transformer (what publish
     takes by default), ``baseline`` for the TF-IDF baseline (never publishable)."""
-    return "candidate" if exportable(system) else "baseline"
+    return kind_of_system(system, kind).registry_alias
 
 
 def check_exportable(name: str, version: str, system: str) -> None:

@@ -10,10 +10,9 @@ from dataclasses import fields
 from pathlib import Path
 
 from ..config import TrainConfig
-from ..data import PreprocessOptions, check_scheme, load_or_prepare, missing_class_warnings, scheme
+from ..data import PreprocessOptions, check_scheme, load_or_prepare, missing_class_warnings
 from ..interrupts import sigterm_as_interrupt
-from ..training import (TINY_MAX_POSITIONS, EpochListener, TrainListener, check_head, check_max_length,
-                        check_engine, resolve, settings_for)
+from ..training import (EpochListener, TrainListener, kind_of, check_engine, resolve, settings_for)
 from ..tracking import access, experiments, registry, resume, runs
 from ..tracking.listeners import SeedRuns
 from ..tracking.tuning import best_params_of_run
@@ -33,11 +32,7 @@ def _checked_inputs(cfg: TrainConfig):
     check_scheme(data, cfg.lang, cfg.labels, cfg.data)
     for line in missing_class_warnings(data):  # a class without examples in a split: macro-F1 over fewer classes
         print(f"frenk: warning: {line}", file=sys.stderr, flush=True)
-    if spec.kind == "transformer":
-        check_head(spec.source, scheme(cfg.labels).id2label)
-        check_max_length(spec.source, cfg.max_length)
-    elif spec.kind == "tiny":
-        check_max_length("the tiny model", cfg.max_length, TINY_MAX_POSITIONS)
+    kind_of(spec).check_before_training(spec, cfg.labels, cfg.max_length)
     settings = settings_for(spec, epochs=cfg.epochs, learning_rate=cfg.learning_rate, batch_size=cfg.batch_size,
                             max_length=cfg.max_length, seed=cfg.seed, precision=cfg.precision,
                             device_batch_size=cfg.device_batch_size, warmup_ratio=cfg.warmup_ratio,
@@ -68,9 +63,10 @@ def train(cfg: TrainConfig, listeners: Sequence[TrainListener | EpochListener] =
         tags = runs.frenk_tags(
             step="train", model=spec.name, model_id=spec.source or spec.kind, lang=cfg.lang, labels=cfg.labels,
             data_digest=data.data_digest, group=cfg.group, data_source=data.manifest["source"][:500],
-            tune_run=cfg.tune_run, engine=cfg.engine if spec.kind != "tfidf" else None,
+            tune_run=cfg.tune_run, engine=None if "engine" in kind_of(spec).ignored_params else cfg.engine,
+            kind=spec.kind,
         )
-        params = used_params(cfg, spec.kind, settings)
+        params = used_params(cfg, kind_of(spec).ignored_params, settings)
         top_tags = {**tags, **runs.frenk_tags(**({"repeats": cfg.repeats} if nested else {"seed": cfg.seed})),
                     resume.DIGEST_TAG: resume.train_digest({**{k: v for k, v in params.items() if k != "parallel"},
                                                             "settings": settings})}  # parallel: the same results
@@ -91,18 +87,11 @@ def train(cfg: TrainConfig, listeners: Sequence[TrainListener | EpochListener] =
     return outcome(cfg, spec.name, fitted, seed_runs.run_ids, version, top.info.run_id if nested else None)
 
 
-#: parameters that mean nothing to the TF-IDF baseline (not logged on its runs)
-TRANSFORMER_ONLY = ("epochs", "learning_rate", "batch_size", "max_length", "precision", "device_batch_size",
-                    "warmup_ratio", "weight_decay", "engine", "parallel")
-
-
-def used_params(cfg: TrainConfig, kind: str, settings) -> dict[str, object]:
+def used_params(cfg: TrainConfig, ignored: tuple[str, ...], settings) -> dict[str, object]:
     """The parameters as the training used them: the preset's epochs, learning rate and batch size
     where the config said 0, the group and model name filled in, none that the model kind ignores."""
     params = {f.name: getattr(cfg, f.name) for f in fields(cfg) if f.name != "args"}
     params.update(epochs=settings.epochs, learning_rate=settings.learning_rate, batch_size=settings.batch_size)
-    if kind == "tfidf":
-        params = {k: v for k, v in params.items() if k not in TRANSFORMER_ONLY}
-    return params
+    return {k: v for k, v in params.items() if k not in ignored}
 
 

@@ -50,7 +50,7 @@ def _register_best(cfg: TrainConfig, fitted, seed_runs: SeedRuns, tags: dict[str
         registry.set_candidate(cfg.register, version, {**tags, **digest, "frenk.seed": str(seed), "frenk.run_id": run_id},
                                f"{tags['frenk.model']} (seed {seed}, best of {len(fitted.seeds)} by validation macro-F1): "
                                f"test macro-F1 {metrics['test_macro_f1']:.4f}; train run {run_id}",
-                               alias=registry_alias(tags["frenk.model"]))
+                               alias=registry_alias(tags["frenk.model"], tags.get("frenk.kind")))
     return version
 
 

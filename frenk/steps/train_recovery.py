@@ -14,7 +14,7 @@ from ..config import RecoverConfig, TrainConfig
 from ..data import PreprocessOptions, load_or_prepare
 from ..errors import TrackingError
 from ..secret_params import redact
-from ..training import FinishedSeeds, best_seed, fit_seeds
+from ..training import FinishedSeeds, best_seed, fit_seeds, kind_of
 from ..tracking import outage, registry, resume, runs
 from ..tracking.listeners import SeedRuns
 from .train_finish import TrainOutcome, finish, outcome
@@ -36,7 +36,7 @@ def fit_and_finish(cfg: TrainConfig, inputs, seed_runs: SeedRuns, tags: dict[str
     collected = FinishedSeeds()
     try:
         fitted = fit_seeds(spec, data, settings, seeds, work_root, cfg.keep_models, [guard, collected, *listeners],
-                           finished=finished, parallel=cfg.parallel if spec.kind != "tfidf" else 1)
+                           finished=finished, parallel=1 if "parallel" in kind_of(spec).ignored_params else cfg.parallel)
     except KeyboardInterrupt:
         _keep_stopped(run_id, finished, collected, resumable, work_root, seed_runs)
         raise

@@ -12,7 +12,7 @@ from ..data import PreprocessOptions, check_scheme, load_or_prepare
 from ..errors import ConfigError, FrenkError
 from ..interrupts import sigterm_as_interrupt
 from ..secret_params import shown_storage, storage_url
-from ..training import resolve
+from ..training import kind_of, resolve
 from ..tracking import access, experiments, results, runs
 from ..tracking.tuning import TrialRuns, log_search, mark_killed
 from ..tuning import SearchPlan, SearchResult, default_study_name, load_space, sampler_name, search
@@ -34,8 +34,8 @@ def tune(cfg: TuneConfig) -> TuneOutcome:
     hf_logging.disable_progress_bar()
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # trial failures are reported by frenk, without a traceback
     spec = resolve(cfg.model)
-    if spec.kind == "tfidf":
-        raise ConfigError("model=tfidf has no hyperparameters to tune; tune a transformer (e.g. model=tiny or bertic)")
+    if not kind_of(spec).tunable:
+        raise ConfigError(f"model={cfg.model} has no hyperparameters to tune; tune a transformer (e.g. model=tiny or bertic)")
     space = load_space(cfg.space, spec.preset.name if spec.preset else None)
     runs.start_step()
     access.require_write(experiments.write_targets(cfg.lang, cfg.labels), "tune (its runs in the experiment)")

@@ -14,6 +14,8 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
 from ..errors import TrackingError
+from ..publishing import registry_alias
+from ..training import BASELINE
 from .pyfunc import ARTIFACT, FrenkTextClassifier
 from .runs import resume_run, verbose
 
@@ -101,7 +103,7 @@ def set_candidate(name: str, version: str | int, tags: dict[str, str], descripti
         client.update_model_version(name, str(version), description=description)
     describe_model(name, tags.get("frenk.lang", "?"))
     _set_alias(client, name, alias, version)
-    newest = newest_trained_version(name, tags.get("frenk.model") == "tfidf")
+    newest = newest_trained_version(name, _is_baseline(tags))
     if newest is not None and int(newest) > int(version):
         _set_alias(client, name, alias, newest)
 
@@ -120,11 +122,17 @@ def _set_alias(client: MlflowClient, name: str, alias: str, version, attempts: i
             time.sleep(0.2 * (attempt + 1))
 
 
+def _is_baseline(tags: dict[str, str]) -> bool:
+    """Whether a version's (or run's) tags say it is of a kind that gets the baseline alias (by its
+    ``frenk.kind`` tag, or for versions registered before it, the kind of its ``frenk.model``)."""
+    return registry_alias(tags.get("frenk.model", ""), tags.get("frenk.kind")) == BASELINE
+
+
 def newest_trained_version(name: str, baseline: bool = False) -> str | None:
     """The highest version of ``name`` registered by a frenk train run (tagged ``frenk.step=train``),
     among the baselines (TF-IDF) or among the other models."""
     versions = [int(v.version) for v in MlflowClient().search_model_versions(f"name='{name}'", max_results=10000)
-                if v.tags.get("frenk.step") == "train" and (v.tags.get("frenk.model") == "tfidf") == baseline]
+                if v.tags.get("frenk.step") == "train" and _is_baseline(v.tags) == baseline]
     return str(max(versions)) if versions else None
 
 
@@ -222,7 +230,7 @@ def _complete(client, name: str, version, run) -> None:
     tags = {k: v for k, v in run.data.tags.items() if k.startswith("frenk.") and k not in hidden}
     for key, value in {**tags, "frenk.run_id": run.info.run_id}.items():
         client.set_model_version_tag(name, str(version.version), key, value)
-    alias = "baseline" if tags.get("frenk.model") == "tfidf" else "candidate"
+    alias = registry_alias(tags.get("frenk.model", ""), tags.get("frenk.kind"))
     holder = alias_version(name, alias)
     if holder is None or int(holder.version) < int(version.version):
         client.set_registered_model_alias(name, alias, str(version.version))

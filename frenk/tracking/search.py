@@ -16,6 +16,7 @@ from ..comparison import RunRecord
 from ..errors import TrackingError
 from ..provenance import code_version
 from ..publishing import RunFacts
+from ..training import kind_of_system
 from . import metric_names
 from .runs import param_value
 
@@ -46,8 +47,21 @@ def experiment_ids(experiment: str) -> list[str] | None:
     return [exp.experiment_id]
 
 
-#: what a tag meant on train runs logged before it existed: (tag, TF-IDF run) -> value
-TAG_DEFAULTS = {("frenk.engine", False): "frenk"}  # every transformer was trained by the default engine then
+#: what a tag meant on train runs logged before it existed (for the kinds of model it applies to):
+#: every transformer was trained by the default engine then
+TAG_DEFAULTS = {"frenk.engine": "frenk"}
+#: the train parameter each such tag records (a kind that ignores it never had the tag)
+TAG_PARAMS = {"frenk.engine": "engine"}
+
+
+def tag_or_default(tags: dict[str, str], tag: str) -> str:
+    """A run's ``tag``, or what it meant before it was logged (:data:`TAG_DEFAULTS`)."""
+    if tag in tags:
+        return tags[tag]
+    kind = kind_of_system(tags.get("frenk.model"), tags.get("frenk.kind"))
+    if tag in TAG_DEFAULTS and TAG_PARAMS[tag] not in kind.ignored_params:
+        return TAG_DEFAULTS[tag]
+    return f"(no {tag})"
 
 
 def train_runs(experiment: str, group: str, filter_string: str, by: str) -> list:
@@ -72,7 +86,7 @@ def train_runs(experiment: str, group: str, filter_string: str, by: str) -> list
     return [
         RunRecord(
             run_id=r.info.run_id,
-            system=r.data.tags.get(tag, TAG_DEFAULTS.get((tag, r.data.tags.get("frenk.model") == "tfidf"), f"(no {tag})")),
+            system=tag_or_default(r.data.tags, tag),
             seed=r.data.tags.get("frenk.seed"),
             data_digest=r.data.tags.get("frenk.data_digest"),
             metrics=metric_names.library_names(r.data.metrics),

