@@ -3,9 +3,11 @@
 Each entry point is ``command(ConfigClass, step_function)``: one click option per
 dataclass field (with the field's help text and choices), the parsed options build the
 config (whose ``__post_init__`` validates them), and the step function does the work.
-A :class:`~frenk.errors.FrenkError` is printed as one clear line and exits with status 2
+A :class:`~frenk.errors.FrenkError`, and what :func:`~frenk.errors.explain` recognises (the tracking
+server's 401/403, a full disk, any ``OSError``), is printed as one clear line and exits with status 2
 (``--debug`` or ``FRENK_DEBUG=1`` shows its traceback too); an interrupt (Ctrl+C, SIGTERM
-during training) is one line and exit status 130.
+during training) is one line and exit status 130. :func:`print_error` is the one place that prints
+an error: control characters in it (from a file's content, say) are escaped.
 """
 
 from __future__ import annotations
@@ -19,7 +21,22 @@ from collections.abc import Callable
 
 import click
 
-from .errors import FrenkError
+from .errors import FrenkError, explain
+
+
+def escape(text: str) -> str:
+    """``text`` with control and other unprintable characters as escapes (``\\x00``, ``\\n``)."""
+    return "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in text)
+
+
+def print_error(message: str) -> None:
+    """The one line ``frenk: error: <message>`` on stderr, control characters escaped."""
+    click.echo(f"frenk: error: {escape(str(message))}", err=True)
+
+
+def debug_wanted() -> bool:
+    return os.environ.get("FRENK_DEBUG", "") not in ("", "0", "false", "False")
+
 
 class _WholeNumber(click.ParamType):
     """An integer option that also takes ``42.0``: MLproject declares numbers as floats, and
@@ -56,14 +73,17 @@ def command(config_cls: type, step: Callable[[typing.Any], typing.Any]) -> click
     """Return a click command that parses ``config_cls``'s fields and runs ``step(config)``."""
 
     def run(debug: bool = False, **kwargs: typing.Any) -> None:
-        debug = debug or os.environ.get("FRENK_DEBUG", "") not in ("", "0", "false", "False")
+        debug = debug or debug_wanted()
         try:
             config = config_cls(**kwargs)
             step(config)
-        except FrenkError as exc:
+        except Exception as exc:
+            message = str(exc) if isinstance(exc, FrenkError) else explain(exc)
+            if message is None:
+                raise
             if debug:
                 traceback.print_exc()
-            click.echo(f"frenk: error: {exc}", err=True)
+            print_error(message)
             sys.exit(2)
         except KeyboardInterrupt as exc:
             if debug:
