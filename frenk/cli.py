@@ -29,9 +29,18 @@ def escape(text: str) -> str:
     return "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in text)
 
 
+#: an error longer than this (a file's content in it, say) keeps its beginning and its end
+MAX_ERROR_CHARS = 2000
+
+
 def print_error(message: str) -> None:
-    """The one line ``frenk: error: <message>`` on stderr, control characters escaped."""
-    click.echo(f"frenk: error: {escape(str(message))}", err=True)
+    """The one line ``frenk: error: <message>`` on stderr, control characters escaped, at most
+    :data:`MAX_ERROR_CHARS` characters (the middle of a longer one is cut)."""
+    text = escape(str(message))
+    if len(text) > MAX_ERROR_CHARS:
+        cut = len(text) - MAX_ERROR_CHARS
+        text = f"{text[:MAX_ERROR_CHARS - 600]} [... {cut} characters ...] {text[-600:]}"
+    click.echo(f"frenk: error: {text}", err=True)
 
 
 def debug_wanted() -> bool:

@@ -115,6 +115,13 @@ def _refused(exc: BaseException, status: int) -> str:
             "(MLFLOW_TRACKING_USERNAME, MLFLOW_TRACKING_PASSWORD)")
 
 
+def _absolute(name) -> str:
+    try:
+        return os.path.abspath(os.fsdecode(name))
+    except (TypeError, ValueError, OSError):
+        return str(name)
+
+
 def _os_error(exc: OSError) -> str:
     request = getattr(exc, "request", None)
     if getattr(request, "url", None) or type(exc).__module__.startswith(("requests", "urllib3")):
@@ -122,9 +129,9 @@ def _os_error(exc: OSError) -> str:
         where = f"the server at {_server(url).split('?')[0]}" if url else f"the server at {_server()}"
         return (f"{where} could not be reached or did not answer ({type(exc).__name__}): check that it runs and "
                 "that MLFLOW_TRACKING_URI names it, then run the command again")
-    path = exc.filename if exc.filename is not None else "(no path given)"
+    path = _absolute(exc.filename) if exc.filename is not None else "(no path given)"
     if exc.filename2 is not None:
-        path = f"{path} -> {exc.filename2}"
+        path = f"{path} -> {_absolute(exc.filename2)}"
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
         return (f"no space left on the device of {path}: free some space there (or point that folder, TMPDIR or "
                 "HF_HOME elsewhere) and run the command again")

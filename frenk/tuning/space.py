@@ -96,7 +96,7 @@ def _value(source: str, name: str, value, what: str):
         bounds = f"at least {low}" + (f" and at most {high}" if high is not None else "")
         raise ConfigError(f"{source}: {name}: {what} {value!r} must be {bounds}")
     if name == "epochs":
-        check_limit(f"{source}: epochs: {what}", value, MAX_EPOCHS, "epochs")
+        check_limit(f"{source}: epochs", value, MAX_EPOCHS, "epochs")
     return kind(value)
 
 
