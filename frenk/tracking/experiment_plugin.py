@@ -108,7 +108,17 @@ class ProjectExperiment(DefaultExperimentProvider):
         if not is_frenk_project_run(sys.argv):
             return False
         guard_launcher()
-        self._id = experiment_for_command(sys.argv[2:])
+        try:
+            self._id = experiment_for_command(sys.argv[2:])
+        except Exception as exc:  # MLflow would log it as a warning and go on to fail at the run
+            from ..cli import print_error
+            from ..errors import explain
+
+            message = explain(exc)
+            if message is None:
+                raise
+            print_error(message)
+            raise SystemExit(1) from None
         return self._id is not None
 
     def get_experiment_id(self) -> str:
