@@ -142,7 +142,13 @@ def test_a_read_only_user_gets_one_line_from_the_mlflow_run_launcher(read_only_s
                                 "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0"})
     assert proc.returncode == 1, proc.stderr[-3000:]
     line = _one_line(proc.stderr)
-    assert "refused user 'reader' permission to" in line and "HTTP 403" in line, line
+    assert "refused user 'reader' permission to create an experiment" in line and "HTTP 403" in line, line
+    assert "WARNING" not in proc.stderr, proc.stderr[-3000:]
+    named = mlflow_run("train", {"model": "tfidf", "data": "sample"}, read_only_server, tmp_path, timeout=300,
+                       env_vars={"MLFLOW_TRACKING_USERNAME": "reader", "MLFLOW_TRACKING_PASSWORD": "s3cret-pw",
+                                 "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_EXPERIMENT_NAME": "mine"})
+    assert named.returncode == 1, named.stderr[-3000:]  # MLflow's own request, before any frenk code
+    assert "refused user 'reader' permission to create an experiment" in _one_line(named.stderr)
 
 
 # -- 7. limits where a typo costs days ---------------------------------------------------------
