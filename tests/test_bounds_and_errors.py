@@ -210,6 +210,10 @@ def test_the_grid_is_stored_once_not_on_every_trial(tmp_path):
     assert len(points) == len(set(points))  # no point twice, the old trials' points counted
     old_ids = {t.system_attrs["grid_id"] for t in trials[:2]}
     assert not old_ids & {t.system_attrs["grid_id"] for t in trials[2:]}
+    small = parse_space("batch_size: [8, 16]\nepochs: [1, 2]\n")
+    done = optuna.create_study(sampler=choose_sampler("grid", small, seed=1)[1])
+    done.optimize(lambda t: small.suggest(t)["batch_size"] * 0, n_trials=10)
+    assert sorted(tuple(t.params.values()) for t in done.trials) == [(8, 1), (8, 2), (16, 1), (16, 2)]  # then it stops
 
 
 # -- 8. a fresh SQLite store, full disks, lost heartbeats, control characters, exit codes ------
