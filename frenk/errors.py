@@ -99,7 +99,21 @@ def _server(url: str | None = None) -> str:
     return re.sub(r"//[^/@]*@", "//", url)
 
 
+def _elsewhere(exc: BaseException) -> str | None:
+    """The host of a refused request that did not go to the tracking server (the Hugging Face
+    Hub, say), else None."""
+    request = getattr(getattr(exc, "response", None), "request", None)
+    host = urlsplit(str(getattr(request, "url", "") or "")).hostname
+    tracking = urlsplit(os.environ.get("MLFLOW_TRACKING_URI") or "").hostname
+    return host if host and host != tracking else None
+
+
 def _refused(exc: BaseException, status: int) -> str:
+    host = _elsewhere(exc)
+    if host is not None:
+        token = " (HF_TOKEN, and access to the model or repository on the Hub)" if "huggingface" in host else ""
+        return (f"{host} refused the request (HTTP {status}, {_endpoint(exc)}): check the credentials for it{token} "
+                "and run the command again")
     endpoint = _endpoint(exc)
     action = next((words for part, words in _ACTIONS if part in endpoint), "answer a request")
     where = f"the MLflow tracking server at {_server()}"

@@ -123,6 +123,12 @@ def test_mlflow_refusals_are_one_line_naming_user_action_and_fix(monkeypatch):
         verify_rest_response(response, "/api/2.0/mlflow/runs/log-batch")
     assert "refused the credentials of user 'reader' to log to a run" in explain(unauthenticated.value)
     assert "MLFLOW_TRACKING_PASSWORD" in explain(unauthenticated.value)
+    response.url, response.request = "https://huggingface.co/api/repos/create", requests.Request(
+        "POST", "https://huggingface.co/api/repos/create").prepare()
+    with pytest.raises(requests.HTTPError) as hub:
+        response.raise_for_status()
+    assert explain(hub.value).startswith("huggingface.co refused the request (HTTP 401, POST /api/repos/create)")
+    assert "HF_TOKEN" in explain(hub.value) and "MLflow" not in explain(hub.value)
 
 
 def test_a_read_only_user_gets_one_line_from_a_step(read_only_server, tmp_path):
