@@ -322,3 +322,28 @@ def test_mlflow_run_exits_1_when_the_step_exits_2(tmp_path):
     assert proc.returncode == 1, proc.stderr[-3000:]
     line = _one_line(proc.stderr)
     assert "\x00" not in proc.stderr and "\\x00" in line
+
+
+def test_two_runs_logging_the_same_dataset_at_once_both_log_it(monkeypatch, prepared_sample):
+    """The race the four mlflow runs met: MLflow looks a dataset up, then inserts it; the later
+    insert fails on the unique key, and logging once more finds the dataset there."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    from frenk.data import load_prepared
+    from frenk.tracking import results
+
+    calls = []
+
+    def racing(dataset, **kwargs):
+        calls.append(dataset.name)
+        if len(calls) == 1:
+            raise MlflowException("(sqlite3.IntegrityError) UNIQUE constraint failed: datasets.experiment_id, ...")
+
+    monkeypatch.setattr(mlflow, "log_input", racing)
+    frame = load_prepared(prepared_sample).splits["train"]
+    results.log_frame_dataset(frame, name="frenk-hr-train", source=None, context="train", digest="ab" * 32)
+    assert calls == ["frenk-hr-train"] * 2
+    monkeypatch.setattr(mlflow, "log_input", lambda dataset, **kwargs: (_ for _ in ()).throw(MlflowException("other")))
+    with pytest.raises(MlflowException, match="other"):
+        results.log_frame_dataset(frame, name="frenk-hr-train", source=None, context="train", digest="ab" * 32)
