@@ -61,7 +61,7 @@ class _ReadOnlyServer(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def do_GET(self):  # noqa: N802
+    def do_GET(self):
         if self.path.startswith("/health"):
             return self._answer(200, "OK", "text/plain")
         if "get-by-name" in self.path or "/get?" in self.path:
@@ -70,7 +70,7 @@ class _ReadOnlyServer(BaseHTTPRequestHandler):
             return self._answer(404, "Not Found", "text/plain")
         return self._answer(200, "{}")
 
-    def do_POST(self):  # noqa: N802
+    def do_POST(self):
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
         if self.path.endswith("/search"):
             return self._answer(200, "{}")

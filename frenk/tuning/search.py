@@ -24,8 +24,16 @@ from ..data import PreparedData, without_test
 from ..errors import MAX_TRIALS, check_limit
 from ..training import ModelSpec, fit, settings_for
 from .space import SearchSpace
-from .study import (METRICS, choose_pruner, choose_sampler, fail_orphaned_trials, open_storage, open_study,
-                    sampler_name, worker_id)
+from .study import (
+    METRICS,
+    choose_pruner,
+    choose_sampler,
+    fail_orphaned_trials,
+    open_storage,
+    open_study,
+    sampler_name,
+    worker_id,
+)
 
 #: trials that hold a place in the budget (failed ones are retried instead)
 COUNTED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING, TrialState.WAITING)
