@@ -3,9 +3,11 @@
 Each entry point is ``command(ConfigClass, step_function)``: one click option per
 dataclass field (with the field's help text and choices), the parsed options build the
 config (whose ``__post_init__`` validates them), and the step function does the work.
-A :class:`~frenk.errors.FrenkError` is printed as one clear line and exits with status 2
+A :class:`~frenk.errors.FrenkError`, and what :func:`~frenk.errors.explain` recognises (the tracking
+server's 401/403, a full disk, any ``OSError``), is printed as one clear line and exits with status 2
 (``--debug`` or ``FRENK_DEBUG=1`` shows its traceback too); an interrupt (Ctrl+C, SIGTERM
-during training) is one line and exit status 130.
+during training) is one line and exit status 130. :func:`print_error` is the one place that prints
+an error: control characters in it (from a file's content, say) are escaped.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from collections.abc import Callable
 
 import click
 
-from .errors import FrenkError
+from .errors import FrenkError, explain
 from .secret_params import SecretInParameter, refuse_credentials
 
 
@@ -31,6 +33,30 @@ def _forget_leaked_run() -> str:
     from .tracking.runs import forget_leaked_run
 
     return ". " + forget_leaked_run(os.environ["MLFLOW_RUN_ID"])
+
+
+def escape(text: str) -> str:
+    """``text`` with control and other unprintable characters as escapes (``\\x00``, ``\\n``)."""
+    return "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in text)
+
+
+#: an error longer than this (a file's content in it, say) keeps its beginning and its end
+MAX_ERROR_CHARS = 2000
+
+
+def print_error(message: str) -> None:
+    """The one line ``frenk: error: <message>`` on stderr, control characters escaped, at most
+    :data:`MAX_ERROR_CHARS` characters (the middle of a longer one is cut)."""
+    text = escape(str(message))
+    if len(text) > MAX_ERROR_CHARS:
+        cut = len(text) - MAX_ERROR_CHARS
+        text = f"{text[:MAX_ERROR_CHARS - 600]} [... {cut} characters ...] {text[-600:]}"
+    click.echo(f"frenk: error: {text}", err=True)
+
+
+def debug_wanted() -> bool:
+    return os.environ.get("FRENK_DEBUG", "") not in ("", "0", "false", "False")
+
 
 class _WholeNumber(click.ParamType):
     """An integer option that also takes ``42.0``: MLproject declares numbers as floats, and
@@ -67,19 +93,22 @@ def command(config_cls: type, step: Callable[[typing.Any], typing.Any]) -> click
     """Return a click command that parses ``config_cls``'s fields and runs ``step(config)``."""
 
     def run(debug: bool = False, **kwargs: typing.Any) -> None:
-        debug = debug or os.environ.get("FRENK_DEBUG", "") not in ("", "0", "false", "False")
+        debug = debug or debug_wanted()
         try:
             for name, value in kwargs.items():
                 refuse_credentials(name, value)
             config = config_cls(**kwargs)
             step(config)
         except SecretInParameter as exc:
-            click.echo(f"frenk: error: {exc}{_forget_leaked_run()}", err=True)
+            print_error(f"{exc}{_forget_leaked_run()}")
             sys.exit(2)
-        except FrenkError as exc:
+        except Exception as exc:
+            message = str(exc) if isinstance(exc, FrenkError) else explain(exc)
+            if message is None:
+                raise
             if debug:
                 traceback.print_exc()
-            click.echo(f"frenk: error: {exc}", err=True)
+            print_error(message)
             sys.exit(2)
         except KeyboardInterrupt as exc:
             if debug:

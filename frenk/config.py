@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .data import PreprocessOptions
-from .errors import ConfigError
+from .errors import MAX_EPOCHS, ConfigError, check_limit
 from .fields import option
 from .secret_params import refuse_credentials
 from .training.settings import parse_parallel
@@ -49,7 +49,7 @@ class TuneConfig(ModelDataConfig):
 
     space: str = option("", "YAML search space (hyperparameter: [values] or {low, high, step, log}); empty: the preset's bundled space")
     sampler: str = option("auto", "auto (grid when every dimension is a list, else tpe), grid, tpe, random or bruteforce", ("auto", "grid", "tpe", "random", "bruteforce"))
-    trials: int = option(0, "total trials of the study across all workers (0: the grid's size; 20 for tpe/random)")
+    trials: int = option(0, "total trials of the study across all workers (0: the grid's size; 20 for tpe/random; at most 10000 unless FRENK_ALLOW_LARGE=1)")
     timeout: int = option(0, "stop starting new trials after this many seconds (0: no limit)")
     pruner: str = option("auto", "auto (none for a grid, median otherwise), median, hyperband or none", ("auto", "median", "hyperband", "none"))
     metric: str = option("val_macro_f1", "validation metric to optimise: val_macro_f1, val_accuracy or val_loss")
@@ -92,7 +92,7 @@ ARG_ALIASES = {
 class TrainConfig(ModelDataConfig):
     """Fine-tune a model (or the TF-IDF baseline), evaluate it, log it and register it."""
 
-    epochs: float = option(0.0, "training epochs (0: the preset's published value)")
+    epochs: float = option(0.0, "training epochs (0: the preset's published value; at most 100 unless FRENK_ALLOW_LARGE=1)")
     learning_rate: float = option(0.0, "peak learning rate (0: the preset's published value)")
     batch_size: int = option(0, "effective batch size (0: the preset's); per-device batch and gradient accumulation are fitted to memory")
     max_length: int = option(128, "truncate comments to this many tokens (padding is per batch)")
@@ -130,6 +130,7 @@ class TrainConfig(ModelDataConfig):
             raise ConfigError(f"max_length={self.max_length}: must be at least 8")
         if min(self.epochs, self.learning_rate, self.batch_size, self.device_batch_size, self.weight_decay) < 0:
             raise ConfigError("epochs, learning_rate, batch_size, device_batch_size and weight_decay must not be negative")
+        check_limit("epochs", self.epochs, MAX_EPOCHS, "epochs")
         if not 0 <= self.warmup_ratio < 1:
             raise ConfigError(f"warmup_ratio={self.warmup_ratio}: must be at least 0 and below 1")
         self.parallel = str(parse_parallel(self.parallel))

@@ -95,7 +95,12 @@ def replace_folder(output: str | os.PathLike, marker: str, what: str, known: Ite
     try:
         if on_staging is not None:
             on_staging(staging)
-        yield staging
+        try:
+            yield staging
+        except OSError as exc:  # a writer that does not say where (pyarrow on a full disk): the folder
+            if exc.filename is None:
+                exc.filename = str(out.resolve())
+            raise
         check_replaceable(output, marker, what, known, error)  # nothing appeared there meanwhile
         normal_modes(staging)
         if out.exists():

@@ -14,29 +14,17 @@ process it does nothing and adds no header.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 from mlflow.tracking.request_header.abstract_request_header_provider import RequestHeaderProvider
 
 from ..errors import TrackingError
 from ..secret_params import SecretInParameter, refuse_credentials
+from .experiment_plugin import guard_launcher, is_frenk_project_run
 from .experiments import project_params
 from .runs import check_reachable, tracking_uri
 
 #: tracking URIs already checked in this process
 CHECKED: set[str] = set()
-
-
-def is_frenk_project_run(argv: list[str]) -> bool:
-    """Whether ``argv`` is ``mlflow run <folder>`` (console script or ``python -m mlflow``) of this project."""
-    if len(argv) < 3 or argv[1] != "run" or "mlflow" not in Path(argv[0]).parts[-2:] + (Path(argv[0]).name,):
-        return False
-    for arg in argv[2:]:
-        mlproject = Path(arg) / "MLproject"
-        if not arg.startswith("-") and mlproject.is_file():
-            first = mlproject.read_text(errors="replace").split("entry_points", 1)[0]
-            return any(line.strip() == "name: frenk" for line in first.splitlines())
-    return False
 
 
 def refuse_secret_params(argv: list[str]) -> None:
@@ -46,7 +34,9 @@ def refuse_secret_params(argv: list[str]) -> None:
         try:
             refuse_credentials(name, value)
         except SecretInParameter as exc:
-            print(f"frenk: error: {exc}; nothing was logged", file=sys.stderr, flush=True)
+            from ..cli import print_error
+
+            print_error(f"{exc}; nothing was logged")
             raise SystemExit(2) from None
 
 
@@ -56,6 +46,7 @@ class PreflightCheck(RequestHeaderProvider):
     def in_context(self) -> bool:
         if not is_frenk_project_run(sys.argv):
             return False
+        guard_launcher()
         uri = tracking_uri()
         if uri not in CHECKED:
             CHECKED.add(uri)
@@ -63,7 +54,9 @@ class PreflightCheck(RequestHeaderProvider):
             try:
                 check_reachable(uri)
             except TrackingError as exc:
-                print(f"frenk: error: {exc}", file=sys.stderr, flush=True)
+                from ..cli import print_error
+
+                print_error(str(exc))
                 raise SystemExit(2) from None
         return False
 

@@ -29,7 +29,14 @@ def log_frame_dataset(frame: pd.DataFrame, *, name: str, source, context: str, d
         warnings.filterwarnings("ignore", message=".*can be interpreted in multiple ways.*")
         warnings.filterwarnings("ignore", message=".*Inferred schema contains integer column.*")
         dataset = mlflow.data.from_pandas(frame, source=source, targets="label", name=name, digest=digest[:32])
-        mlflow.log_input(dataset, context=context, tags={"sha256": digest})
+        try:
+            mlflow.log_input(dataset, context=context, tags={"sha256": digest})
+        except mlflow.exceptions.MlflowException as exc:
+            # two runs logging the same dataset at once: MLflow looks it up, then inserts it, and the
+            # later insert fails on the unique key; once more finds it there (an SQL store's race)
+            if "UNIQUE constraint failed: datasets" not in str(exc) and "duplicate key" not in str(exc):
+                raise
+            mlflow.log_input(dataset, context=context, tags={"sha256": digest})
 
 
 def log_figure(fig, path: str) -> None:

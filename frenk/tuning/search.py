@@ -21,9 +21,19 @@ import pandas as pd
 from optuna.trial import TrialState
 
 from ..data import PreparedData, without_test
+from ..errors import MAX_TRIALS, check_limit
 from ..training import ModelSpec, fit, settings_for
 from .space import SearchSpace
-from .study import METRICS, choose_pruner, choose_sampler, fail_orphaned_trials, open_storage, open_study, worker_id
+from .study import (
+    METRICS,
+    choose_pruner,
+    choose_sampler,
+    fail_orphaned_trials,
+    open_storage,
+    open_study,
+    sampler_name,
+    worker_id,
+)
 
 #: trials that hold a place in the budget (failed ones are retried instead)
 COUNTED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING, TrialState.WAITING)
@@ -46,6 +56,16 @@ class SearchPlan:
     storage: str = ""
     #: train settings outside the space (max_length, precision, device_batch_size, ...)
     fixed: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        """A budget or a grid above :data:`~frenk.errors.MAX_TRIALS` is refused (unless
+        FRENK_ALLOW_LARGE=1) before any work: a typo there would train for weeks."""
+        name = sampler_name(self.sampler, self.space)
+        if name in ("grid", "bruteforce") and self.space.is_grid:
+            check_limit(f"{self.space.source}: the grid of {' x '.join(str(len(v)) for v in self.space.grid.values())} "
+                        "points; its size", self.space.grid_size, MAX_TRIALS, "trials (give fewer values, or "
+                        "sampler=tpe or random with trials=N)")
+        check_limit("trials", budget(self, name), MAX_TRIALS, "trials")
 
 
 class TrialListener:

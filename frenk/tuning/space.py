@@ -19,7 +19,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import ConfigError
+from ..errors import MAX_EPOCHS, ConfigError, check_limit
 
 #: tunable hyperparameter -> (type, smallest allowed value, largest allowed value or None)
 HYPERPARAMETERS: dict[str, tuple[type, float, float | None]] = {
@@ -95,6 +95,8 @@ def _value(source: str, name: str, value, what: str):
     if value < low or (high is not None and value > high):
         bounds = f"at least {low}" + (f" and at most {high}" if high is not None else "")
         raise ConfigError(f"{source}: {name}: {what} {value!r} must be {bounds}")
+    if name == "epochs":
+        check_limit(f"{source}: epochs", value, MAX_EPOCHS, "epochs")
     return kind(value)
 
 

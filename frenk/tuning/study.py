@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 import time
 import warnings
 from pathlib import Path
 
 import optuna
 
-from ..errors import ConfigError
+from ..errors import ConfigError, explain
 from .space import SearchSpace
 
 DEFAULT_JOURNAL = "optuna.journal"
@@ -47,7 +48,7 @@ def _open_rdb(url: str, attempts: int = 5):
         try:
             with warnings.catch_warnings():  # the heartbeat callback is marked experimental
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                return optuna.storages.RDBStorage(
+                return _SteadyRDBStorage(
                     url, heartbeat_interval=HEARTBEAT_INTERVAL, grace_period=HEARTBEAT_GRACE,
                     heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=2),
                 )
@@ -58,6 +59,22 @@ def _open_rdb(url: str, attempts: int = 5):
             raise ConfigError(f"storage={url.split('@')[-1]}: cannot open the Optuna storage ({type(exc).__name__}: "
                               f"{str(exc).splitlines()[0][:200]})") from None
     raise AssertionError("unreachable")
+
+
+class _SteadyRDBStorage(optuna.storages.RDBStorage):
+    """An RDB storage whose heartbeat outlives a database restart: a heartbeat that fails (the
+    server restarting) is one line on stderr, and the next one, :data:`HEARTBEAT_INTERVAL` seconds
+    later, tries again (Optuna's heartbeat thread would end in a traceback and beat no more)."""
+
+    def record_heartbeat(self, trial_id: int) -> None:
+        try:
+            super().record_heartbeat(trial_id)
+        except Exception as exc:  # the database is away: the trial goes on, the next beat retries
+            where = self.url.split("@")[-1]
+            reason = explain(exc) or f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
+            print(f"frenk: warning: the heartbeat of trial {trial_id} could not reach the Optuna storage {where} "
+                  f"({reason}); the trial goes on and the next heartbeat tries again in {HEARTBEAT_INTERVAL} s",
+                  file=sys.stderr, flush=True)
 
 
 def _lost_creation_race(exc: Exception) -> bool:
@@ -77,10 +94,37 @@ def sampler_name(name: str, space: SearchSpace) -> str:
     return name
 
 
+class CompactGridSampler(optuna.samplers.GridSampler):
+    """Optuna's grid sampler, which stores the whole grid on every trial (a system attribute): this
+    one stores a digest of it instead (``frenk:<digest>``), the study keeps the grid once (its user
+    attribute ``frenk.grid``). Trials of older studies, with the whole grid, still count."""
+
+    def __init__(self, space: SearchSpace, seed: int | None = None):
+        super().__init__(space.grid, seed=seed)
+        self.tag, self._grid = f"frenk:{space.digest}", space.grid
+
+    def before_trial(self, study, trial) -> None:
+        if "grid_id" in trial.system_attrs or "fixed_params" in trial.system_attrs:
+            return  # a retried or enqueued trial keeps its point
+        if "frenk.grid" not in study.user_attrs:
+            study.set_user_attr("frenk.grid", self._grid)
+        if 0 <= trial.number < self._n_min_trials:
+            grid_id = trial.number
+        else:  # Optuna's rule: an unvisited point at random; a visited one once the grid is done
+            grid_id = int(self._rng.rng.choice(self._get_unvisited_grid_ids(study) or range(len(self._all_grids))))
+        study._storage.set_trial_system_attr(trial._trial_id, "search_space", self.tag)
+        study._storage.set_trial_system_attr(trial._trial_id, "grid_id", grid_id)
+
+    def _same_search_space(self, search_space) -> bool:
+        if isinstance(search_space, str):
+            return search_space == self.tag
+        return super()._same_search_space(search_space)
+
+
 def choose_sampler(name: str, space: SearchSpace, seed: int):
     name = sampler_name(name, space)
     if name == "grid":
-        return name, optuna.samplers.GridSampler(space.grid, seed=seed)
+        return name, CompactGridSampler(space, seed=seed)
     if name == "bruteforce":
         return name, optuna.samplers.BruteForceSampler(seed=seed)
     if name == "random":
