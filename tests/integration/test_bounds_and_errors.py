@@ -30,7 +30,7 @@ from frenk.errors import ALLOW_LARGE_ENV, ConfigError, explain
 from frenk.tuning import SearchPlan, parse_space
 from frenk.tuning.study import choose_sampler, open_storage
 
-from .helpers import ROOT, mlflow_run
+from ..helpers import ROOT, mlflow_run
 
 
 def _raising(exc: BaseException):
