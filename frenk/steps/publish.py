@@ -76,7 +76,13 @@ def publish(cfg: PublishConfig) -> PublishOutcome:
 
     The promotion (the folder moved into place, the aliases and tags) is one transaction: it runs
     under the registered model's promotion lock, after checking that no other publish moved the
-    alias since the gate read it, and a SIGTERM waits until it is done."""
+    alias since the gate read it, and a SIGTERM waits until it is done. Otherwise SIGTERM stops
+    publish like train: its run KILLED, staging and downloads removed, exit status 130."""
+    with sigterm_as_interrupt():
+        return _publish(cfg)
+
+
+def _publish(cfg: PublishConfig) -> PublishOutcome:
     out = Path(cfg.output)
     check_replaceable(out, PUBLISH_RECORD, "publication", EXPORT_FILES)  # a folder we may not replace: first
     runs.start_step()
@@ -96,11 +102,10 @@ def publish(cfg: PublishConfig) -> PublishOutcome:
     decision = gate(report, system, has_champion=champion is not None and str(champion.version) != version)
     if not decision.allowed and not cfg.force:
         raise _refusal(cfg, version, system, decision.reason)
-    with sigterm_as_interrupt():  # stops like train: run KILLED, staging removed, exit 130
-        prun_id = _export_and_promote(cfg, out, run, version, champion, decision, (report, compare_run_id))
-        verb = "forced" if not decision.allowed else "promoted"
-        print(f"{verb} {cfg.name} version {version} ({system}) to alias {cfg.alias}: {decision.reason}; "
-              f"Hugging Face folder in {out}")
+    prun_id = _export_and_promote(cfg, out, run, version, champion, decision, (report, compare_run_id))
+    verb = "forced" if not decision.allowed else "promoted"
+    print(f"{verb} {cfg.name} version {version} ({system}) to alias {cfg.alias}: {decision.reason}; "
+          f"Hugging Face folder in {out}")
     return PublishOutcome(cfg.name, version, out, prun_id, not decision.allowed, decision.reason)
 
 
