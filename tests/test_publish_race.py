@@ -94,7 +94,7 @@ def _version(v: str):
 def _race(versions: list[str], out: Path, tmp: Path) -> dict[str, subprocess.CompletedProcess]:
     """Two publishes at once, each of its version to ``out``, both past their gate before either promotes."""
     barrier = tmp / "barrier"
-    barrier.mkdir()
+    barrier.mkdir(parents=True)
     procs = {}
     for v in versions:
         (tmp / v).mkdir()
