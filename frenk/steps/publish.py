@@ -119,7 +119,7 @@ def _export_and_promote(cfg: PublishConfig, out: Path, run, version: str, champi
         runs.log_params({f.name: getattr(cfg, f.name) for f in fields(cfg)})
         with staged_folder(out, PUBLISH_RECORD, "publication", EXPORT_FILES, on_staging=runs.note_temp_dir) as staging:
             facts = _stage(cfg, staging.path, version, run, report, compare_run_id)
-            runs.set_tags({"frenk.lang": facts.lang})
+            runs.set_tags(runs.frenk_tags(lang=facts.lang))
             promotion = {**_promotion(cfg, out, version, run, system, decision, compare_run_id, prun.info.run_id),
                          "previous_version": str(champion.version) if champion is not None else None}
             _write_record(staging.path, cfg.name, version, run.info.run_id, compare_run_id, prun.info.run_id, promotion)
