@@ -349,7 +349,7 @@ def promotion_lock(name: str, purpose: str, wait_s: float | None = None) -> Iter
         if time.monotonic() > deadline:
             raise TrackingError(
                 f"another publish holds the promotion lock of {name} ({_who(held or {})}) and did not release it "
-                f"within {wait:.0f} s; run again later. If no publish is running there, delete the registered "
+                f"within {wait:g} s; run again later. If no publish is running there, delete the registered "
                 f"model {lock} (MLflow UI, or MlflowClient().delete_registered_model)")
         if held is not None and not told:
             print(f"frenk: waiting for {_who(held)} to finish promoting {name}")
