@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
+import socket
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -77,34 +79,124 @@ def normal_modes(folder: Path) -> None:
             path.chmod((0o777 if path.is_dir() else 0o666) & ~umask)
 
 
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists on this host (another user's process counts as alive)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return True
+    return True
+
+
+def _host() -> str:
+    return re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname())[:40] or "host"
+
+
+def staging_prefix(out: Path) -> str:
+    """The name every staging entry of ``out`` starts with: ``.<name>.<host>.<pid>.``, so that the
+    next writer can tell a dead process's leftovers from a live one's."""
+    return f".{out.name}.{_host()}.{os.getpid()}."
+
+
+def remove_stale_staging(output: str | os.PathLike, what: str) -> list[Path]:
+    """Remove the staging entries beside ``output`` that a process of this host left when it was
+    killed (``.<name>.<host>.<pid>.*`` whose process is gone); one line says so."""
+    out = Path(output)
+    pattern = re.compile(re.escape(f".{out.name}.{_host()}.") + r"(\d+)\.[^.]+$")
+    removed = []
+    for entry in (out.parent.iterdir() if out.parent.is_dir() else ()):
+        found = pattern.match(entry.name)
+        if not found or int(found.group(1)) == os.getpid() or process_alive(int(found.group(1))):
+            continue
+        if not out.exists() and (entry / "old").is_dir() and not entry.is_symlink():
+            (entry / "old").rename(out)  # killed while replacing: the earlier output, moved aside, goes back
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+        removed.append(entry)
+    if removed:
+        print(f"frenk: removed what a stopped {what} left beside {out} (its process is gone): "
+              + ", ".join(e.name for e in removed))
+    return removed
+
+
+class Staging:
+    """A staging folder beside ``output`` (``path``); :meth:`commit` moves it into place."""
+
+    def __init__(self, output: Path, path: Path, check: Callable[[], None]):
+        self.output, self.path, self._check, self.committed = output, path, check, False
+
+    def commit(self) -> None:
+        """Replace ``output`` by the staging folder: the old one is moved aside first and removed
+        after, so that a kill leaves either folder whole, never a half-deleted one."""
+        self._check()  # nothing appeared there meanwhile
+        normal_modes(self.path)
+        old = None
+        if self.output.exists():
+            old = Path(tempfile.mkdtemp(prefix=staging_prefix(self.output), dir=self.output.parent)) / "old"
+            self.output.rename(old)
+        self.path.rename(self.output)
+        self.committed = True
+        if old is not None:
+            shutil.rmtree(old.parent, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def staged_folder(output: str | os.PathLike, marker: str, what: str, known: Iterable[str] = (),
+                  error: type[FrenkError] = FrenkError,
+                  on_staging: Callable[[Path], None] | None = None) -> Iterator[Staging]:
+    """Yield a :class:`Staging` whose empty folder lies next to ``output``; the block calls its
+    ``commit()`` to replace ``output`` (a block that does not, or fails, changes nothing at
+    ``output``); the staging folder is removed in any case.
+
+    An existing ``output`` is replaced only when every entry in it was written by the same
+    step (see :func:`check_replaceable`); anything else is refused before the block runs.
+    A dead process's staging entries beside it are removed first. ``on_staging(folder)`` is
+    told the staging folder as soon as it exists.
+    """
+    check_replaceable(output, marker, what, known, error)
+    out = Path(output)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_staging(out, what)
+    staging = Path(tempfile.mkdtemp(prefix=staging_prefix(out), dir=out.parent))
+    try:
+        if on_staging is not None:
+            on_staging(staging)
+        yield Staging(out, staging, lambda: check_replaceable(out, marker, what, known, error))
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
 @contextlib.contextmanager
 def replace_folder(output: str | os.PathLike, marker: str, what: str, known: Iterable[str] = (),
                    error: type[FrenkError] = FrenkError,
                    on_staging: Callable[[Path], None] | None = None) -> Iterator[Path]:
     """Yield an empty staging folder next to ``output``; when the block succeeds, it replaces
     ``output``. On failure nothing at ``output`` changes and the staging folder is removed.
-
-    An existing ``output`` is replaced only when every entry in it was written by the same
-    step (see :func:`check_replaceable`); anything else is refused before the block runs.
-    ``on_staging(folder)`` is told the staging folder as soon as it exists.
+    (:func:`staged_folder`, committed at the end of the block.)
     """
-    check_replaceable(output, marker, what, known, error)
-    out = Path(output)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
-        if on_staging is not None:
-            on_staging(staging)
+    with staged_folder(output, marker, what, known, error, on_staging) as staging:
         try:
-            yield staging
+            yield staging.path
         except OSError as exc:  # a writer that does not say where (pyarrow on a full disk): the folder
             if exc.filename is None:
-                exc.filename = str(out.resolve())
+                exc.filename = str(Path(output).resolve())
             raise
-        check_replaceable(output, marker, what, known, error)  # nothing appeared there meanwhile
-        normal_modes(staging)
-        if out.exists():
-            shutil.rmtree(out)
-        staging.rename(out)
+        staging.commit()
+
+
+def rewrite_file(path: Path, text: str) -> None:
+    """Replace the file ``path`` by ``text`` at once (a new file renamed over it): a kill leaves the
+    old or the new text, and a half-written file only under a staging name beside its folder."""
+    fd, tmp = tempfile.mkstemp(prefix=staging_prefix(path.parent), dir=path.parent.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o644)
+        os.replace(tmp, path)
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        if os.path.exists(tmp):
+            os.unlink(tmp)

@@ -17,11 +17,31 @@ import threading
 from collections.abc import Iterator
 
 _received: list[int] = []
+#: inside :func:`deferred`: a SIGTERM is only recorded, and acted on when the block has ended
+_deferring: list[bool] = []
 
 
 def _raise_interrupt(signum, frame) -> None:
     _received.append(signum)
-    raise KeyboardInterrupt(f"received signal {signal.Signals(signum).name}")
+    if not _deferring:
+        raise KeyboardInterrupt(f"received signal {signal.Signals(signum).name}")
+
+
+def stop_requested() -> bool:
+    """Whether a SIGTERM arrived in the current :func:`sigterm_as_interrupt` block."""
+    return bool(_received)
+
+
+@contextlib.contextmanager
+def deferred() -> Iterator[None]:
+    """A section that must not stop half-way (a promotion: folder, alias and tags together): a
+    SIGTERM inside it is recorded, not raised; the enclosing :func:`sigterm_as_interrupt` block
+    raises it at its end (or the code asks :func:`stop_requested` first). Ctrl+C is not deferred."""
+    _deferring.append(True)
+    try:
+        yield
+    finally:
+        _deferring.pop()
 
 
 def raise_if_stop_requested() -> None:

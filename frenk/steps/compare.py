@@ -21,7 +21,10 @@ class CompareOutcome:
 
 
 def compare(cfg: CompareConfig) -> CompareOutcome:
-    """Read the train runs, run the tests the design calls for, print and log the report."""
+    """Read the train runs, run the tests the design calls for, print and log the report.
+
+    The compare run opens before the predictions are downloaded, so that it records its host,
+    process and temporary folder from the start (a killed compare is found by the orphan scan)."""
     runs.start_step()
     records = search.train_runs(cfg.experiment, cfg.group, cfg.filter, cfg.by)
     opts = CompareOptions(metrics=cfg.metric_list, baseline=cfg.baseline or None, alpha=cfg.alpha,
@@ -30,24 +33,32 @@ def compare(cfg: CompareConfig) -> CompareOutcome:
         search.add_results_tables([r for r in records if r.status == "FINISHED"])
     samples, _, _ = check_comparable(records, opts)  # bad input fails here, before anything is downloaded or logged
     search.add_results_tables([r for runs_ in samples.values() for r in runs_])  # for the per-fold view
-    predictions, best = search.best_run_predictions(samples)
-    report = build_report(records, opts, predictions, best)
-    report["selection"] = {"group": cfg.group, "filter": cfg.filter, "by": cfg.by, "experiment": cfg.experiment}
-    markdown = render_markdown(report)
-    digests = report["data_digests"]
-    tags = runs.frenk_tags(step="compare", group=cfg.group or None, data_digest=digests[0] if len(digests) == 1 else None)
     used = {r.experiment_id for s in samples.values() for r in s}
     target = experiments.for_step(experiment_id=used.pop() if len(used) == 1 else None) or search.current_experiment_id()
     readable = access.read_only([("experiment", target)])  # where the run would go
     if readable:  # a reader may compare; the report is printed, not logged
+        report, markdown = _report(cfg, records, opts, samples)
         print(markdown)
         print(f"compare report not logged: you may only read {readable[0]}")
         return CompareOutcome(report, markdown, None)
-    with runs.step_run(_run_name(cfg, samples), tags, experiment_id=target) as run:
+    with runs.step_run(_run_name(cfg, samples), runs.frenk_tags(step="compare", group=cfg.group or None),
+                       experiment_id=target) as run:
+        report, markdown = _report(cfg, records, opts, samples)
+        digests = report["data_digests"]
+        if len(digests) == 1:
+            runs.set_tags(runs.frenk_tags(data_digest=digests[0]))
         results.log_compare(report, markdown, {f.name: getattr(cfg, f.name) for f in fields(cfg)})
     print(markdown)
     print(f"compare run {run.info.run_id}")
     return CompareOutcome(report, markdown, run.info.run_id)
+
+
+def _report(cfg: CompareConfig, records, opts: CompareOptions, samples) -> tuple[dict, str]:
+    """The report (the best runs' predictions downloaded for the per-example view) and its Markdown."""
+    predictions, best = search.best_run_predictions(samples)
+    report = build_report(records, opts, predictions, best)
+    report["selection"] = {"group": cfg.group, "filter": cfg.filter, "by": cfg.by, "experiment": cfg.experiment}
+    return report, render_markdown(report)
 
 
 def _run_name(cfg: CompareConfig, samples) -> str:

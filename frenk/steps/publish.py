@@ -10,14 +10,18 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 from ..config import PublishConfig
+from .. import interrupts
 from ..errors import FrenkError
-from ..files import FILES_KEY, check_replaceable, replace_folder
+from ..files import FILES_KEY, check_replaceable, rewrite_file, staged_folder
+from ..interrupts import sigterm_as_interrupt
 from ..publishing import card_facts, check_export, check_exportable, gate, render_card
 from ..publishing import hub
 from ..tracking import access, experiments, registry, results, runs, search
 
 #: the record of a publication; it lists the files publish wrote into the folder
 PUBLISH_RECORD = "frenk_publish.json"
+#: the record's entry for a promotion that is not done yet (the folder is in place, the alias not moved)
+PENDING = "pending"
 #: what a publication held before its record listed its files (an export of a registered model)
 EXPORT_FILES = (
     "README.md", "config.json", "model.safetensors", "frenk.json", "tokenizer.json", "tokenizer_config.json",
@@ -68,7 +72,17 @@ class PublishOutcome:
 
 
 def publish(cfg: PublishConfig) -> PublishOutcome:
-    """Gate, export, card, promote (and push): in that order, so a refusal changes nothing."""
+    """Gate, export, card, promote (and push): in that order, so a refusal changes nothing.
+
+    The promotion (the folder moved into place, the aliases and tags) is one transaction: it runs
+    under the registered model's promotion lock, after checking that no other publish moved the
+    alias since the gate read it, and a SIGTERM waits until it is done. Otherwise SIGTERM stops
+    publish like train: its run KILLED, staging and downloads removed, exit status 130."""
+    with sigterm_as_interrupt():
+        return _publish(cfg)
+
+
+def _publish(cfg: PublishConfig) -> PublishOutcome:
     out = Path(cfg.output)
     check_replaceable(out, PUBLISH_RECORD, "publication", EXPORT_FILES)  # a folder we may not replace: first
     runs.start_step()
@@ -79,6 +93,7 @@ def publish(cfg: PublishConfig) -> PublishOutcome:
     system = run.data.tags.get("frenk.model", "?")
     check_exportable(cfg.name, version, system)
     report, compare_run_id = search.compare_report(cfg.compare_run, system)
+    complete_pending(cfg.name, out)  # a promotion that a killed publish left half-done
     champion = registry.alias_version(cfg.name, cfg.alias)
     if same_weights(champion, mv) and str(champion.version) != version:
         print(f"{cfg.name} version {version} has the same weights as the @{cfg.alias} version {champion.version} "
@@ -87,40 +102,136 @@ def publish(cfg: PublishConfig) -> PublishOutcome:
     decision = gate(report, system, has_champion=champion is not None and str(champion.version) != version)
     if not decision.allowed and not cfg.force:
         raise _refusal(cfg, version, system, decision.reason)
+    prun_id = _export_and_promote(cfg, out, run, version, champion, decision, (report, compare_run_id))
+    verb = "forced" if not decision.allowed else "promoted"
+    print(f"{verb} {cfg.name} version {version} ({system}) to alias {cfg.alias}: {decision.reason}; "
+          f"Hugging Face folder in {out}")
+    return PublishOutcome(cfg.name, version, out, prun_id, not decision.allowed, decision.reason)
 
-    with replace_folder(out, PUBLISH_RECORD, "publication", EXPORT_FILES) as folder:
-        with tempfile.TemporaryDirectory(prefix="frenk-publish-") as download:
-            shutil.copytree(registry.download_model(cfg.name, version, Path(download)), folder, dirs_exist_ok=True)
-        id2label = check_export(folder)  # loads strictly and predicts, before the folder is moved into place
-        seeds = [search.run_facts(r) for r in search.seed_runs(run)]
-        facts = card_facts(cfg.name, version, search.run_facts(run), seeds, report, compare_run_id, id2label,
-                           repo_id=cfg.repo_id, lang=cfg.lang)
-        (folder / "README.md").write_text(render_card(facts), encoding="utf-8")
-        written = sorted([entry.name for entry in folder.iterdir()] + [PUBLISH_RECORD])
-        (folder / PUBLISH_RECORD).write_text(json.dumps(
-            {"name": cfg.name, "version": version, "run_id": run.info.run_id, "compare_run_id": compare_run_id,
-             FILES_KEY: written}, indent=2) + "\n")
 
-    today = datetime.date.today().isoformat()
-    version_tags = {
-        "frenk.promoted_on": today, "frenk.compare_run": compare_run_id, "frenk.gate": decision.reason[:4000],
-        "frenk.published_to": str(out.resolve()), **({} if decision.allowed else {"frenk.forced": "true"}),
-    }
-    pub_tags = runs.frenk_tags(step="publish", model=system, lang=facts.lang, labels=run.data.tags.get("frenk.labels"),
+def _export_and_promote(cfg: PublishConfig, out: Path, run, version: str, champion, decision, compared) -> str:
+    """The publish run: the folder staged beside ``out``, then the promotion; returns the run's id."""
+    report, compare_run_id = compared
+    system = run.data.tags.get("frenk.model", "?")
+    pub_tags = runs.frenk_tags(step="publish", model=system, labels=run.data.tags.get("frenk.labels"),
                                data_digest=run.data.tags.get("frenk.data_digest"), group=run.data.tags.get("frenk.group"))
     with runs.step_run(f"publish-{cfg.name}-v{version}", pub_tags, experiment_id=run.info.experiment_id) as prun:
         runs.log_params({f.name: getattr(cfg, f.name) for f in fields(cfg)})
-        verb = "Forced" if not decision.allowed else "Promoted"
-        reason = f"{verb} to `@{cfg.alias}` ({system}): {decision.reason}."
-        description = (f"{verb} **{results.version_link(cfg.name, version)}** ({system}, from train run "
-                       f"{results.run_link(run.info.run_id)}) to `@{cfg.alias}`: {decision.reason}. Compare run: "
-                       f"{results.run_link(compare_run_id)}. Hugging Face folder: `{out.resolve()}`.")
-        results.log_publication(out, {"frenk.model_version": version, "frenk.compare_run": compare_run_id,
-                                      "frenk.forced": str(not decision.allowed).lower()}, description)
-        registry.promote(cfg.name, version, cfg.alias, version_tags, champion, today,
-                         f"{reason} Publish run {results.run_link(prun.info.run_id)}.")
-        if cfg.push:
+        with staged_folder(out, PUBLISH_RECORD, "publication", EXPORT_FILES, on_staging=runs.note_temp_dir) as staging:
+            facts = _stage(cfg, staging.path, version, run, report, compare_run_id)
+            runs.set_tags(runs.frenk_tags(lang=facts.lang))
+            promotion = {**_promotion(cfg, out, version, run, system, decision, compare_run_id, prun.info.run_id),
+                         "previous_version": str(champion.version) if champion is not None else None}
+            _write_record(staging.path, cfg.name, version, run.info.run_id, compare_run_id, prun.info.run_id, promotion)
+            with interrupts.deferred():  # the promotion is not stopped half-way
+                with registry.promotion_lock(cfg.name, f"publish run {prun.info.run_id} (version {version})"):
+                    _check_champion_unchanged(cfg, out, version, champion)
+                    staging.commit()
+                    _promote(cfg.name, version, promotion)
+                    _settle_record(out)
+                results.log_publication(out, {"frenk.model_version": version, "frenk.compare_run": compare_run_id,
+                                              "frenk.forced": str(not decision.allowed).lower()},
+                                        promotion["run_description"])
+        if cfg.push and not interrupts.stop_requested():
             print(f"pushed to {hub.push_folder(out, cfg.repo_id)}")
-    verb = "forced" if not decision.allowed else "promoted"
-    print(f"{verb} {cfg.name} version {version} ({system}) to alias {cfg.alias}: {decision.reason}; Hugging Face folder in {out}")
-    return PublishOutcome(cfg.name, version, out, prun.info.run_id, not decision.allowed, decision.reason)
+    return prun.info.run_id
+
+
+def _stage(cfg: PublishConfig, folder: Path, version: str, run, report: dict, compare_run_id: str):
+    """Export the registered version into ``folder``, check it loads and predicts, write the card."""
+    with tempfile.TemporaryDirectory(prefix="frenk-publish-") as download:
+        runs.note_temp_dir(download)
+        shutil.copytree(registry.download_model(cfg.name, version, Path(download)), folder, dirs_exist_ok=True)
+    id2label = check_export(folder)  # loads strictly and predicts, before the folder is moved into place
+    seeds = [search.run_facts(r) for r in search.seed_runs(run)]
+    facts = card_facts(cfg.name, version, search.run_facts(run), seeds, report, compare_run_id, id2label,
+                       repo_id=cfg.repo_id, lang=cfg.lang)
+    (folder / "README.md").write_text(render_card(facts), encoding="utf-8")
+    return facts
+
+
+def _promotion(cfg: PublishConfig, out: Path, version: str, run, system: str, decision, compare_run_id: str,
+               publish_run_id: str) -> dict:
+    """What the promotion writes: the version's tags and description, the publish run's description."""
+    today = datetime.date.today().isoformat()
+    verb = "Forced" if not decision.allowed else "Promoted"
+    return {
+        "alias": cfg.alias, "replaced_on": today,
+        "tags": {"frenk.promoted_on": today, "frenk.compare_run": compare_run_id, "frenk.gate": decision.reason[:4000],
+                 "frenk.published_to": str(out.resolve()), **({} if decision.allowed else {"frenk.forced": "true"})},
+        "description": (f"{verb} to `@{cfg.alias}` ({system}): {decision.reason}. "
+                        f"Publish run {results.run_link(publish_run_id)}."),
+        "run_description": (f"{verb} **{results.version_link(cfg.name, version)}** ({system}, from train run "
+                            f"{results.run_link(run.info.run_id)}) to `@{cfg.alias}`: {decision.reason}. Compare run: "
+                            f"{results.run_link(compare_run_id)}. Hugging Face folder: `{out.resolve()}`."),
+    }
+
+
+def _write_record(folder: Path, name: str, version: str, run_id: str, compare_run_id: str, publish_run_id: str,
+                  promotion: dict) -> None:
+    """The publication record; ``pending`` holds the promotion until it is done (see :func:`complete_pending`)."""
+    written = sorted([entry.name for entry in folder.iterdir()] + [PUBLISH_RECORD])
+    (folder / PUBLISH_RECORD).write_text(json.dumps(
+        {"name": name, "version": version, "run_id": run_id, "compare_run_id": compare_run_id,
+         "publish_run_id": publish_run_id, FILES_KEY: written, PENDING: promotion}, indent=2) + "\n")
+
+
+def _settle_record(out: Path) -> None:
+    """The promotion is done: the record loses its ``pending`` entry."""
+    record = read_record(out)
+    record.pop(PENDING, None)
+    rewrite_file(out / PUBLISH_RECORD, json.dumps(record, indent=2) + "\n")
+
+
+def read_record(out: Path) -> dict:
+    """The publication record in ``out`` ({} when there is none or it cannot be read)."""
+    try:
+        record = json.loads((out / PUBLISH_RECORD).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return {}
+    return record if isinstance(record, dict) else {}
+
+
+def _promote(name: str, version: str, promotion: dict, previous: str | None = None, known: bool = False) -> None:
+    """Move the alias to ``version`` (the holder read now, or ``previous`` when ``known``)."""
+    holder = registry.alias_version(name, promotion["alias"]) if not known else (
+        registry.model_version(name, previous) if previous else None)
+    registry.promote(name, version, promotion["alias"], promotion["tags"], holder, promotion["replaced_on"],
+                     promotion["description"])
+
+
+def _check_champion_unchanged(cfg: PublishConfig, out: Path, version: str, champion) -> None:
+    """Under the lock: refuse when another publish moved the alias since the gate read it."""
+    now = registry.alias_version(cfg.name, cfg.alias)
+    before = str(champion.version) if champion is not None else None
+    if (str(now.version) if now is not None else None) == before:
+        return
+    raise FrenkError(
+        f"another publish moved @{cfg.alias} of {cfg.name} to version {now.version if now else '(none)'} while this one "
+        f"prepared version {version} (it had read @{cfg.alias} = {before or '(none)'}): this publish changed nothing "
+        f"({out} and the registry are as the other one left them). Run the same command again to decide against the "
+        "new champion")
+
+
+def complete_pending(name: str, out: Path) -> None:
+    """A publish killed between moving its folder into place and moving the alias left ``out``
+    ahead of the registry (its record keeps the promotion under ``pending``): finish that
+    promotion when the alias is still where that publish found it, and say so."""
+    record = read_record(out)
+    pending = record.get(PENDING)
+    if not isinstance(pending, dict) or record.get("name") != name:
+        return
+    version, alias, stopped = str(record.get("version")), pending.get("alias", "champion"), record.get("publish_run_id")
+    with registry.promotion_lock(name, f"a publish completing run {stopped}"):
+        now = registry.alias_version(name, alias)
+        now = str(now.version) if now is not None else None
+        if now not in (version, pending.get("previous_version")):
+            print(f"frenk: {out} holds {name} version {version}, whose promotion (publish run {stopped}) was stopped "
+                  f"half-way, but @{alias} is now version {now}: the folder is not the champion's until a publish "
+                  "replaces it")
+            return
+        if now != version:
+            _promote(name, version, pending, pending.get("previous_version"), known=True)
+            print(f"frenk: completed the promotion of {name} version {version} to @{alias} that publish run {stopped} "
+                  f"left half-done ({out} already held that version)")
+        _settle_record(out)

@@ -55,6 +55,7 @@ def tune(cfg: TuneConfig) -> TuneOutcome:
     try:
         with sigterm_as_interrupt(), runs.step_run(f"tune-{study}", tags, lang=cfg.lang, labels=cfg.labels) as run:
             run_id = run.info.run_id
+            runs.note_temp_dir(work_root)  # a killed tune's work folder (trial models) is removed by the next step
             runs.log_params({**{f.name: getattr(cfg, f.name) for f in fields(cfg)}, "space_file": space.source,
                              "storage": shown_storage(cfg.storage) or "optuna.journal"})
             results.log_prepared_inputs(data, splits=("train", "validation"))

@@ -16,6 +16,7 @@ import mlflow
 from mlflow import MlflowClient
 
 from ..errors import TrackingError
+from ..files import process_alive
 from ..provenance import code_version
 from . import experiments
 from .server import redact
@@ -55,10 +56,28 @@ def configure() -> str:
 
 
 def start_step() -> str:
-    """What every step does first: :func:`configure`, then :func:`clean_orphans`."""
+    """What every step does first: :func:`configure`, then :func:`clean_orphans`, then
+    :func:`claim_project_run`."""
     uri = configure()
     clean_orphans()
+    claim_project_run()
     return uri
+
+
+def claim_project_run() -> None:
+    """Under ``mlflow run`` the step's run exists before the step starts: tag it with this host and
+    process at once, so that the next step's orphan scan finds it if this process is killed
+    before the step opens it (a compare still reading predictions, a publish still exporting)."""
+    run_id = os.environ.get("MLFLOW_RUN_ID")
+    if not run_id:
+        return
+    try:
+        client = MlflowClient()
+        if client.get_run(run_id).info.status == "RUNNING":
+            client.set_tag(run_id, HOST_TAG, socket.gethostname())
+            client.set_tag(run_id, PID_TAG, str(os.getpid()))
+    except mlflow.exceptions.MlflowException:
+        return  # no such run here: step_run's own start reports it
 
 
 def create_schema(uri: str) -> None:
@@ -172,17 +191,6 @@ def ended_killed_on_interrupt(run_id: str) -> Iterator[None]:
         if active is not None and active.info.run_id == run_id:
             mlflow.end_run("KILLED")
         raise
-
-
-def process_alive(pid: int) -> bool:
-    """Whether process ``pid`` exists on this host (another user's process counts as alive)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OverflowError, ValueError):
-        return True
-    return True
 
 
 def note_temp_dir(folder: str | os.PathLike) -> None:

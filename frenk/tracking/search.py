@@ -18,7 +18,7 @@ from ..provenance import code_version
 from ..publishing import RunFacts
 from ..training import kind_of_system
 from . import metric_names
-from .runs import param_value
+from .runs import note_temp_dir, param_value
 
 
 def current_experiment_id() -> str:
@@ -128,9 +128,10 @@ def finished_trainings(runs: list) -> list:
 def best_run_predictions(samples: dict[str, list]) -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
     """For each system, the per-example test predictions of its best usable run (the samples
     of :func:`~frenk.comparison.select_samples`) by validation macro-F1. The downloads are
-    read in a temporary folder that is removed."""
+    read in a temporary folder that is removed (and recorded on the active run, for the orphan scan)."""
     predictions, best = {}, {}
     with tempfile.TemporaryDirectory(prefix="frenk-compare-") as tmp:
+        note_temp_dir(tmp)
         for system in sorted(samples):
             top = max(samples[system], key=lambda r: r.metrics.get("final_val_macro_f1", float("-inf")))
             try:
