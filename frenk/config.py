@@ -182,6 +182,10 @@ ALIAS_MAX = 255 - len("previous-")
 RESERVED_ALIAS = re.compile(r"latest|[vV]\d+", re.IGNORECASE)
 
 
+#: the ending of publish's promotion lock (a registered model ``<name>.frenk-lock``), never a model's name
+PROMOTION_LOCK_SUFFIX = ".frenk-lock"
+
+
 def check_model_name(option_name: str, name: str) -> None:
     """MLflow's rules for registered model names, checked before any work: not empty, no ``/``
     or ``:``, and a plain relative name (no ``..``, no leading ``/``, nothing that normalises away)."""
@@ -192,6 +196,9 @@ def check_model_name(option_name: str, name: str) -> None:
             f"{option_name}={name!r} is not a valid registered model name: MLflow names may not contain '/' "
             "or ':' or be a path ('..', '.'); use letters, digits, '-', '_' and '.', e.g. frenk-hr"
         )
+    if name.endswith(PROMOTION_LOCK_SUFFIX):
+        raise ConfigError(f"{option_name}={name!r} ends in {PROMOTION_LOCK_SUFFIX}, the name of publish's promotion "
+                          "lock: choose a registered model name without it, e.g. frenk-hr")
 
 
 def check_alias(alias: str) -> None:

@@ -19,6 +19,7 @@ import mlflow.pyfunc
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
+from ..config import PROMOTION_LOCK_SUFFIX
 from ..errors import TrackingError
 from ..files import process_alive
 from ..interrupts import stop_requested
@@ -280,7 +281,7 @@ def repair_versions(name: str) -> list[str]:
 # ------------------------------------------------------------------ the promotion lock
 #: the registered model that, while it exists, says that a publish is promoting ``<name>``: the
 #: store's unique model names make taking it atomic (MLflow's registry has no compare-and-set)
-LOCK_SUFFIX = ".frenk-lock"
+LOCK_SUFFIX = PROMOTION_LOCK_SUFFIX
 #: how long a publish waits for another one's promotion (which takes seconds), and the age after
 #: which a lock whose holder cannot be checked (another host) counts as left by a dead process
 LOCK_WAIT_S, LOCK_STALE_S = 120.0, 600.0

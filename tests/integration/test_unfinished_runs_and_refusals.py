@@ -290,7 +290,7 @@ def test_every_auto_load_passes_trust_remote_code_false():
 # ------------------------------------------------------------------ 5. checked before training
 
 
-@pytest.mark.parametrize("name", ["../../escape", "a/b", "a:b", "", ".", "..x/../y"])
+@pytest.mark.parametrize("name", ["../../escape", "a/b", "a:b", "", ".", "..x/../y", "frenk-hr.frenk-lock"])
 def test_invalid_registered_model_names_are_refused_at_once(name):
     with pytest.raises(ConfigError):
         TrainConfig(model="tfidf", register=name if name else " ")
