@@ -47,18 +47,26 @@ class _Writer:
             return value.item()
         if isinstance(value, Path):
             return {"__path__": str(value)}
-        if isinstance(value, np.ndarray):
-            if value.dtype.hasobject:
-                raise TypeError("an array of Python objects cannot be kept without pickle")
-            name, path = self._file(".npy")
-            np.save(path, value, allow_pickle=False)
-            return {"__ndarray__": name}
+        if isinstance(value, (np.ndarray, pd.DataFrame)):
+            return self._data_file(value)
+        if isinstance(value, BaseException):
+            return {"__error__": str(value)}
+        return self._composite(value)
+
+    def _data_file(self, value: np.ndarray | pd.DataFrame) -> dict:
+        """An array as ``.npy`` (without pickle), a table as Parquet, in the data folder."""
         if isinstance(value, pd.DataFrame):
             name, path = self._file(".parquet")
             value.to_parquet(path, index=False)
             return {"__frame__": name}
-        if isinstance(value, BaseException):
-            return {"__error__": str(value)}
+        if value.dtype.hasobject:
+            raise TypeError("an array of Python objects cannot be kept without pickle")
+        name, path = self._file(".npy")
+        np.save(path, value, allow_pickle=False)
+        return {"__ndarray__": name}
+
+    def _composite(self, value):
+        """Containers and dataclasses, their items encoded in turn."""
         if isinstance(value, tuple):
             return {"__tuple__": [self.encode(v) for v in value]}
         if isinstance(value, list):
@@ -87,18 +95,16 @@ class _Reader:
             return value
         if len(value) == 1:
             (key, inner), = value.items()
-            if key == "__path__":
-                return Path(inner)
-            if key == "__ndarray__":
-                return np.load(self._data(inner), allow_pickle=False)
-            if key == "__frame__":
-                return pd.read_parquet(self._data(inner))
-            if key == "__error__":
-                return RuntimeError(str(inner))
-            if key == "__tuple__":
-                return tuple(self.decode(v) for v in inner)
-            if key == "__dict__":
-                return {self._key(k): self.decode(v) for k, v in inner}
+            tagged = {
+                "__path__": Path,
+                "__ndarray__": lambda name: np.load(self._data(name), allow_pickle=False),
+                "__frame__": lambda name: pd.read_parquet(self._data(name)),
+                "__error__": lambda message: RuntimeError(str(message)),
+                "__tuple__": lambda items: tuple(self.decode(v) for v in items),
+                "__dict__": lambda pairs: {self._key(k): self.decode(v) for k, v in pairs},
+            }
+            if key in tagged:
+                return tagged[key](inner)
         if set(value) == {"__type__", "fields"}:
             return self._dataclass(value["__type__"], value["fields"])
         raise StateError(f"{self.folder} holds a state file with an entry frenk does not write: {sorted(value)[:3]}")

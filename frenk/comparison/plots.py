@@ -58,7 +58,8 @@ def report_figures(report: dict) -> dict[str, Figure]:
     difference diagram where a Friedman test was made."""
     figures = {}
     for metric, by_system in report["descriptives"].items():
-        figures[f"plots/{metric}_by_system.png"] = scores_by_system({s: d["values"] for s, d in by_system.items()}, metric)
+        values = {s: d["values"] for s, d in by_system.items()}
+        figures[f"plots/{metric}_by_system.png"] = scores_by_system(values, metric)
         if metric in report["friedman"]:
             f = report["friedman"][metric]
             figures[f"plots/{metric}_critical_difference.png"] = critical_difference(

@@ -150,7 +150,8 @@ def cohens_d(a, b, paired: bool) -> float:
         sd = d.std(ddof=1) if len(d) > 1 else math.nan
         return float(d.mean() / sd) if sd and sd > 0 else (math.copysign(math.inf, d.mean()) if d.mean() else 0.0)
     na, nb = len(a), len(b)
-    pooled = math.sqrt(((na - 1) * a.var(ddof=1) + (nb - 1) * b.var(ddof=1)) / (na + nb - 2)) if na + nb > 2 else math.nan
+    pooled = (math.sqrt(((na - 1) * a.var(ddof=1) + (nb - 1) * b.var(ddof=1)) / (na + nb - 2))
+              if na + nb > 2 else math.nan)
     diff = a.mean() - b.mean()
     return float(diff / pooled) if pooled and pooled > 0 else (math.copysign(math.inf, diff) if diff else 0.0)
 
@@ -281,7 +282,7 @@ def friedman(scores: dict[str, list[float]], alpha: float = 0.05) -> FriedmanRes
     k, n = len(names), matrix.shape[0]
     q = stats.studentized_range.ppf(1 - alpha, k, np.inf) / math.sqrt(2)
     cd = q * math.sqrt(k * (k + 1) / (6 * n))
-    return FriedmanResult(float(stat), float(p), dict(zip(names, map(float, ranks))), float(cd))
+    return FriedmanResult(float(stat), float(p), dict(zip(names, map(float, ranks), strict=True)), float(cd))
 
 
 # ---------------------------------------------------------------- design and power

@@ -10,16 +10,26 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 from ..config import RecoverConfig, TrainConfig
-from ..errors import TrackingError
 from ..data import PreprocessOptions, check_scheme, load_or_prepare, missing_class_warnings, scheme
+from ..errors import TrackingError
 from ..interrupts import sigterm_as_interrupt
-from ..training import (TINY_MAX_POSITIONS, EpochListener, FinishedSeeds, TrainListener, check_head, check_max_length,
-                        check_engine, fit_seeds, resolve, settings_for)
 from ..publishing import registry_alias
 from ..tracking import access, experiments, outage, registry, results, resume, runs
 from ..tracking.listeners import SeedRuns
 from ..tracking.server import redact
 from ..tracking.tuning import best_params_of_run
+from ..training import (
+    TINY_MAX_POSITIONS,
+    EpochListener,
+    FinishedSeeds,
+    TrainListener,
+    check_engine,
+    check_head,
+    check_max_length,
+    fit_seeds,
+    resolve,
+    settings_for,
+)
 
 
 @dataclass
@@ -136,7 +146,8 @@ def _fit_and_finish(cfg: TrainConfig, inputs, seed_runs: SeedRuns, tags: dict[st
         seed_runs.model_uris.update(resumable.model_uris)
         finished = resumable.finished
         print(f"frenk: continuing the training stopped in run {resumable.parent_run_id}: seeds "
-              f"{[r.seed for r in finished]} finished there; training {[s for s in seeds if s not in resumable.run_ids]}")
+              f"{[r.seed for r in finished]} finished there; "
+              f"training {[s for s in seeds if s not in resumable.run_ids]}")
     guard = outage.OutageGuard(seed_runs)  # a server that stays down does not stop the training
     collected = FinishedSeeds()
     try:
@@ -178,11 +189,13 @@ def _outcome(cfg: TrainConfig, model: str, fitted, run_ids: dict[int, str], vers
     return TrainOutcome(parent_run_id, done, best, version, cfg.group)
 
 
-def _finish(cfg: TrainConfig, model: str, fitted, seed_runs: SeedRuns, tags: dict[str, str], nested: bool) -> str | None:
+def _finish(cfg: TrainConfig, model: str, fitted, seed_runs: SeedRuns, tags: dict[str, str],
+            nested: bool) -> str | None:
     """The parent's summary and description, then the registration: the last act of the run."""
     best_run_id = seed_runs.run_ids[fitted.best.seed]
     if nested:
-        results.log_summary(fitted.summary, {"frenk.best_run_id": best_run_id, "frenk.best_seed": str(fitted.best.seed)})
+        results.log_summary(fitted.summary,
+                            {"frenk.best_run_id": best_run_id, "frenk.best_seed": str(fitted.best.seed)})
         results.describe(results.train_description(model, cfg.lang, cfg.labels, fitted.summary,
                                                    fitted.best.seed, best_run_id, len(fitted.seeds)))
     return _register_best(cfg, fitted, seed_runs, tags) if cfg.keep_models != "none" else None
@@ -264,8 +277,10 @@ def _register_best(cfg: TrainConfig, fitted, seed_runs: SeedRuns, tags: dict[str
     if version:
         metrics = fitted.best.result.evaluation.metrics
         digest = runs.frenk_tags(weights_sha256=fitted.best.result.weights_digest)
-        registry.set_candidate(cfg.register, version, {**tags, **digest, "frenk.seed": str(seed), "frenk.run_id": run_id},
-                               f"{tags['frenk.model']} (seed {seed}, best of {len(fitted.seeds)} by validation macro-F1): "
-                               f"test macro-F1 {metrics['test_macro_f1']:.4f}; train run {run_id}",
+        registry.set_candidate(cfg.register, version,
+                               {**tags, **digest, "frenk.seed": str(seed), "frenk.run_id": run_id},
+                               f"{tags['frenk.model']} (seed {seed}, best of {len(fitted.seeds)} "
+                               f"by validation macro-F1): test macro-F1 {metrics['test_macro_f1']:.4f}; "
+                               f"train run {run_id}",
                                alias=registry_alias(tags["frenk.model"]))
     return version

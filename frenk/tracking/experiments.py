@@ -153,7 +153,8 @@ def _experiment_of_version(name: str, version: str) -> str | None:
     """The experiment of the run behind the version publish would promote (``candidate`` by default)."""
     client = MlflowClient()
     try:
-        mv = client.get_model_version(name, version) if version else client.get_model_version_by_alias(name, "candidate")
+        mv = (client.get_model_version(name, version) if version
+              else client.get_model_version_by_alias(name, "candidate"))
         return client.get_run(mv.run_id).info.experiment_id
     except mlflow.exceptions.MlflowException:
         return None

@@ -68,7 +68,8 @@ def log_results(metrics: dict[str, float]) -> None:
         mlflow.set_tag(metric_names.LAYOUT_TAG, metric_names.RESULTS_TABLE)
 
 
-def log_prepared_inputs(data, folder: Path | None = None, splits: tuple[str, ...] = ("train", "validation", "test")) -> None:
+def log_prepared_inputs(data, folder: Path | None = None,
+                        splits: tuple[str, ...] = ("train", "validation", "test")) -> None:
     """The splits as MLflow dataset inputs, each with its content digest: the Parquet files
     of ``folder`` (or of the folder they were read from), or, for data prepared in-process,
     the source the step read."""
@@ -157,7 +158,8 @@ def log_compare(report: dict, markdown: str, params: dict) -> None:
     mlflow.log_text(markdown, "report.md")
     mlflow.log_dict(report, "report.json")
     verdicts = "".join(f"\n- {c['recommended']['verdict']}" for c in report["comparisons"])
-    describe(f"**{report['summary']}.**{verdicts}\n\nFull report: `report.md`; statistics table: `comparisons.json` (artifacts).")
+    describe(f"**{report['summary']}.**{verdicts}\n\n"
+             "Full report: `report.md`; statistics table: `comparisons.json` (artifacts).")
     for path, fig in report_figures(report).items():
         log_figure(fig, path)
 

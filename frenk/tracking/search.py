@@ -72,7 +72,8 @@ def train_runs(experiment: str, group: str, filter_string: str, by: str) -> list
     return [
         RunRecord(
             run_id=r.info.run_id,
-            system=r.data.tags.get(tag, TAG_DEFAULTS.get((tag, r.data.tags.get("frenk.model") == "tfidf"), f"(no {tag})")),
+            system=r.data.tags.get(
+                tag, TAG_DEFAULTS.get((tag, r.data.tags.get("frenk.model") == "tfidf"), f"(no {tag})")),
             seed=r.data.tags.get("frenk.seed"),
             data_digest=r.data.tags.get("frenk.data_digest"),
             metrics=metric_names.library_names(r.data.metrics),
@@ -207,8 +208,9 @@ def find_reusable(entry_point: str, params: dict[str, object], experiment_id: st
         f"tags.`frenk.code_version` = '{code_version()}'",
         "attributes.status = 'FINISHED'",
     ] + [f"tags.`{k}` = '{v}'" for k, v in (tags or {}).items()]
-    runs = mlflow.search_runs(experiment_ids=list(dict.fromkeys([experiment_id, "0"])), filter_string=" AND ".join(clauses),
-                              order_by=["attributes.start_time DESC"], output_format="list")
+    runs = mlflow.search_runs(experiment_ids=list(dict.fromkeys([experiment_id, "0"])),
+                              filter_string=" AND ".join(clauses), order_by=["attributes.start_time DESC"],
+                              output_format="list")
     wanted = {k: param_value(v) for k, v in params.items()}
     for run in runs:
         if all(run.data.params.get(k) == v for k, v in wanted.items()):
@@ -219,7 +221,8 @@ def find_reusable(entry_point: str, params: dict[str, object], experiment_id: st
 def run_facts(run) -> RunFacts:
     """The plain facts of an MLflow run that the publishing code reads (its metrics under the
     library's names, the results table's included)."""
-    metrics = {**metric_names.library_names(run.data.metrics), **results_table(run.info.run_id, run.data.tags.get(metric_names.LAYOUT_TAG))}
+    metrics = {**metric_names.library_names(run.data.metrics),
+               **results_table(run.info.run_id, run.data.tags.get(metric_names.LAYOUT_TAG))}
     return RunFacts(run.info.run_id, dict(run.data.tags), dict(run.data.params), metrics)
 
 

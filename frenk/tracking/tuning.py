@@ -77,9 +77,11 @@ def best_params_of_run(run_id: str) -> dict:
     try:
         run = mlflow.get_run(run_id)
     except mlflow.exceptions.MlflowException:
-        raise TrackingError(f"params={run_id}: no such run in {mlflow.get_tracking_uri()}; give a tune run id or a best_params.json file") from None
+        raise TrackingError(f"params={run_id}: no such run in {mlflow.get_tracking_uri()}; "
+                            "give a tune run id or a best_params.json file") from None
     if run.data.tags.get("frenk.step") != "tune":
-        raise TrackingError(f"params={run_id}: run {run_id} is a {run.data.tags.get('frenk.step', 'non-frenk')} run, not a tune run")
+        raise TrackingError(f"params={run_id}: run {run_id} is a {run.data.tags.get('frenk.step', 'non-frenk')} "
+                            "run, not a tune run")
     with tempfile.TemporaryDirectory() as tmp:
         try:
             path = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=BEST_PARAMS, dst_path=tmp)

@@ -8,24 +8,31 @@ progress reaches tracking through :class:`TrainListener` hooks.
 
 from .engine import EncodedDataset, check_reload, load_saved, predict_proba, train_transformer
 from .evaluation import Evaluation, core_metrics, evaluate
-from .fit import KEEP_CHOICES, check_engine, FinishedSeeds, SeedResult, SeedsResult, fit, fit_seeds, summarise
+from .fit import KEEP_CHOICES, FinishedSeeds, SeedResult, SeedsResult, check_engine, fit, fit_seeds, summarise
 from .listeners import EpochListener, TrainListener
 from .loading import (
-    NO_REMOTE_CODE, LoadReport, check_head, check_max_length, load_classifier, load_with_report, refuse_custom_code,
+    NO_REMOTE_CODE,
+    LoadReport,
+    check_head,
+    check_max_length,
+    load_classifier,
+    load_with_report,
+    refuse_custom_code,
 )
 from .memory import Accelerator, accelerator, gpu_probe, plan_batches, resolve_precision
 from .presets import PRESETS, ModelSpec, Preset, resolve
 from .result import TrainResult
-from .settings import ENGINES, PRECISIONS, parse_parallel, TrainSettings, settings_for
+from .settings import ENGINES, PRECISIONS, TrainSettings, parse_parallel, settings_for
 from .tfidf import TFIDF_FILE, majority_baseline, train_tfidf
 from .tiny import TINY_MAX_POSITIONS, build_tiny
 
 __all__ = [
-    "FinishedSeeds", "KEEP_CHOICES", "NO_REMOTE_CODE", "TINY_MAX_POSITIONS", "Accelerator", "LoadReport", "PRECISIONS", "PRESETS", "TFIDF_FILE",
-    "EncodedDataset", "EpochListener", "Evaluation", "ModelSpec", "accelerator", "check_max_length", "load_with_report",
-    "refuse_custom_code",
+    "FinishedSeeds", "KEEP_CHOICES", "NO_REMOTE_CODE", "TINY_MAX_POSITIONS", "Accelerator", "LoadReport", "PRECISIONS",
+    "PRESETS", "TFIDF_FILE", "EncodedDataset", "EpochListener", "Evaluation", "ModelSpec", "accelerator",
+    "check_max_length", "load_with_report", "refuse_custom_code",
     "Preset", "SeedResult", "SeedsResult", "TrainListener", "TrainResult", "TrainSettings", "build_tiny",
-    "check_engine", "ENGINES", "parse_parallel", "check_head", "check_reload", "core_metrics", "evaluate", "fit", "fit_seeds", "gpu_probe", "load_classifier",
+    "check_engine", "ENGINES", "parse_parallel", "check_head", "check_reload", "core_metrics", "evaluate", "fit",
+    "fit_seeds", "gpu_probe", "load_classifier",
     "load_saved", "majority_baseline", "plan_batches", "predict_proba", "resolve", "resolve_precision",
     "settings_for", "summarise", "train_tfidf", "train_transformer",
 ]

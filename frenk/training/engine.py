@@ -15,9 +15,9 @@ What it guarantees (each one a failure that users of plain Trainer scripts met):
 from __future__ import annotations
 
 import gc
-from dataclasses import asdict
 import time
 from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -40,7 +40,7 @@ class EncodedDataset:
         enc = tokenizer(frame["text"].tolist(), truncation=True, max_length=max_length)
         self.items = [
             {"input_ids": ids, "attention_mask": mask, "labels": int(label)}
-            for ids, mask, label in zip(enc["input_ids"], enc["attention_mask"], frame["label"])
+            for ids, mask, label in zip(enc["input_ids"], enc["attention_mask"], frame["label"], strict=True)
         ]
 
     def __len__(self) -> int:
@@ -65,7 +65,8 @@ def predict_proba(model, tokenizer, texts: Sequence[str], max_length: int, batch
     with torch.inference_mode():
         for start in range(0, len(texts), batch_size):
             rows = order[start : start + batch_size]
-            batch = tokenizer.pad({key: [encoded[key][i] for i in rows] for key in encoded}, return_tensors="pt").to(device)
+            batch = tokenizer.pad({key: [encoded[key][i] for i in rows] for key in encoded},
+                                  return_tensors="pt").to(device)
             logits = model(**batch).logits.float()
             out[rows] = torch.softmax(logits, dim=-1).cpu().numpy()
     return out
@@ -213,7 +214,8 @@ def conclude(model, tokenizer, data: PreparedData, settings: TrainSettings, work
         result.model_dir = _save(model, tokenizer, work_dir, settings, labels.id2label)
     val = data.splits["validation"]
     val_probs = predict_proba(model, tokenizer, val["text"].tolist(), settings.max_length)
-    result.validation = {f"val_{k}": v for k, v in core_metrics(val["label"].to_numpy(), val_probs.argmax(1), labels.num_labels).items()}
+    validation = core_metrics(val["label"].to_numpy(), val_probs.argmax(1), labels.num_labels)
+    result.validation = {f"val_{k}": v for k, v in validation.items()}
     if final:
         _evaluate_test(result, model, tokenizer, data, settings, list(labels.classes))
     result.peak_gpu_memory_mb = torch.cuda.max_memory_allocated() / 2**20 if result.device == "cuda" else None
@@ -263,7 +265,8 @@ def load_saved(model_dir: str | Path):
     return model.to(device_name()), AutoTokenizer.from_pretrained(str(model_dir), **NO_REMOTE_CODE)
 
 
-def check_reload(model_dir: Path, texts: list[str], probs: np.ndarray, max_length: int, batch_size: int) -> tuple[bool, float]:
+def check_reload(model_dir: Path, texts: list[str], probs: np.ndarray, max_length: int,
+                 batch_size: int) -> tuple[bool, float]:
     """Reload the saved model and compare its predictions with the in-process ones."""
     model, tokenizer = load_saved(model_dir)
     again = predict_proba(model, tokenizer, texts, max_length, batch_size)

@@ -19,12 +19,12 @@ from ..data import PreparedData, scheme
 from ..errors import ConfigError, ModelError
 from ..interrupts import raise_if_stop_requested
 from .engine import train_transformer
-from .simpletransformers_engine import check_available, train_simpletransformers
 from .listeners import EpochListener, TrainListener, as_listeners, epoch_hooks
 from .memory import accelerator, seeds_at_once
 from .presets import ModelSpec
 from .result import TrainResult
 from .settings import ENGINES, TrainSettings, parse_parallel
+from .simpletransformers_engine import check_available, train_simpletransformers
 from .tfidf import train_tfidf
 from .tiny import build_tiny
 
@@ -43,7 +43,8 @@ def check_engine(settings: TrainSettings, kind: str) -> None:
     if engine == "frenk":
         return
     if kind == "tfidf":
-        raise ConfigError(f"engine={engine} trains transformer models; the TF-IDF baseline has its own (use engine=frenk)")
+        raise ConfigError(f"engine={engine} trains transformer models; "
+                          "the TF-IDF baseline has its own (use engine=frenk)")
     if settings.epochs != int(settings.epochs):
         raise ConfigError(f"epochs={settings.epochs}: simpletransformers trains whole epochs; give an integer "
                           "(or use engine=frenk)")
@@ -106,7 +107,8 @@ def summarise(results: Iterable[TrainResult]) -> dict[str, float]:
     return out
 
 
-def _fit_one(seed: int, listeners, keep_weights: bool, train: Callable[[list[EpochListener]], TrainResult]) -> SeedResult:
+def _fit_one(seed: int, listeners, keep_weights: bool,
+             train: Callable[[list[EpochListener]], TrainResult]) -> SeedResult:
     """One seed between the listeners' hooks; ``train(epoch_hooks)`` trains it (here or in a process)."""
     for listener in listeners:
         listener.on_seed_start(seed)
@@ -165,7 +167,8 @@ def fit_seeds(spec: ModelSpec, data: PreparedData, settings: TrainSettings, seed
         raise_if_stop_requested()
         work = work_root / f"seed-{seed}"
         work.mkdir()
-        add_done(_fit_one(seed, listeners, store_each, lambda hooks: fit(spec, data, replace(settings, seed=seed), work, hooks)))
+        add_done(_fit_one(seed, listeners, store_each,
+                          lambda hooks: fit(spec, data, replace(settings, seed=seed), work, hooks)))
 
     width = parallel
     if parallel == "auto":
@@ -211,7 +214,8 @@ def _fit_in_processes(spec, data, settings: TrainSettings, seeds: list[int], wor
                    for seed in seeds}
         for seed in seeds:
             raise_if_stop_requested()
-            on_done(_fit_one(seed, listeners, keep_weights, lambda hooks, job=pending[seed]: _replayed(job.get(), hooks)))
+            on_done(_fit_one(seed, listeners, keep_weights,
+                             lambda hooks, job=pending[seed]: _replayed(job.get(), hooks)))
 
 
 def _quiet_process(threads: int) -> None:

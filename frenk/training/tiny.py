@@ -52,11 +52,13 @@ def build_tiny(
         **sizes,
     }
     if architecture == "electra":
-        tokenizer = ElectraTokenizerFast(vocab=wordpiece.get_vocab(), do_lower_case=True, model_max_length=TINY_MAX_POSITIONS)
+        tokenizer = ElectraTokenizerFast(vocab=wordpiece.get_vocab(), do_lower_case=True,
+                                         model_max_length=TINY_MAX_POSITIONS)
         config = ElectraConfig(vocab_size=len(tokenizer), embedding_size=sizes["hidden_size"], **sizes, **labels)
         model_cls = ElectraForSequenceClassification
     elif architecture == "bert":
-        tokenizer = BertTokenizerFast(vocab=wordpiece.get_vocab(), do_lower_case=True, model_max_length=TINY_MAX_POSITIONS)
+        tokenizer = BertTokenizerFast(vocab=wordpiece.get_vocab(), do_lower_case=True,
+                                      model_max_length=TINY_MAX_POSITIONS)
         config = BertConfig(vocab_size=len(tokenizer), **sizes, **labels)
         model_cls = BertForSequenceClassification
     else:
