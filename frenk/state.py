@@ -16,6 +16,7 @@ import json
 import os
 from dataclasses import fields, is_dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -80,7 +81,7 @@ class _Writer:
 
 
 class _Reader:
-    def __init__(self, folder: Path, types: dict[str, type]):
+    def __init__(self, folder: Path, types: dict[str, type[Any]]):
         self.folder, self.types = folder, types
 
     def _data(self, name: object) -> Path:
@@ -123,7 +124,7 @@ class _Reader:
         if not isinstance(values, dict) or set(values) - known:
             raise StateError(f"{self.folder} holds a {name} with fields frenk does not know: "
                              f"{sorted(set(values) - known)[:3] if isinstance(values, dict) else values!r}")
-        obj = cls.__new__(cls)  # no __init__/__post_init__: the state as it was written
+        obj = object.__new__(cls)  # no __init__/__post_init__: the state as it was written
         for f in fields(cls):
             if f.name in values:
                 object.__setattr__(obj, f.name, self.decode(values[f.name]))
@@ -156,7 +157,7 @@ def check_owned(folder: Path, file: str, what: str) -> Path:
     return resolved
 
 
-def read_state(folder: Path, file: str, types: dict[str, type], what: str):
+def read_state(folder: Path, file: str, types: dict[str, type[Any]], what: str):
     """The value :func:`write_state` wrote, after :func:`check_owned`; only ``types`` are rebuilt."""
     folder = check_owned(folder, file, what)
     try:
@@ -168,6 +169,6 @@ def read_state(folder: Path, file: str, types: dict[str, type], what: str):
     return _Reader(folder, types).decode(data["value"])
 
 
-def types_of(*classes: type) -> dict[str, type]:
+def types_of(*classes: type[Any]) -> dict[str, type[Any]]:
     """The ``types`` argument of :func:`read_state`: dataclasses by name."""
     return {cls.__name__: cls for cls in classes}

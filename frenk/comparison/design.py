@@ -67,6 +67,14 @@ def metric_key(metrics: dict[str, float], name: str) -> str | None:
     return None
 
 
+def metric_value(metrics: dict[str, float], name: str) -> float:
+    """A run's value of ``name`` under its :func:`metric_key`; the run must have it."""
+    key = metric_key(metrics, name)
+    if key is None:
+        raise KeyError(name)
+    return metrics[key]
+
+
 def select_samples(records: list[RunRecord],
                    metrics: tuple[str, ...]) -> tuple[dict[str, list[RunRecord]], list[Skipped]]:
     """Group usable runs by system; list the others with the reason they are left out. Of
@@ -112,7 +120,8 @@ def newest_per_seed(runs: list[RunRecord]) -> tuple[list[RunRecord], list[Skippe
 
 def _pairs(a: list[RunRecord], b: list[RunRecord]) -> list[tuple[RunRecord, RunRecord]]:
     """Runs of two systems that share seed and data digest (same data, same seed)."""
-    index = {(r.seed, r.data_digest): r for r in b if r.seed is not None}
+    index: dict[tuple[str | None, str | None], RunRecord] = {(r.seed, r.data_digest): r for r in b
+                                                             if r.seed is not None}
     return [(r, index[(r.seed, r.data_digest)]) for r in a if (r.seed, r.data_digest) in index]
 
 
@@ -138,8 +147,8 @@ def _scores(runs_a: list[RunRecord], runs_b: list[RunRecord], metric: str) -> tu
     paired = len(pairs) >= 2 and len(pairs) == min(len(runs_a), len(runs_b))
     if paired:
         runs_a, runs_b = [p[0] for p in pairs], [p[1] for p in pairs]
-    xa = np.array([r.metrics[metric_key(r.metrics, metric)] for r in runs_a])
-    xb = np.array([r.metrics[metric_key(r.metrics, metric)] for r in runs_b])
+    xa = np.array([metric_value(r.metrics, metric) for r in runs_a])
+    xb = np.array([metric_value(r.metrics, metric) for r in runs_b])
     return paired, xa, xb
 
 
@@ -381,7 +390,7 @@ def check_comparable(records: list[RunRecord],
 def _constant_score_warnings(samples: dict[str, list[RunRecord]], metric: str) -> list[str]:
     warnings = []
     for s, runs in samples.items():
-        if len({r.metrics[metric_key(r.metrics, metric)] for r in runs}) == 1:
+        if len({metric_value(r.metrics, metric) for r in runs}) == 1:
             warnings.append(
                 f"{metric}: all {len(runs)} runs of {s} have the same score: its seed changes nothing "
                 "(a deterministic learner), so its spread is zero and t-based numbers rest on the other system's spread"
@@ -395,7 +404,7 @@ def _friedman(samples: dict[str, list[RunRecord]], systems: list[str], metric: s
     if len(common) < 5:
         return None
     keys = sorted(common, key=str)
-    scores = {s: [next(r.metrics[metric_key(r.metrics, metric)] for r in samples[s] if (r.seed, r.data_digest) == k)
+    scores = {s: [next(metric_value(r.metrics, metric) for r in samples[s] if (r.seed, r.data_digest) == k)
                   for k in keys] for s in systems}
     return {**asdict(stats.friedman(scores, alpha)), "n": len(keys)}
 
@@ -406,8 +415,8 @@ def _compare_metric(report: dict, samples: dict[str, list[RunRecord]], pairs, me
     systems = report["systems"]
     report["warnings"].extend(_constant_score_warnings({s: samples[s] for s in systems}, metric))
     report["descriptives"][metric] = {
-        s: {**asdict(stats.describe([r.metrics[metric_key(r.metrics, metric)] for r in samples[s]])),
-            "values": [r.metrics[metric_key(r.metrics, metric)] for r in samples[s]]}
+        s: {**asdict(stats.describe([metric_value(r.metrics, metric) for r in samples[s]])),
+            "values": [metric_value(r.metrics, metric) for r in samples[s]]}
         for s in systems
     }
     report["validation"][metric] = _validation_descriptives(samples, systems, metric)
@@ -507,7 +516,7 @@ def build_report(
     comparisons that cannot be made)."""
     samples, skipped, digests = check_comparable(records, opts)
     primary = opts.metrics[0]
-    systems = sorted(samples, key=lambda s: -np.mean([r.metrics[metric_key(r.metrics, primary)] for r in samples[s]]))
+    systems = sorted(samples, key=lambda s: -np.mean([metric_value(r.metrics, primary) for r in samples[s]]))
     if opts.baseline and opts.baseline not in samples:
         raise FrenkError(f"baseline {opts.baseline!r} is not among the systems {systems}")
     if opts.baseline:

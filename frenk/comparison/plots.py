@@ -26,7 +26,7 @@ def scores_by_system(scores: dict[str, list[float]], metric: str) -> Figure:
 def critical_difference(avg_ranks: dict[str, float], cd: float, title: str) -> Figure:
     """A critical-difference diagram (Demšar 2006): average ranks on a line; systems whose
     ranks differ by less than ``cd`` are joined by a bar."""
-    names = sorted(avg_ranks, key=avg_ranks.get)
+    names = sorted(avg_ranks, key=avg_ranks.__getitem__)
     k = len(names)
     fig = Figure(figsize=(7, 1.8 + 0.3 * k), layout="constrained")
     ax = fig.subplots()

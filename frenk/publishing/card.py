@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import math
 import shlex
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -264,7 +265,7 @@ class CardFacts:
         return rows
 
 
-def _names(params: str | tuple[str, ...]) -> tuple[str, ...]:
+def _names(params: str | Sequence[str]) -> Sequence[str]:
     return (params,) if isinstance(params, str) else params
 
 

@@ -31,7 +31,7 @@ def _worse_means(report: dict, metric: str, system: str, others: list[str]) -> l
     mine = _mean(report, metric, system)
     if mine is None:
         return others
-    return [o for o in others if (_mean(report, metric, o) is None or _mean(report, metric, o) > mine)]
+    return [o for o in others if (theirs := _mean(report, metric, o)) is None or theirs > mine]
 
 
 def gate(report: dict, system: str, has_champion: bool) -> GateDecision:

@@ -61,7 +61,7 @@ def _checked_inputs(cfg: TrainConfig):
     check_scheme(data, cfg.lang, cfg.labels, cfg.data)
     for line in missing_class_warnings(data):  # a class without examples in a split: macro-F1 over fewer classes
         print(f"frenk: warning: {line}", file=sys.stderr, flush=True)
-    if spec.kind == "transformer":
+    if spec.kind == "transformer" and spec.source is not None:  # resolve gives every transformer its source
         check_head(spec.source, scheme(cfg.labels).id2label)
         check_max_length(spec.source, cfg.max_length)
     elif spec.kind == "tiny":
@@ -205,7 +205,9 @@ def _finish_or_save(cfg: TrainConfig, fitted, guard: outage.OutageGuard, tags: d
                     work_root: Path) -> str | None:
     """Finish the run; if the tracking server has gone (and MLflow's retries are spent), save
     everything not yet logged to a recovery folder and stop with the command that logs it."""
-    seed_runs: SeedRuns = guard.inner
+    seed_runs = guard.inner
+    if not isinstance(seed_runs, SeedRuns):
+        raise TypeError(f"the outage guard of a training watches its SeedRuns, not a {type(seed_runs).__name__}")
     if guard.down is None:
         try:
             return _finish(cfg, tags["frenk.model"], fitted, seed_runs, tags, seed_runs.nested)
@@ -235,7 +237,9 @@ def recover(cfg: RecoverConfig) -> TrainOutcome:
     if runs.tracking_uri() != saved.tracking_uri:
         raise TrackingError(f"{folder} holds runs of the tracking server {redact(saved.tracking_uri)}, but "
                             f"MLFLOW_TRACKING_URI is {redact(runs.tracking_uri())}: set it to the server of the runs")
-    train_cfg: TrainConfig = saved.config
+    train_cfg = saved.config
+    if not isinstance(train_cfg, TrainConfig):
+        raise TrackingError(f"{folder} holds no training's configuration: it is not a recovery folder of train")
     runs.start_step()
     data = load_or_prepare(train_cfg.data, PreprocessOptions(lang=train_cfg.lang, labels=train_cfg.labels))
     if data.data_digest != saved.tags.get("frenk.data_digest"):
@@ -249,7 +253,7 @@ def recover(cfg: RecoverConfig) -> TrainOutcome:
         registry.repair_versions(train_cfg.register)  # a registration the outage left half-done
     with runs.resume_run(saved.run_id, nested=False):
         for name, seed, args in saved.pending:
-            if name != "on_seed_start":
+            if name != "on_seed_start" and seed is not None:  # every event of a seed after its start
                 seed_runs.reopen(seed)
             getattr(seed_runs, name)(*args)
         version = _finish(train_cfg, saved.tags["frenk.model"], saved.fitted, seed_runs, saved.tags, state["nested"])

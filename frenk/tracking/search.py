@@ -24,7 +24,8 @@ def current_experiment_id() -> str:
     """The experiment runs of this process go to when frenk does not choose: ``MLFLOW_EXPERIMENT_ID``/
     ``MLFLOW_EXPERIMENT_NAME`` (as ``mlflow run`` sets them), else MLflow's default experiment."""
     wanted = os.environ.get("MLFLOW_EXPERIMENT_ID") or os.environ.get("MLFLOW_EXPERIMENT_NAME") or ""
-    return experiment_ids(wanted)[0] if wanted else "0"
+    ids = experiment_ids(wanted)  # a list when an experiment is named
+    return ids[0] if ids else "0"
 
 
 def experiment_ids(experiment: str) -> list[str] | None:
@@ -80,7 +81,7 @@ def train_runs(experiment: str, group: str, filter_string: str, by: str) -> list
             status=r.info.status,
             start_time=r.info.start_time,
             is_parent=r.info.run_id in parents or "frenk.repeats" in r.data.tags,
-            parent_status=statuses.get(r.data.tags.get("mlflow.parentRunId")),
+            parent_status=statuses.get(r.data.tags.get("mlflow.parentRunId", "")),  # "": no parent
             experiment_id=r.info.experiment_id,
             lang=r.data.tags.get("frenk.lang"),
             labels=r.data.tags.get("frenk.labels"),

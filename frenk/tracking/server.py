@@ -319,7 +319,7 @@ def main(data_dir: Path, postgres_url: str, host: str, port: int, pg_port: int, 
             click.echo(client_instructions(stack), nl=True)
             sys.stdout.flush()
             with contextlib.suppress(KeyboardInterrupt):
-                status = stack.process.wait()
+                status = stack.process.wait() if stack.process else None
                 raise TrackingError(f"mlflow server exited with status {status} "
                                     f"(log: {data_dir / 'mlflow-server.log'})")
     except FrenkError as exc:

@@ -5,6 +5,7 @@ objective stays free of tracking: the trial runs open and close through listener
 
 from __future__ import annotations
 
+import contextlib
 import json
 import tempfile
 from pathlib import Path
@@ -26,7 +27,7 @@ class TrialRuns(TrialListener):
 
     def __init__(self, run_name: str):
         self.run_name = run_name
-        self._context = None
+        self._context: contextlib.AbstractContextManager | None = None
         self.run_ids: dict[int, str] = {}
 
     def on_trial_start(self, number: int, params: dict) -> None:
@@ -56,7 +57,7 @@ class TrialRuns(TrialListener):
 def log_search(result: SearchResult, figures: dict, study_tags: dict[str, str]) -> None:
     """The parent run's summary of the study as it stands after this invocation."""
     mlflow.set_tags({**study_tags, **frenk_tags(best_trial=result.best_trial)})
-    metrics = {"new_trials": result.new_trials, "trials": len(result.table)}
+    metrics: dict[str, float] = {"new_trials": result.new_trials, "trials": len(result.table)}
     if result.best_value is not None:
         metrics[f"best_{result.metric}"] = result.best_value
     mlflow.log_metrics(metrics)

@@ -197,7 +197,8 @@ def load_and_plan(source: str, data: PreparedData, settings: TrainSettings, prec
     if accelerator().kind == "cuda":
         torch.cuda.reset_peak_memory_stats()
         model.to("cuda")
-        probe = gpu_probe(model, settings.max_length, precision, accelerator().free_bytes)  # free with the model on it
+        # free with the model on it
+        probe = gpu_probe(model, settings.max_length, precision, accelerator().free_bytes or 0)
     per_device, accumulation = plan_batches(settings.batch_size, probe, settings.device_batch_size, devices)
     return model, load_report, per_device, accumulation
 
@@ -226,6 +227,8 @@ def check_saved(result: TrainResult, data: PreparedData, settings: TrainSettings
     model predicted; the in-process model must be released by then (it is freed here)."""
     _free_memory()
     if result.model_dir is not None:
+        if result.test_probabilities is None:
+            raise ValueError("a saved model without its test predictions: nothing to compare the reloaded one with")
         test_texts = data.splits["test"]["text"].tolist()
         result.reload_identical, result.reload_max_prob_diff = check_reload(
             result.model_dir, test_texts, result.test_probabilities, settings.max_length, settings.eval_batch_size)
