@@ -75,22 +75,25 @@ def time_compare(group: str) -> tuple[float, float, dict]:
 def run_bench(sizes: list[int], work: Path) -> dict:
     os.environ.setdefault("MLFLOW_ENABLE_ASYNC_LOGGING", "false")
     results = {"machine": f"{platform.machine()}, {os.cpu_count()} CPUs", "mlflow": mlflow.__version__, "sizes": []}
-    with local_postgres(work / "pg") if not os.environ.get("FRENK_POSTGRES_URL") else _given() as pg_url:
-        with team_stack(work / "stack", pg_url, workers=4, db_prefix=f"b{secrets.token_hex(3)}_") as stack:
-            os.environ["MLFLOW_TRACKING_URI"] = stack.url
-            mlflow.set_tracking_uri(stack.url)
-            client = mlflow.MlflowClient()
-            for n in sizes:
-                group = f"load-{n}"
-                create_s = create_runs(client, "0", group, n)
-                search_s, compare_s, report = time_compare(group)
-                row = {"runs": n, "create_s": round(create_s, 1), "search_s": round(search_s, 2),
-                       "compare_s": round(compare_s, 2), "goal_s": GOALS.get(n),
-                       "met": compare_s < GOALS[n] if n in GOALS else None,
-                       "systems": report["systems"], "best_system": report.get("best_system")}
-                print(json.dumps(row), flush=True)
-                results["sizes"].append(row)
-            os.environ.pop("MLFLOW_TRACKING_URI")
+    postgres = local_postgres(work / "pg") if not os.environ.get("FRENK_POSTGRES_URL") else _given()
+    with (
+        postgres as pg_url,
+        team_stack(work / "stack", pg_url, workers=4, db_prefix=f"b{secrets.token_hex(3)}_") as stack,
+    ):
+        os.environ["MLFLOW_TRACKING_URI"] = stack.url
+        mlflow.set_tracking_uri(stack.url)
+        client = mlflow.MlflowClient()
+        for n in sizes:
+            group = f"load-{n}"
+            create_s = create_runs(client, "0", group, n)
+            search_s, compare_s, report = time_compare(group)
+            row = {"runs": n, "create_s": round(create_s, 1), "search_s": round(search_s, 2),
+                   "compare_s": round(compare_s, 2), "goal_s": GOALS.get(n),
+                   "met": compare_s < GOALS[n] if n in GOALS else None,
+                   "systems": report["systems"], "best_system": report.get("best_system")}
+            print(json.dumps(row), flush=True)
+            results["sizes"].append(row)
+        os.environ.pop("MLFLOW_TRACKING_URI")
     return results
 
 
@@ -107,7 +110,8 @@ def write(results: dict) -> None:
     (RESULTS / "compare_load.json").write_text(json.dumps(results, indent=2) + "\n")
     lines = ["# compare over many runs (local mlflow server, PostgreSQL backend)", "",
              f"{results['machine']}, MLflow {results['mlflow']}", "",
-             "| runs | creating them (s) | search (s) | compare step (s) | goal (s) | met |", "|---|---|---|---|---|---|"]
+             "| runs | creating them (s) | search (s) | compare step (s) | goal (s) | met |",
+             "|---|---|---|---|---|---|"]
     lines += [f"| {r['runs']} | {r['create_s']} | {r['search_s']} | {r['compare_s']} | {r['goal_s']} | {r['met']} |"
               for r in results["sizes"]]
     (RESULTS / "compare_load.md").write_text("\n".join(lines) + "\n")

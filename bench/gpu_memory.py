@@ -26,7 +26,13 @@ import torch
 
 from frenk.data import PreprocessOptions, prepare, scheme
 from frenk.training import (
-    TrainSettings, accelerator, build_tiny, gpu_probe, load_classifier, plan_batches, train_transformer,
+    TrainSettings,
+    accelerator,
+    build_tiny,
+    gpu_probe,
+    load_classifier,
+    plan_batches,
+    train_transformer,
 )
 
 BASE = dict(hidden_size=768, num_hidden_layers=12, num_attention_heads=12, intermediate_size=3072)
@@ -39,7 +45,8 @@ def per_example_peak(model, length: int, precision: str, batch: int = 8) -> floa
     before = torch.cuda.memory_allocated()
     ids = torch.randint(5, model.config.vocab_size, (batch, length), device="cuda")
     with torch.autocast("cuda", dtype=dtype or torch.float32, enabled=dtype is not None):
-        out = model(input_ids=ids, attention_mask=torch.ones_like(ids), labels=torch.zeros(batch, dtype=torch.long, device="cuda"))
+        labels = torch.zeros(batch, dtype=torch.long, device="cuda")
+        out = model(input_ids=ids, attention_mask=torch.ones_like(ids), labels=labels)
     out.loss.backward()
     peak = torch.cuda.max_memory_allocated() - before
     model.zero_grad(set_to_none=True)
@@ -65,7 +72,8 @@ def main() -> None:
     probe = gpu_probe(model, 512, "fp32", accelerator().free_bytes)
 
     t = time.perf_counter()
-    results["plan_fp32_512_effective_4096"] = dict(zip(("per_device", "accumulation"), plan_batches(4096, probe)))
+    plan = plan_batches(4096, probe)
+    results["plan_fp32_512_effective_4096"] = dict(zip(("per_device", "accumulation"), plan, strict=True))
     results["plan_seconds"] = round(time.perf_counter() - t, 1)
     del model, probe
     torch.cuda.empty_cache()
@@ -73,14 +81,16 @@ def main() -> None:
     runs = {}
     for name, settings in {
         "auto_128_b32": TrainSettings(epochs=1, learning_rate=5e-5, batch_size=32),
-        "fp32_512_b1024": TrainSettings(epochs=1, learning_rate=5e-5, batch_size=1024, max_length=512, precision="fp32"),
+        "fp32_512_b1024": TrainSettings(epochs=1, learning_rate=5e-5, batch_size=1024, max_length=512,
+                                        precision="fp32"),
     }.items():
         run_dir = work / name
         run_dir.mkdir()
         t = time.perf_counter()
         r = train_transformer(str(source), data, settings, run_dir)
         runs[name] = {
-            "precision": r.precision, "per_device_batch": r.per_device_batch, "accumulation_steps": r.accumulation_steps,
+            "precision": r.precision, "per_device_batch": r.per_device_batch,
+            "accumulation_steps": r.accumulation_steps,
             "peak_gpu_memory_mib": round(r.peak_gpu_memory_mb, 1), "seconds": round(time.perf_counter() - t, 1),
             "reload_identical": r.reload_identical, "reload_max_prob_diff": r.reload_max_prob_diff,
             "test_macro_f1": round(r.evaluation.metrics["test_macro_f1"], 4),

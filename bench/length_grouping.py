@@ -28,13 +28,15 @@ def padded_tokens_ratio(source: str, texts: list[str], batch: int, max_length: i
     from transformers import AutoTokenizer
     from transformers.trainer_pt_utils import LengthGroupedSampler
 
-    lengths = [len(ids) for ids in AutoTokenizer.from_pretrained(source)(texts, truncation=True, max_length=max_length)["input_ids"]]
+    tokenizer = AutoTokenizer.from_pretrained(source)
+    lengths = [len(ids) for ids in tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]]
     generator = torch.Generator().manual_seed(seed)
     if grouped:
         order = list(LengthGroupedSampler(batch, lengths=lengths, generator=generator))
     else:
         order = torch.randperm(len(lengths), generator=generator).tolist()
-    padded = sum(max(lengths[i] for i in order[s : s + batch]) * len(order[s : s + batch]) for s in range(0, len(order), batch))
+    padded = sum(max(lengths[i] for i in order[s : s + batch]) * len(order[s : s + batch])
+                 for s in range(0, len(order), batch))
     return padded / sum(lengths)
 
 
@@ -57,15 +59,15 @@ def main(argv=None) -> None:
             for seed in range(42, 42 + args.seeds):
                 folder = work / f"{'grouped' if grouped else 'random'}-{seed}"
                 folder.mkdir()
-                settings = TrainSettings(epochs=epochs, learning_rate=lr, batch_size=args.batch, max_length=args.max_length,
-                                         seed=seed, group_by_length=grouped)
+                settings = TrainSettings(epochs=epochs, learning_rate=lr, batch_size=args.batch,
+                                         max_length=args.max_length, seed=seed, group_by_length=grouped)
                 result = fit(spec, data, settings, folder)
                 rows.append({"batches": "length-grouped" if grouped else "random", "seed": seed,
                              "train_seconds": round(result.train_seconds, 2),
                              "val_macro_f1": result.validation["val_macro_f1"],
                              "test_macro_f1": result.evaluation.metrics["test_macro_f1"],
-                             "padded_per_real_token": round(padded_tokens_ratio(source, texts, args.batch, args.max_length,
-                                                                                grouped, seed), 3)})
+                             "padded_per_real_token": round(padded_tokens_ratio(source, texts, args.batch,
+                                                                                args.max_length, grouped, seed), 3)})
                 print(json.dumps(rows[-1]), flush=True)
                 shutil.rmtree(folder)
     finally:
@@ -75,26 +77,31 @@ def main(argv=None) -> None:
         mine = [r for r in rows if r["batches"] == kind]
         summary[kind] = {key: round(statistics.mean(r[key] for r in mine), 4)
                          for key in ("train_seconds", "val_macro_f1", "test_macro_f1", "padded_per_real_token")}
-        summary[kind]["test_macro_f1_sd"] = round(statistics.stdev(r["test_macro_f1"] for r in mine), 4) if len(mine) > 1 else 0.0
+        summary[kind]["test_macro_f1_sd"] = (round(statistics.stdev(r["test_macro_f1"] for r in mine), 4)
+                                             if len(mine) > 1 else 0.0)
     difference = summary["length-grouped"]["test_macro_f1"] - summary["random"]["test_macro_f1"]
+    speedup = summary["random"]["train_seconds"] / summary["length-grouped"]["train_seconds"]
     report = {"setup": setup_facts(args, len(texts), epochs, lr, seeds=args.seeds), "runs": rows, "summary": summary,
               "guard": {"test_macro_f1_difference": round(difference, 4), "no_loss_over_0.01": difference >= -0.01,
-                        "speedup": round(summary["random"]["train_seconds"] / summary["length-grouped"]["train_seconds"], 2)}}
+                        "speedup": round(speedup, 2)}}
     write_results("length_grouping", args.model, report, _markdown(report))
 
 
 def _markdown(report: dict) -> str:
     setup, guard = report["setup"], report["guard"]
     lines = [f"Length-grouped vs random batches, {setup['model']} on {setup['device']}, {setup['date']}: "
-             f"{setup['train_examples']} training comments, {setup['epochs']} epoch(s), lr {setup['lr']}, batch {setup['batch']}, "
-             f"max_length {setup['max_length']}, {setup['seeds']} seeds; torch {setup['torch']}, transformers {setup['transformers']}.",
-             "", "| batches | training (s), mean | padded tokens per real token | val macro-F1, mean | test macro-F1, mean (sd) |",
+             f"{setup['train_examples']} training comments, {setup['epochs']} epoch(s), lr {setup['lr']}, "
+             f"batch {setup['batch']}, max_length {setup['max_length']}, {setup['seeds']} seeds; "
+             f"torch {setup['torch']}, transformers {setup['transformers']}.",
+             "", "| batches | training (s), mean | padded tokens per real token | val macro-F1, mean "
+             "| test macro-F1, mean (sd) |",
              "|---|---|---|---|---|"]
     for kind, s in report["summary"].items():
         lines.append(f"| {kind} | {s['train_seconds']} | {s['padded_per_real_token']} | {s['val_macro_f1']:.4f} | "
                      f"{s['test_macro_f1']:.4f} ({s['test_macro_f1_sd']:.4f}) |")
     lines += ["", f"Test macro-F1 difference (grouped - random): {guard['test_macro_f1_difference']:+.4f} "
-                  f"({'no loss' if guard['no_loss_over_0.01'] else 'a LOSS'} of more than 0.01); training {guard['speedup']}x faster."]
+                  f"({'no loss' if guard['no_loss_over_0.01'] else 'a LOSS'} of more than 0.01); "
+                  f"training {guard['speedup']}x faster."]
     return "\n".join(lines) + "\n"
 
 

@@ -65,10 +65,12 @@ def main(argv=None) -> None:
 
 def _markdown(report: dict) -> str:
     setup = report["setup"]
-    return (f"Seeds at once, {setup['model']} on {setup['device']}, {setup['date']}: {setup['train_examples']} training "
-            f"comments, {setup['epochs']} epoch(s), batch {setup['batch']}, {setup['seeds']} seeds, parallel={setup['parallel']}; "
+    return (f"Seeds at once, {setup['model']} on {setup['device']}, {setup['date']}: "
+            f"{setup['train_examples']} training comments, {setup['epochs']} epoch(s), batch {setup['batch']}, "
+            f"{setup['seeds']} seeds, parallel={setup['parallel']}; "
             f"torch {setup['torch']}, transformers {setup['transformers']}.\n\n"
-            "| one seed (s) | seeds one after another (s) | seeds with parallel (s) | parallel / one seed | max test macro-F1 difference |\n"
+            "| one seed (s) | seeds one after another (s) | seeds with parallel (s) | parallel / one seed "
+            "| max test macro-F1 difference |\n"
             "|---|---|---|---|---|\n"
             f"| {report['one_seed_wall']} | {report['serial_wall']} | {report['parallel_wall']} | "
             f"{report['parallel_over_one_seed']}x | {report['max_f1_difference']} |\n")

@@ -45,8 +45,9 @@ BERTIC_SIZES = dict(hidden_size=768, num_hidden_layers=12, num_attention_heads=1
 def training_parser(description: str) -> argparse.ArgumentParser:
     """The options of a benchmark that trains: the model, the data and the hyperparameters."""
     parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--model", default="tiny", help="tiny, minilm, bertic-random (BERTić's size, random; for a GPU), "
-                                                        "or any model folder / preset")
+    parser.add_argument("--model", default="tiny",
+                        help="tiny, minilm, bertic-random (BERTić's size, random; for a GPU), "
+                             "or any model folder / preset")
     parser.add_argument("--size", type=int, default=0, help="synthetic sample size in training comments (0: ~1700)")
     parser.add_argument("--lang", default="hr")
     parser.add_argument("--epochs", type=float, default=0, help="0: the preset's (tiny 3, minilm 1)")
@@ -72,7 +73,8 @@ def setup_facts(args, train_examples: int, epochs: float, lr: float, **extra) ->
     device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else f"CPU ({os.cpu_count()} cores)"
     return {"model": args.model, "device": device, "machine": platform.machine(), "date": date.today().isoformat(),
             "train_examples": train_examples, "epochs": epochs, "lr": lr, "batch": args.batch,
-            "max_length": args.max_length, **extra, "torch": torch.__version__, "transformers": transformers.__version__}
+            "max_length": args.max_length, **extra, "torch": torch.__version__,
+            "transformers": transformers.__version__}
 
 
 def write_results(name: str, model: str, report: dict, markdown: str) -> None:
@@ -123,7 +125,8 @@ def run_frenk(args, data, work: Path) -> dict:
     from frenk.training import TrainSettings, fit, resolve
 
     spec = resolve(args.source)
-    settings = TrainSettings(epochs=args.epochs, learning_rate=args.lr, batch_size=args.batch, max_length=args.max_length)
+    settings = TrainSettings(epochs=args.epochs, learning_rate=args.lr, batch_size=args.batch,
+                             max_length=args.max_length)
     result = fit(spec, data, settings, work)
     # train_seconds: the engine's own clock (loading and training, with its validation after each epoch);
     # the wall time adds the save, validation and test predictions and the reload check
@@ -153,7 +156,8 @@ def run_simpletransformers(args, data, work: Path) -> dict:
 
     # its interpreter may be another virtualenv (--st-python): say which versions ran it
     return {"test_macro_f1": _macro_f1(data.splits["test"]["label"], predictions), "bytes_written": _bytes_under(work),
-            "train_seconds": round(train_seconds, 2), "versions": {name: version(name) for name in ("simpletransformers", "transformers", "torch")}}
+            "train_seconds": round(train_seconds, 2),
+            "versions": {name: version(name) for name in ("simpletransformers", "transformers", "torch")}}
 
 
 def run_hf_trainer(args, data, work: Path) -> dict:
@@ -167,7 +171,7 @@ def run_hf_trainer(args, data, work: Path) -> dict:
     def encode(frame):
         enc = tokenizer(frame["text"].tolist(), truncation=True, padding="max_length", max_length=length)
         return [{"input_ids": i, "attention_mask": m, "labels": int(y)}
-                for i, m, y in zip(enc["input_ids"], enc["attention_mask"], frame["label"])]
+                for i, m, y in zip(enc["input_ids"], enc["attention_mask"], frame["label"], strict=True)]
 
     model = AutoModelForSequenceClassification.from_pretrained(args.source, num_labels=2)
     trainer = Trainer(model=model, train_dataset=encode(data.splits["train"]), args=TrainingArguments(
@@ -247,19 +251,22 @@ def model_source(model: str, data, work: Path) -> str:
 
 
 def _markdown(report: dict) -> str:
-    rows = ["| system | wall (s) | of which training (s) | examples/s | real tokens/s | peak memory (MiB) | bytes written | test macro-F1 |",
+    rows = ["| system | wall (s) | of which training (s) | examples/s | real tokens/s | peak memory (MiB) "
+            "| bytes written | test macro-F1 |",
             "|---|---|---|---|---|---|---|---|"]
     for r in report["results"]:
         if "error" in r:
             rows.append(f"| {r['system']} | not run: {r['error']} | | | | | | |")
             continue
         f1 = "-" if r.get("test_macro_f1") is None else f"{r['test_macro_f1']:.4f}"
-        rows.append(f"| {r['system']} | {r['wall_seconds']} | {r.get('train_seconds', '-')} | {r['examples_per_second']} | {r['real_tokens_per_second']} | "
+        rows.append(f"| {r['system']} | {r['wall_seconds']} | {r.get('train_seconds', '-')} | "
+                    f"{r['examples_per_second']} | {r['real_tokens_per_second']} | "
                     f"{r['peak_memory_mb']} | {r['bytes_written']:,} | {f1} |")
     setup = report["setup"]
     head = (f"Side by side, {setup['model']} on {setup['device']} ({setup['machine']}), {setup['date']}: "
-            f"{setup['train_examples']} training comments, {setup['epochs']} epoch(s), lr {setup['lr']}, batch {setup['batch']}, "
-            f"max_length {setup['max_length']}; torch {setup['torch']}, transformers {setup['transformers']}.")
+            f"{setup['train_examples']} training comments, {setup['epochs']} epoch(s), lr {setup['lr']}, "
+            f"batch {setup['batch']}, max_length {setup['max_length']}; "
+            f"torch {setup['torch']}, transformers {setup['transformers']}.")
     return head + "\n\n" + "\n".join(rows) + "\n"
 
 
@@ -290,7 +297,8 @@ def run_all(args) -> None:
             cmd = [python, "-m", "bench.side_by_side", "--system", system, "--source", source, "--model", args.model,
                    "--size", str(args.size), "--lang", args.lang, "--epochs", str(args.epochs), "--lr", str(args.lr),
                    "--batch", str(args.batch), "--max-length", str(args.max_length)]
-            proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "TOKENIZERS_PARALLELISM": "false"})
+            proc = subprocess.run(cmd, capture_output=True, text=True,
+                                  env={**os.environ, "TOKENIZERS_PARALLELISM": "false"})
             lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
             results.append(json.loads(lines[-1]) if proc.returncode == 0 and lines else
                            {"system": system, "error": (proc.stderr.strip().splitlines() or ["failed"])[-1][:200]})

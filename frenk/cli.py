@@ -89,16 +89,20 @@ def _click_type(f: dataclasses.Field) -> click.ParamType:
     return _TYPES[name]
 
 
+def _configure_and_run(config_cls: type, step: Callable[[typing.Any], typing.Any], kwargs: dict) -> None:
+    """No secret in a parameter, then the config (validated), then the step."""
+    for name, value in kwargs.items():
+        refuse_credentials(name, value)
+    step(config_cls(**kwargs))
+
+
 def command(config_cls: type, step: Callable[[typing.Any], typing.Any]) -> click.Command:
     """Return a click command that parses ``config_cls``'s fields and runs ``step(config)``."""
 
     def run(debug: bool = False, **kwargs: typing.Any) -> None:
         debug = debug or debug_wanted()
         try:
-            for name, value in kwargs.items():
-                refuse_credentials(name, value)
-            config = config_cls(**kwargs)
-            step(config)
+            _configure_and_run(config_cls, step, kwargs)
         except SecretInParameter as exc:
             print_error(f"{exc}{_forget_leaked_run()}")
             sys.exit(2)

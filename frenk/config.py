@@ -36,7 +36,8 @@ class PreprocessConfig(PreprocessOptions):
 class ModelDataConfig:
     """The fields shared by the steps that fit a model to data."""
 
-    model: str = option("bertic", "preset (bertic, crosloengual, sloberta, xlmr, xlmr-large, mbert, roberta, tiny, tfidf), Hugging Face model id or local folder")
+    model: str = option("bertic", "preset (bertic, crosloengual, sloberta, xlmr, xlmr-large, mbert, roberta, tiny, "
+                                  "tfidf), Hugging Face model id or local folder")
     data: str = option("hub", "preprocessed folder, or a preprocess source (hub, sample, path) prepared in-process")
     lang: str = option("hr", "language", ("hr", "sl", "en"))
     labels: str = option("binary", "label scheme", ("binary", "multiclass"))
@@ -47,13 +48,19 @@ class TuneConfig(ModelDataConfig):
     """Search hyperparameters with Optuna: a study that ends, never repeats a configuration,
     prunes poor trials, resumes after a crash and can be shared by several workers."""
 
-    space: str = option("", "YAML search space (hyperparameter: [values] or {low, high, step, log}); empty: the preset's bundled space")
-    sampler: str = option("auto", "auto (grid when every dimension is a list, else tpe), grid, tpe, random or bruteforce", ("auto", "grid", "tpe", "random", "bruteforce"))
-    trials: int = option(0, "total trials of the study across all workers (0: the grid's size; 20 for tpe/random; at most 10000 unless FRENK_ALLOW_LARGE=1)")
+    space: str = option("", "YAML search space (hyperparameter: [values] or {low, high, step, log}); empty: the "
+                            "preset's bundled space")
+    sampler: str = option("auto", "auto (grid when every dimension is a list, else tpe), grid, tpe, random or "
+                                  "bruteforce", ("auto", "grid", "tpe", "random", "bruteforce"))
+    trials: int = option(0, "total trials of the study across all workers (0: the grid's size; 20 for tpe/random; at "
+                            "most 10000 unless FRENK_ALLOW_LARGE=1)")
     timeout: int = option(0, "stop starting new trials after this many seconds (0: no limit)")
-    pruner: str = option("auto", "auto (none for a grid, median otherwise), median, hyperband or none", ("auto", "median", "hyperband", "none"))
+    pruner: str = option("auto", "auto (none for a grid, median otherwise), median, hyperband or none",
+                         ("auto", "median", "hyperband", "none"))
     metric: str = option("val_macro_f1", "validation metric to optimise: val_macro_f1, val_accuracy or val_loss")
-    storage: str = option("", "Optuna storage: a journal file (default optuna.journal) or an RDB URL without a password such as postgresql://user@host/db (the password from PGPASSWORD or ~/.pgpass; or the whole URL in FRENK_OPTUNA_STORAGE)")
+    storage: str = option("", "Optuna storage: a journal file (default optuna.journal) or an RDB URL without a "
+                              "password such as postgresql://user@host/db (the password from PGPASSWORD or ~/.pgpass; "
+                              "or the whole URL in FRENK_OPTUNA_STORAGE)")
     study: str = option("", "study name (empty: {model}-{lang}-{labels}-<space digest>); an existing study is resumed")
     seed: int = option(42, "seed of the sampler and of every trial's training")
     max_length: int = option(128, "truncate comments to this many tokens (unless the space tunes max_length)")
@@ -92,33 +99,43 @@ ARG_ALIASES = {
 class TrainConfig(ModelDataConfig):
     """Fine-tune a model (or the TF-IDF baseline), evaluate it, log it and register it."""
 
-    epochs: float = option(0.0, "training epochs (0: the preset's published value; at most 100 unless FRENK_ALLOW_LARGE=1)")
+    epochs: float = option(0.0, "training epochs (0: the preset's published value; at most 100 unless "
+                                "FRENK_ALLOW_LARGE=1)")
     learning_rate: float = option(0.0, "peak learning rate (0: the preset's published value)")
-    batch_size: int = option(0, "effective batch size (0: the preset's); per-device batch and gradient accumulation are fitted to memory")
+    batch_size: int = option(0, "effective batch size (0: the preset's); per-device batch and gradient accumulation "
+                                "are fitted to memory")
     max_length: int = option(128, "truncate comments to this many tokens (padding is per batch)")
     seed: int = option(42, "seed of the first run; repeats use seed, seed+1, ...")
     repeats: int = option(1, "number of seeds; >1 makes child runs of one parent run")
     group: str = option("", "comparison group tag frenk.group (empty: {lang}-{labels})")
     register: str = option("frenk-{lang}", "registered model name (empty: do not register)")
-    precision: str = option("auto", "auto (bf16/fp16 on a GPU that has it, fp32 on CPU), fp32, fp16 or bf16", ("auto", "fp32", "fp16", "bf16"))
-    engine: str = option("frenk", "training loop of a transformer model: frenk (the Trainer, padding per batch) or simpletransformers "
-                                  "(its ClassificationModel, to replay a configuration published with it; pip install 'frenk[simpletransformers]')",
+    precision: str = option("auto", "auto (bf16/fp16 on a GPU that has it, fp32 on CPU), fp32, fp16 or bf16",
+                            ("auto", "fp32", "fp16", "bf16"))
+    engine: str = option("frenk", "training loop of a transformer model: frenk (the Trainer, padding per batch) or "
+                                  "simpletransformers "
+                                  "(its ClassificationModel, to replay a configuration published with it; pip install "
+                                  "'frenk[simpletransformers]')",
                          ("frenk", "simpletransformers"))
-    keep_models: str = option("best", "with repeats, whose weights to keep: best (by validation macro-F1), all or none", ("best", "all", "none"))
+    keep_models: str = option("best", "with repeats, whose weights to keep: best (by validation macro-F1), all or none",
+                              ("best", "all", "none"))
     parallel: str = option("1", "with repeats, seeds trained at once, each in a process of its own: a number, or auto "
-                                "(on one GPU: the first seed alone, then as many at once as its peak memory allows; on a CPU: 1)")
+                                "(on one GPU: the first seed alone, then as many at once as its peak memory allows; "
+                                "on a CPU: 1)")
     device_batch_size: int = option(0, "upper bound of the per-device batch (0: largest that fits)")
     warmup_ratio: float = option(0.0, "share of the optimisation steps with a linearly rising learning rate")
     weight_decay: float = option(0.0, "AdamW weight decay")
-    params: str = option("", "hyperparameters found by tune: its best_params.json file or the tune run id; override the parameters above")
-    args: str = option("{}", "JSON of hyperparameters, simpletransformers names accepted (num_train_epochs, learning_rate, train_batch_size, max_seq_length, manual_seed); overrides the parameters above")
+    params: str = option("", "hyperparameters found by tune: its best_params.json file or the tune run id; override "
+                             "the parameters above")
+    args: str = option("{}", "JSON of hyperparameters, simpletransformers names accepted (num_train_epochs, "
+                             "learning_rate, train_batch_size, max_seq_length, manual_seed); overrides the parameters "
+                             "above")
 
     def __post_init__(self) -> None:
         self._args = _json_object(self.args)
         unknown = sorted(set(self._args) - set(ARG_ALIASES))
         if unknown:
             raise ConfigError(f"args has unknown keys {unknown}; accepted: {', '.join(sorted(ARG_ALIASES))}")
-        self.tune_run = None
+        self.tune_run: str | None = None
         if self.params and Path(self.params).is_file():
             self.apply_hyperparameters(read_params_file(self.params), self.params)
         elif self.params and not re.fullmatch(r"[0-9a-f]{32}", self.params):
@@ -129,7 +146,8 @@ class TrainConfig(ModelDataConfig):
         if self.max_length < 8:
             raise ConfigError(f"max_length={self.max_length}: must be at least 8")
         if min(self.epochs, self.learning_rate, self.batch_size, self.device_batch_size, self.weight_decay) < 0:
-            raise ConfigError("epochs, learning_rate, batch_size, device_batch_size and weight_decay must not be negative")
+            raise ConfigError("epochs, learning_rate, batch_size, device_batch_size and weight_decay must not be "
+                              "negative")
         check_limit("epochs", self.epochs, MAX_EPOCHS, "epochs")
         if not 0 <= self.warmup_ratio < 1:
             raise ConfigError(f"warmup_ratio={self.warmup_ratio}: must be at least 0 and below 1")
@@ -204,7 +222,8 @@ def check_model_name(option_name: str, name: str) -> None:
 def check_alias(alias: str) -> None:
     """MLflow's rules for model aliases (``latest`` and ``v1``, ``v2``... are reserved)."""
     if not ALIAS_PATTERN.fullmatch(alias) or len(alias) > ALIAS_MAX:
-        raise ConfigError(f"alias={alias!r}: an alias is at most {ALIAS_MAX} letters, digits, '_' or '-' (e.g. champion)")
+        raise ConfigError(f"alias={alias!r}: an alias is at most {ALIAS_MAX} letters, digits, '_' or '-' (e.g. "
+                          "champion)")
     if RESERVED_ALIAS.fullmatch(alias):
         raise ConfigError(f"alias={alias!r} is reserved by MLflow ('latest' and v<number> name versions); "
                           "choose another alias, e.g. champion")
@@ -228,7 +247,8 @@ def read_params_file(path: str) -> dict:
         raise ConfigError(f"params={path}: not a readable JSON file ({type(exc).__name__})") from None
     values = data.get("params", data) if isinstance(data, dict) else None
     if not isinstance(values, dict) or not values:
-        raise ConfigError(f"params={path}: expected best_params.json of a tune run, or a JSON object of hyperparameters")
+        raise ConfigError(f"params={path}: expected best_params.json of a tune run, or a JSON object of "
+                          "hyperparameters")
     return values
 
 
@@ -279,9 +299,11 @@ class PublishConfig:
     name: str = option("frenk-{lang}", "registered model name")
     lang: str = option("hr", "language ({lang} in name)", ("hr", "sl", "en"))
     version: str = option("", "model version to publish (empty: the version with alias candidate)")
-    compare_run: str = option("", "compare run whose report decides (empty: the newest that includes this model's system)")
+    compare_run: str = option("", "compare run whose report decides (empty: the newest that includes this model's "
+                                  "system)")
     alias: str = option("champion", "alias to set on the promoted version")
-    output: str = option("outputs/hf-model", "folder for the Hugging Face model (config, tokenizer, safetensors, README.md)")
+    output: str = option("outputs/hf-model", "folder for the Hugging Face model (config, tokenizer, safetensors, "
+                                             "README.md)")
     push: bool = option(False, "upload the folder to the Hugging Face Hub (token from HF_TOKEN)")
     repo_id: str = option("", "Hugging Face repository for push, e.g. user/bcms-bertic-frenk-hr")
     force: bool = option(False, "promote even when the compare report does not support it (recorded as a tag)")
@@ -307,8 +329,10 @@ class MainConfig:
     data: str = option("hub", "preprocess source: hub, sample or a path")
     labels: str = option("binary", "label scheme", ("binary", "multiclass"))
     models: str = option("bertic,tfidf", "comma list of models to train and compare")
-    repeats: int = option(10, "seeds per model (at least 3; with 10 the paired t-test detects about one sd of the seed-to-seed differences with power 0.8)")
-    tune: bool = option(False, "tune the first transformer model with its bundled search space first, and train it with the best parameters")
+    repeats: int = option(10, "seeds per model (at least 3; with 10 the paired t-test detects about one sd of the "
+                              "seed-to-seed differences with power 0.8)")
+    tune: bool = option(False, "tune the first transformer model with its bundled search space first, and train it "
+                               "with the best parameters")
     seed: int = option(42, "first seed")
     output: str = option("outputs/hf-model", "folder for the published Hugging Face model")
     data_dir: str = option("data/{lang}", "folder for the preprocessed data ({lang} is replaced)")

@@ -67,7 +67,8 @@ _ACTIONS = (("runs/create", "create a run"), ("runs/log", "log to a run"), ("run
             ("runs/delete-tag", "change a run's tags"), ("runs/update", "update a run"),
             ("runs/delete", "delete a run"), ("experiments/create", "create an experiment"),
             ("experiments/restore", "restore an experiment"), ("registered-models/alias", "move a model alias"),
-            ("registered-models/create", "create a registered model"), ("model-versions/create", "register a model version"),
+            ("registered-models/create", "create a registered model"), ("model-versions/create", "register a model "
+                                                                                                 "version"),
             ("model-versions", "change a model version"), ("registered-models", "change a registered model"),
             ("artifacts", "read or write artifacts"), ("search", "search"), ("get", "read"))
 
@@ -121,7 +122,8 @@ def _refused(exc: BaseException, status: int) -> str:
     asked = f" (HTTP {status}{', ' + endpoint if endpoint else ''})"
     if status == 401:
         if not user:
-            return f"{where} requires credentials to {action}{asked}: set MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD"
+            return (f"{where} requires credentials to {action}{asked}: set MLFLOW_TRACKING_USERNAME and "
+                    "MLFLOW_TRACKING_PASSWORD")
         return (f"{where} refused the credentials of user {user!r} to {action}{asked}: check MLFLOW_TRACKING_USERNAME "
                 "and MLFLOW_TRACKING_PASSWORD")
     return (f"{where} refused user {user!r} permission to {action}{asked}: ask an admin of the server to grant "

@@ -63,7 +63,8 @@ def check_writable(out: Path, error: type[FrenkError] = FrenkError) -> None:
     while not parent.exists() and not parent.is_symlink() and parent != parent.parent:
         parent = parent.parent
     if not parent.is_dir():
-        raise error(f"output {out}: {parent} is not a folder, so the output cannot be made there; choose another output")
+        raise error(f"output {out}: {parent} is not a folder, so the output cannot be made there; "
+                    "choose another output")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise error(f"output {out}: the folder {parent} is not writable; choose another output or fix its permissions")
 

@@ -16,6 +16,7 @@ import json
 import os
 from dataclasses import fields, is_dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -47,18 +48,26 @@ class _Writer:
             return value.item()
         if isinstance(value, Path):
             return {"__path__": str(value)}
-        if isinstance(value, np.ndarray):
-            if value.dtype.hasobject:
-                raise TypeError("an array of Python objects cannot be kept without pickle")
-            name, path = self._file(".npy")
-            np.save(path, value, allow_pickle=False)
-            return {"__ndarray__": name}
+        if isinstance(value, (np.ndarray, pd.DataFrame)):
+            return self._data_file(value)
+        if isinstance(value, BaseException):
+            return {"__error__": str(value)}
+        return self._composite(value)
+
+    def _data_file(self, value: np.ndarray | pd.DataFrame) -> dict:
+        """An array as ``.npy`` (without pickle), a table as Parquet, in the data folder."""
         if isinstance(value, pd.DataFrame):
             name, path = self._file(".parquet")
             value.to_parquet(path, index=False)
             return {"__frame__": name}
-        if isinstance(value, BaseException):
-            return {"__error__": str(value)}
+        if value.dtype.hasobject:
+            raise TypeError("an array of Python objects cannot be kept without pickle")
+        name, path = self._file(".npy")
+        np.save(path, value, allow_pickle=False)
+        return {"__ndarray__": name}
+
+    def _composite(self, value):
+        """Containers and dataclasses, their items encoded in turn."""
         if isinstance(value, tuple):
             return {"__tuple__": [self.encode(v) for v in value]}
         if isinstance(value, list):
@@ -72,7 +81,7 @@ class _Writer:
 
 
 class _Reader:
-    def __init__(self, folder: Path, types: dict[str, type]):
+    def __init__(self, folder: Path, types: dict[str, type[Any]]):
         self.folder, self.types = folder, types
 
     def _data(self, name: object) -> Path:
@@ -87,18 +96,16 @@ class _Reader:
             return value
         if len(value) == 1:
             (key, inner), = value.items()
-            if key == "__path__":
-                return Path(inner)
-            if key == "__ndarray__":
-                return np.load(self._data(inner), allow_pickle=False)
-            if key == "__frame__":
-                return pd.read_parquet(self._data(inner))
-            if key == "__error__":
-                return RuntimeError(str(inner))
-            if key == "__tuple__":
-                return tuple(self.decode(v) for v in inner)
-            if key == "__dict__":
-                return {self._key(k): self.decode(v) for k, v in inner}
+            tagged = {
+                "__path__": Path,
+                "__ndarray__": lambda name: np.load(self._data(name), allow_pickle=False),
+                "__frame__": lambda name: pd.read_parquet(self._data(name)),
+                "__error__": lambda message: RuntimeError(str(message)),
+                "__tuple__": lambda items: tuple(self.decode(v) for v in items),
+                "__dict__": lambda pairs: {self._key(k): self.decode(v) for k, v in pairs},
+            }
+            if key in tagged:
+                return tagged[key](inner)
         if set(value) == {"__type__", "fields"}:
             return self._dataclass(value["__type__"], value["fields"])
         raise StateError(f"{self.folder} holds a state file with an entry frenk does not write: {sorted(value)[:3]}")
@@ -117,7 +124,7 @@ class _Reader:
         if not isinstance(values, dict) or set(values) - known:
             raise StateError(f"{self.folder} holds a {name} with fields frenk does not know: "
                              f"{sorted(set(values) - known)[:3] if isinstance(values, dict) else values!r}")
-        obj = cls.__new__(cls)  # no __init__/__post_init__: the state as it was written
+        obj = object.__new__(cls)  # no __init__/__post_init__: the state as it was written
         for f in fields(cls):
             if f.name in values:
                 object.__setattr__(obj, f.name, self.decode(values[f.name]))
@@ -150,7 +157,7 @@ def check_owned(folder: Path, file: str, what: str) -> Path:
     return resolved
 
 
-def read_state(folder: Path, file: str, types: dict[str, type], what: str):
+def read_state(folder: Path, file: str, types: dict[str, type[Any]], what: str):
     """The value :func:`write_state` wrote, after :func:`check_owned`; only ``types`` are rebuilt."""
     folder = check_owned(folder, file, what)
     try:
@@ -162,6 +169,6 @@ def read_state(folder: Path, file: str, types: dict[str, type], what: str):
     return _Reader(folder, types).decode(data["value"])
 
 
-def types_of(*classes: type) -> dict[str, type]:
+def types_of(*classes: type[Any]) -> dict[str, type[Any]]:
     """The ``types`` argument of :func:`read_state`: dataclasses by name."""
     return {cls.__name__: cls for cls in classes}

@@ -67,7 +67,16 @@ def metric_key(metrics: dict[str, float], name: str) -> str | None:
     return None
 
 
-def select_samples(records: list[RunRecord], metrics: tuple[str, ...]) -> tuple[dict[str, list[RunRecord]], list[Skipped]]:
+def metric_value(metrics: dict[str, float], name: str) -> float:
+    """A run's value of ``name`` under its :func:`metric_key`; the run must have it."""
+    key = metric_key(metrics, name)
+    if key is None:
+        raise KeyError(name)
+    return metrics[key]
+
+
+def select_samples(records: list[RunRecord],
+                   metrics: tuple[str, ...]) -> tuple[dict[str, list[RunRecord]], list[Skipped]]:
     """Group usable runs by system; list the others with the reason they are left out. Of
     several finished runs of one system with the same seed and data digest, only the newest
     counts (so a rerun never changes the pairing or the sample size)."""
@@ -111,7 +120,8 @@ def newest_per_seed(runs: list[RunRecord]) -> tuple[list[RunRecord], list[Skippe
 
 def _pairs(a: list[RunRecord], b: list[RunRecord]) -> list[tuple[RunRecord, RunRecord]]:
     """Runs of two systems that share seed and data digest (same data, same seed)."""
-    index = {(r.seed, r.data_digest): r for r in b if r.seed is not None}
+    index: dict[tuple[str | None, str | None], RunRecord] = {(r.seed, r.data_digest): r for r in b
+                                                             if r.seed is not None}
     return [(r, index[(r.seed, r.data_digest)]) for r in a if (r.seed, r.data_digest) in index]
 
 
@@ -137,8 +147,8 @@ def _scores(runs_a: list[RunRecord], runs_b: list[RunRecord], metric: str) -> tu
     paired = len(pairs) >= 2 and len(pairs) == min(len(runs_a), len(runs_b))
     if paired:
         runs_a, runs_b = [p[0] for p in pairs], [p[1] for p in pairs]
-    xa = np.array([r.metrics[metric_key(r.metrics, metric)] for r in runs_a])
-    xb = np.array([r.metrics[metric_key(r.metrics, metric)] for r in runs_b])
+    xa = np.array([metric_value(r.metrics, metric) for r in runs_a])
+    xb = np.array([metric_value(r.metrics, metric) for r in runs_b])
     return paired, xa, xb
 
 
@@ -156,7 +166,8 @@ PROTOCOL = (
 def _paired_tests(result: dict, xa: np.ndarray, xb: np.ndarray) -> tuple[str, str]:
     diffs = xa - xb
     normality = stats.shapiro(diffs)
-    result["normality"] = {"of": "paired differences", **(normality.as_dict() if normality else {"note": "n < 3: not testable"})}
+    result["normality"] = {"of": "paired differences",
+                           **(normality.as_dict() if normality else {"note": "n < 3: not testable"})}
     result["tests"]["paired_t"] = stats.paired_t(xa, xb).as_dict()
     result["tests"]["wilcoxon"] = stats.wilcoxon(xa, xb).as_dict()
     result["tests"]["permutation"] = stats.sign_flip_permutation(xa, xb, paired=True).as_dict()
@@ -233,9 +244,10 @@ def class_set_note(a: str, b: str, runs_a: list[RunRecord], runs_b: list[RunReco
             f" (without {', '.join(repr(c) for c in every if c not in classes)})" if len(classes) < len(every) else "")
             for classes in sets[system]) or "not known"
 
-    return (f"{a} vs {b}: the runs were scored over different class sets ({a}: {described(a)}; {b}: {described(b)}), so "
-            "their macro-F1 averages count different classes; a class that a run's test labels lack counts only where "
-            "it was predicted, and runs logged before frenk recorded frenk.scored_classes count every class of their scheme")
+    return (f"{a} vs {b}: the runs were scored over different class sets ({a}: {described(a)}; {b}: {described(b)}), "
+            "so their macro-F1 averages count different classes; a class that a run's test labels lack counts only "
+            "where it was predicted, and runs logged before frenk recorded frenk.scored_classes count every class "
+            "of their scheme")
 
 
 def compare_pair(a: str, b: str, runs_a: list[RunRecord], runs_b: list[RunRecord], metric: str, alpha: float) -> dict:
@@ -251,7 +263,8 @@ def compare_pair(a: str, b: str, runs_a: list[RunRecord], runs_b: list[RunRecord
     effect = stats.cohens_d(xa, xb, paired=paired)
     test = result["tests"][chosen]
     if (np.ptp(xa - xb) == 0) if paired else (np.ptp(xa) == 0 and np.ptp(xb) == 0):
-        test.update(p_value=math.nan, note="undefined: the scores have no spread, so the t statistic is 0/0 or infinite")
+        test.update(p_value=math.nan,
+                    note="undefined: the scores have no spread, so the t statistic is 0/0 or infinite")
         result["warnings"].append(
             f"{metric}: {a} vs {b}: the {'paired differences' if paired else 'scores of both systems'} do not vary "
             f"over seeds (deterministic learners, or learners that learnt nothing), so the {test['name']} cannot "
@@ -286,14 +299,15 @@ def _verdict(c: dict, alpha: float, holm_applied: bool) -> None:
     detail = (
         f"{rec['name']}, p={fmt(rec['p_value'])}"
         + (f", Holm-adjusted p={fmt(rec['p_holm'])}" if holm_applied else "")
-        + f", Cohen's {'d_z' if c['design'] == 'paired' else 'd'}={fmt(eff['cohens_d'], 3)}, Cliff's delta={fmt(eff['cliffs_delta'], 3)}"
+        + f", Cohen's {'d_z' if c['design'] == 'paired' else 'd'}={fmt(eff['cohens_d'], 3)}"
+        + f", Cliff's delta={fmt(eff['cliffs_delta'], 3)}"
     )
     if significant:
         text = f"{better} is better than {worse} on {c['metric']} ({detail})"
     else:
-        text = (f"no significant difference between {c['a']} and {c['b']} on {c['metric']} ({detail}); with these runs "
-                f"the {rec['name']} detects a true difference of {fmt(c['power']['min_detectable_difference'], 3)} with "
-                f"power 0.8; {c['power']['note']}")
+        text = (f"no significant difference between {c['a']} and {c['b']} on {c['metric']} ({detail}); "
+                f"with these runs the {rec['name']} detects a true difference of "
+                f"{fmt(c['power']['min_detectable_difference'], 3)} with power 0.8; {c['power']['note']}")
     aso_eps = eff["aso_eps_min"] if c["mean_difference"] >= 0 else eff["aso_eps_min_reverse"]
     leader = c["a"] if c["mean_difference"] >= 0 else c["b"]
     other = c["b"] if leader == c["a"] else c["a"]
@@ -323,7 +337,8 @@ def _fold_view(runs_a: list[RunRecord], runs_b: list[RunRecord], metric: str) ->
     }
 
 
-def _example_view(a: str, b: str, preds: dict[str, pd.DataFrame], best: dict[str, str], opts: CompareOptions) -> dict | None:
+def _example_view(a: str, b: str, preds: dict[str, pd.DataFrame], best: dict[str, str],
+                  opts: CompareOptions) -> dict | None:
     """McNemar's exact test and a paired bootstrap of the macro-F1 difference on the test
     examples, for the best run (by validation macro-F1) of each system."""
     from sklearn.metrics import f1_score
@@ -345,7 +360,8 @@ def _example_view(a: str, b: str, preds: dict[str, pd.DataFrame], best: dict[str
     }
 
 
-def check_comparable(records: list[RunRecord], opts: CompareOptions) -> tuple[dict[str, list[RunRecord]], list[Skipped], set]:
+def check_comparable(records: list[RunRecord],
+                     opts: CompareOptions) -> tuple[dict[str, list[RunRecord]], list[Skipped], set]:
     """The usable runs by system, the skipped runs and the data digests; raise
     :class:`FrenkError` when no sound comparison can be made (no runs, one system, a system
     with fewer than 2 runs, or runs on different data unless allowed)."""
@@ -374,7 +390,7 @@ def check_comparable(records: list[RunRecord], opts: CompareOptions) -> tuple[di
 def _constant_score_warnings(samples: dict[str, list[RunRecord]], metric: str) -> list[str]:
     warnings = []
     for s, runs in samples.items():
-        if len({r.metrics[metric_key(r.metrics, metric)] for r in runs}) == 1:
+        if len({metric_value(r.metrics, metric) for r in runs}) == 1:
             warnings.append(
                 f"{metric}: all {len(runs)} runs of {s} have the same score: its seed changes nothing "
                 "(a deterministic learner), so its spread is zero and t-based numbers rest on the other system's spread"
@@ -388,7 +404,7 @@ def _friedman(samples: dict[str, list[RunRecord]], systems: list[str], metric: s
     if len(common) < 5:
         return None
     keys = sorted(common, key=str)
-    scores = {s: [next(r.metrics[metric_key(r.metrics, metric)] for r in samples[s] if (r.seed, r.data_digest) == k)
+    scores = {s: [next(metric_value(r.metrics, metric) for r in samples[s] if (r.seed, r.data_digest) == k)
                   for k in keys] for s in systems}
     return {**asdict(stats.friedman(scores, alpha)), "n": len(keys)}
 
@@ -399,8 +415,8 @@ def _compare_metric(report: dict, samples: dict[str, list[RunRecord]], pairs, me
     systems = report["systems"]
     report["warnings"].extend(_constant_score_warnings({s: samples[s] for s in systems}, metric))
     report["descriptives"][metric] = {
-        s: {**asdict(stats.describe([r.metrics[metric_key(r.metrics, metric)] for r in samples[s]])),
-            "values": [r.metrics[metric_key(r.metrics, metric)] for r in samples[s]]}
+        s: {**asdict(stats.describe([metric_value(r.metrics, metric) for r in samples[s]])),
+            "values": [metric_value(r.metrics, metric) for r in samples[s]]}
         for s in systems
     }
     report["validation"][metric] = _validation_descriptives(samples, systems, metric)
@@ -408,7 +424,7 @@ def _compare_metric(report: dict, samples: dict[str, list[RunRecord]], pairs, me
     holm_applied = len(comps) > 1
     if holm_applied:
         raw = [1.0 if math.isnan(c["recommended"]["p_value"]) else c["recommended"]["p_value"] for c in comps]
-        for c, p in zip(comps, stats.holm(raw)):
+        for c, p in zip(comps, stats.holm(raw), strict=True):
             c["recommended"]["p_holm"] = p
     for c in comps:
         _verdict(c, opts.alpha, holm_applied)
@@ -423,7 +439,8 @@ def _compare_metric(report: dict, samples: dict[str, list[RunRecord]], pairs, me
             report["friedman"][metric] = friedman
         else:
             report["warnings"].append(
-                f"{metric}: no Friedman test / critical-difference diagram: it needs at least 5 seeds shared by all systems"
+                f"{metric}: no Friedman test / critical-difference diagram: "
+                "it needs at least 5 seeds shared by all systems"
             )
 
 
@@ -436,7 +453,8 @@ def _validation_descriptives(samples: dict[str, list[RunRecord]], systems: list[
     """Validation scores of the same runs, per system (systems whose runs all logged them)."""
     key = validation_key(metric)
     return {
-        s: {**asdict(stats.describe([r.metrics[key] for r in samples[s]])), "values": [r.metrics[key] for r in samples[s]]}
+        s: {**asdict(stats.describe([r.metrics[key] for r in samples[s]])),
+            "values": [r.metrics[key] for r in samples[s]]}
         for s in systems if all(key in r.metrics for r in samples[s])
     }
 
@@ -451,7 +469,8 @@ def _validation_choice(report: dict, primary: str) -> None:
                                        "test_verdicts": [], "text": f"no system logged {validation_key(primary)}"}
         return
     top = ranking[0]
-    verdicts = [c["recommended"]["verdict"] for c in report["comparisons"] if c["metric"] == primary and top in (c["a"], c["b"])]
+    verdicts = [c["recommended"]["verdict"] for c in report["comparisons"]
+                if c["metric"] == primary and top in (c["a"], c["b"])]
     report["validation_choice"] = {
         "metric": validation_key(primary), "ranking": ranking, "means": {s: by_val[s]["mean"] for s in ranking},
         "system": top, "test_verdicts": verdicts,
@@ -476,7 +495,8 @@ def _summarise(report: dict, primary: str) -> None:
     leader = systems[0]
     open_pairs = [c for c in on_primary if leader in (c["a"], c["b"]) and c["recommended"]["better"] != leader]
     detail = "; ".join(
-        f"vs {c['b'] if c['a'] == leader else c['a']}: {c['recommended']['name']} p={fmt(c['recommended'].get('p_holm', c['recommended']['p_value']))}, "
+        f"vs {c['b'] if c['a'] == leader else c['a']}: {c['recommended']['name']} "
+        f"p={fmt(c['recommended'].get('p_holm', c['recommended']['p_value']))}, "
         f"{fmt(c['power']['seeds_needed'])} seeds per system for power 0.8"
         for c in open_pairs
     )
@@ -495,7 +515,8 @@ def build_report(
     """Compare the systems in ``records`` on each metric (see :func:`check_comparable` for the
     comparisons that cannot be made)."""
     samples, skipped, digests = check_comparable(records, opts)
-    systems = sorted(samples, key=lambda s: -np.mean([r.metrics[metric_key(r.metrics, opts.metrics[0])] for r in samples[s]]))
+    primary = opts.metrics[0]
+    systems = sorted(samples, key=lambda s: -np.mean([metric_value(r.metrics, primary) for r in samples[s]]))
     if opts.baseline and opts.baseline not in samples:
         raise FrenkError(f"baseline {opts.baseline!r} is not among the systems {systems}")
     if opts.baseline:

@@ -26,7 +26,7 @@ def scores_by_system(scores: dict[str, list[float]], metric: str) -> Figure:
 def critical_difference(avg_ranks: dict[str, float], cd: float, title: str) -> Figure:
     """A critical-difference diagram (Demšar 2006): average ranks on a line; systems whose
     ranks differ by less than ``cd`` are joined by a bar."""
-    names = sorted(avg_ranks, key=avg_ranks.get)
+    names = sorted(avg_ranks, key=avg_ranks.__getitem__)
     k = len(names)
     fig = Figure(figsize=(7, 1.8 + 0.3 * k), layout="constrained")
     ax = fig.subplots()
@@ -58,7 +58,8 @@ def report_figures(report: dict) -> dict[str, Figure]:
     difference diagram where a Friedman test was made."""
     figures = {}
     for metric, by_system in report["descriptives"].items():
-        figures[f"plots/{metric}_by_system.png"] = scores_by_system({s: d["values"] for s, d in by_system.items()}, metric)
+        values = {s: d["values"] for s, d in by_system.items()}
+        figures[f"plots/{metric}_by_system.png"] = scores_by_system(values, metric)
         if metric in report["friedman"]:
             f = report["friedman"][metric]
             figures[f"plots/{metric}_critical_difference.png"] = critical_difference(

@@ -31,8 +31,9 @@ def _descriptives(report: dict, metric: str) -> list[str]:
 
 
 def _pair_rows(comps: list[dict]) -> list[str]:
-    lines = ["", "| pair | design | n | primary test | p | p (Holm) | min. detectable difference (power 0.8) | Cohen's d | "
-             "Cliff's delta | ASO eps_min | seeds for power 0.8 (95% range) |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = ["", "| pair | design | n | primary test | p | p (Holm) | min. detectable difference (power 0.8) "
+             "| Cohen's d | Cliff's delta | ASO eps_min | seeds for power 0.8 (95% range) |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for c in comps:
         r, e, pw = c["recommended"], c["effect"], c["power"]
         span = pw.get("seeds_needed_interval")
@@ -54,18 +55,24 @@ def _all_tests(c: dict) -> list[str]:
     lines = []
     norm = c["normality"]
     if "p_value" in norm:
-        lines.append(f"| {pair} | Shapiro-Wilk ({norm['of']}) | {fmt(norm['statistic'])} | {fmt(norm['p_value'])} | {norm.get('note', '')} |")
+        lines.append(f"| {pair} | Shapiro-Wilk ({norm['of']}) | {fmt(norm['statistic'])} | {fmt(norm['p_value'])} "
+                     f"| {norm.get('note', '')} |")
     for key, t in c["tests"].items():
         role = "primary" if key == c["recommended"]["test"] else "secondary"
         lines.append(f"| {pair} | {t['name']} ({role}) | {fmt(t['statistic'])} | {fmt(t['p_value'])} | {t['note']} |")
     if c.get("fold_view"):
         fv = c["fold_view"]
-        lines.append(f"| {pair} | per-fold paired t ({fv['n_folds']} folds) | {fmt(fv['paired_t']['statistic'])} | {fmt(fv['paired_t']['p_value'])} | mean difference {fmt(fv['mean_difference'])} |")
+        lines.append(f"| {pair} | per-fold paired t ({fv['n_folds']} folds) | {fmt(fv['paired_t']['statistic'])} "
+                     f"| {fmt(fv['paired_t']['p_value'])} | mean difference {fmt(fv['mean_difference'])} |")
     ev = c.get("example_view")
     if ev and "mcnemar" in ev:
         bs = ev["bootstrap_macro_f1"]
-        lines.append(f"| {pair} | {ev['mcnemar']['name']} (best runs, {ev['n_examples']} examples) | {fmt(ev['mcnemar']['statistic'])} | {fmt(ev['mcnemar']['p_value'])} | {ev['mcnemar']['note']} |")
-        lines.append(f"| {pair} | paired bootstrap of macro-F1 difference | {fmt(bs['difference'])} | {fmt(bs['p_value'])} | 95% CI [{fmt(bs['ci_low'])}, {fmt(bs['ci_high'])}], {bs['n_resamples']} resamples |")
+        lines.append(f"| {pair} | {ev['mcnemar']['name']} (best runs, {ev['n_examples']} examples) "
+                     f"| {fmt(ev['mcnemar']['statistic'])} | {fmt(ev['mcnemar']['p_value'])} "
+                     f"| {ev['mcnemar']['note']} |")
+        lines.append(f"| {pair} | paired bootstrap of macro-F1 difference | {fmt(bs['difference'])} "
+                     f"| {fmt(bs['p_value'])} | 95% CI [{fmt(bs['ci_low'])}, {fmt(bs['ci_high'])}], "
+                     f"{bs['n_resamples']} resamples |")
     return lines
 
 

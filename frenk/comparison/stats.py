@@ -9,9 +9,11 @@ definition and against deepsig.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import stats
 
 #: ASO's recommended threshold: A is almost stochastically dominant over B when eps_min < 0.2
@@ -150,7 +152,8 @@ def cohens_d(a, b, paired: bool) -> float:
         sd = d.std(ddof=1) if len(d) > 1 else math.nan
         return float(d.mean() / sd) if sd and sd > 0 else (math.copysign(math.inf, d.mean()) if d.mean() else 0.0)
     na, nb = len(a), len(b)
-    pooled = math.sqrt(((na - 1) * a.var(ddof=1) + (nb - 1) * b.var(ddof=1)) / (na + nb - 2)) if na + nb > 2 else math.nan
+    pooled = (math.sqrt(((na - 1) * a.var(ddof=1) + (nb - 1) * b.var(ddof=1)) / (na + nb - 2))
+              if na + nb > 2 else math.nan)
     diff = a.mean() - b.mean()
     return float(diff / pooled) if pooled and pooled > 0 else (math.copysign(math.inf, diff) if diff else 0.0)
 
@@ -166,7 +169,7 @@ def cliffs_delta(a, b) -> float:
 # ---------------------------------------------------------------- Almost Stochastic Order
 
 
-def quantile_function(scores) -> np.ndarray:
+def quantile_function(scores) -> Callable[[ArrayLike], np.ndarray]:
     """The empirical quantile function F^-1(t) = x_(ceil(n t)) as a vectorised callable."""
     s = np.sort(np.asarray(scores, float))
     n = len(s)
@@ -281,7 +284,7 @@ def friedman(scores: dict[str, list[float]], alpha: float = 0.05) -> FriedmanRes
     k, n = len(names), matrix.shape[0]
     q = stats.studentized_range.ppf(1 - alpha, k, np.inf) / math.sqrt(2)
     cd = q * math.sqrt(k * (k + 1) / (6 * n))
-    return FriedmanResult(float(stat), float(p), dict(zip(names, map(float, ranks))), float(cd))
+    return FriedmanResult(float(stat), float(p), dict(zip(names, map(float, ranks), strict=True)), float(cd))
 
 
 # ---------------------------------------------------------------- design and power
@@ -295,7 +298,7 @@ def smallest_p(test: str, n_a: int, n_b: int | None = None, zeros: int = 0) -> f
     if test in ("Wilcoxon signed-rank", "sign-flip permutation"):
         return min(1.0, 2 / 2 ** max(n_a - zeros, 0))
     if test in ("Mann-Whitney U", "permutation (relabelling)"):
-        return min(1.0, 2 / math.comb(n_a + n_b, n_a))
+        return min(1.0, 2 / math.comb(n_a + _second(n_b), n_a))
     return 0.0
 
 
@@ -344,8 +347,8 @@ def effect_size_interval(effect_size: float, n_a: int, n_b: int | None, paired: 
 
     if not math.isfinite(effect_size) or abs(effect_size) > NO_SPREAD_EFFECT:
         return None
-    scale = math.sqrt(n_a) if paired else 1 / math.sqrt(1 / n_a + 1 / n_b)
-    df = n_a - 1 if paired else n_a + n_b - 2
+    scale = math.sqrt(n_a) if paired else 1 / math.sqrt(1 / n_a + 1 / _second(n_b))
+    df = n_a - 1 if paired else n_a + _second(n_b) - 2
     t = effect_size * scale
 
     def bound(q: float) -> float:  # the noncentrality at which t is the q-quantile
@@ -367,10 +370,12 @@ def effect_size_interval(effect_size: float, n_a: int, n_b: int | None, paired: 
 
 
 def seeds_needed_interval(effect_size: float, n_a: int, n_b: int | None, paired: bool, alpha: float = 0.05,
-                          power: float = 0.8, confidence: float = 0.95) -> tuple[float, float] | None:
+                          power: float = 0.8,
+                          confidence: float = 0.95) -> tuple[float | None, float | None] | None:
     """How uncertain :func:`seeds_needed` is: the seeds needed at the two ends of the effect
     size's confidence interval, (fewest, most). The most is inf when the interval reaches
-    an effect of 0 (any number of seeds may be too few). ``None`` when d is not finite."""
+    an effect of 0 (any number of seeds may be too few). ``None`` when d is not finite (and an end
+    is ``None`` where :func:`seeds_needed` has nothing to compute from)."""
     interval = effect_size_interval(effect_size, n_a, n_b, paired, confidence)
     if interval is None:
         return None
@@ -392,6 +397,13 @@ def min_detectable_difference(sd: float, n_a: int, n_b: int | None, paired: bool
     if paired:
         d = _power_solver(True).solve_power(nobs=n_a, alpha=alpha, power=power, alternative="two-sided")
     else:
-        d = _power_solver(False).solve_power(nobs1=n_a, ratio=n_b / n_a, alpha=alpha, power=power,
+        d = _power_solver(False).solve_power(nobs1=n_a, ratio=_second(n_b) / n_a, alpha=alpha, power=power,
                                              alternative="two-sided")
     return float(np.atleast_1d(d)[0]) * sd
+
+
+def _second(n_b: int | None) -> int:
+    """The second system's run count, which a design of two independent samples needs."""
+    if n_b is None:
+        raise ValueError("a comparison of two independent samples needs n_b, the second system's run count")
+    return n_b

@@ -8,13 +8,24 @@ library packages, :mod:`frenk.tracking` or :mod:`frenk.steps` (no MLflow here).
 from .labels import scheme
 from .options import LANGS, PreprocessOptions
 from .prepared import (
-    MANIFEST, PREPARED_FILES, SPLITS, PreparedData, canonical_digest, check_output, check_scheme, load_prepared, missing_class_warnings,
-    missing_classes, without_test, write_prepared,
+    MANIFEST,
+    PREPARED_FILES,
+    SPLITS,
+    PreparedData,
+    canonical_digest,
+    check_output,
+    check_scheme,
+    load_prepared,
+    missing_class_warnings,
+    missing_classes,
+    without_test,
+    write_prepared,
 )
 from .sources import read_source
 from .splits import load_or_prepare, prepare
 
 __all__ = [
-    "LANGS", "MANIFEST", "PREPARED_FILES", "SPLITS", "PreparedData", "PreprocessOptions", "canonical_digest", "check_output", "check_scheme",
-    "load_or_prepare", "load_prepared", "missing_class_warnings", "missing_classes", "prepare", "read_source", "scheme", "without_test", "write_prepared",
+    "LANGS", "MANIFEST", "PREPARED_FILES", "SPLITS", "PreparedData", "PreprocessOptions", "canonical_digest",
+    "check_output", "check_scheme", "load_or_prepare", "load_prepared", "missing_class_warnings", "missing_classes",
+    "prepare", "read_source", "scheme", "without_test", "write_prepared",
 ]

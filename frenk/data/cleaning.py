@@ -33,7 +33,7 @@ def normalise_text(value: object) -> str | None:
 
 def example_id(text: str, topic: str) -> str:
     """A stable id: the first 16 hex digits of SHA-256 over topic and text."""
-    return hashlib.sha256(f"{topic}\x1f{text}".encode("utf-8")).hexdigest()[:16]
+    return hashlib.sha256(f"{topic}\x1f{text}".encode()).hexdigest()[:16]
 
 
 def lookup(value: object, table: dict[str, str]) -> str | None:

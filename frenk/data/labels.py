@@ -76,35 +76,15 @@ def map_label(value: object, scheme_name: str) -> int:
         raise LabelMappingError("label is missing (NaN/empty)")
     if isinstance(value, bool):
         raise LabelMappingError(f"label {value!r} is a boolean, not a class")
-    as_int: int | None = None
-    if isinstance(value, numbers.Integral):
-        as_int = int(value)
-    elif isinstance(value, numbers.Real):
-        if not float(value).is_integer():
-            raise LabelMappingError(f"label {value!r} is not a whole number")
-        as_int = int(value)
+    if isinstance(value, numbers.Real):  # numbers.Integral included
+        as_int = _whole_number(value)
     elif isinstance(value, str):
         text = value.strip()
         if not text:
             raise LabelMappingError("label is empty")
-        if text.lstrip("-").isdigit():
-            as_int = int(text)
-        else:
-            key = text.casefold()
-            if key in _MULTICLASS_BY_NAME:
-                idx = _MULTICLASS_BY_NAME[key]
-                return idx if target.name == "multiclass" else int(idx != 0)
-            if key in _BINARY_BY_NAME:
-                if target.name == "binary":
-                    return _BINARY_BY_NAME[key]
-                raise LabelMappingError(
-                    f"label {value!r} is a binary label; the multiclass scheme needs one of "
-                    f"{', '.join(FRENK_CLASSES)} (or use labels=binary)"
-                )
-            raise LabelMappingError(
-                f"unknown label {value!r}; expected one of {', '.join(FRENK_CLASSES + BINARY_CLASSES)} "
-                f"or an integer id 0..{target.num_labels - 1}"
-            )
+        if not text.lstrip("-").isdigit():
+            return _named_label(value, target)
+        as_int = int(text)
     else:
         raise LabelMappingError(f"label {value!r} of type {type(value).__name__} is not understood")
     if not 0 <= as_int < target.num_labels:
@@ -112,3 +92,31 @@ def map_label(value: object, scheme_name: str) -> int:
             f"integer label {as_int} is outside the {target.name} scheme (0..{target.num_labels - 1})"
         )
     return as_int
+
+
+def _whole_number(value: numbers.Real) -> int:
+    """An integral label (also an integral float) as an int."""
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if not float(value).is_integer():
+        raise LabelMappingError(f"label {value!r} is not a whole number")
+    return int(float(value))
+
+
+def _named_label(value: str, target: LabelScheme) -> int:
+    """The id in ``target`` of a class name (any case, surrounding spaces ignored)."""
+    key = value.strip().casefold()
+    if key in _MULTICLASS_BY_NAME:
+        idx = _MULTICLASS_BY_NAME[key]
+        return idx if target.name == "multiclass" else int(idx != 0)
+    if key in _BINARY_BY_NAME:
+        if target.name == "binary":
+            return _BINARY_BY_NAME[key]
+        raise LabelMappingError(
+            f"label {value!r} is a binary label; the multiclass scheme needs one of "
+            f"{', '.join(FRENK_CLASSES)} (or use labels=binary)"
+        )
+    raise LabelMappingError(
+        f"unknown label {value!r}; expected one of {', '.join(FRENK_CLASSES + BINARY_CLASSES)} "
+        f"or an integer id 0..{target.num_labels - 1}"
+    )

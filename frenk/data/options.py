@@ -18,14 +18,19 @@ class PreprocessOptions:
     """What :func:`prepare` needs: the preprocess step's parameters minus where to write."""
 
     lang: str = option("hr", "language of the FRENK subset", LANGS)
-    source: str = option("hub", "hub (classla/FRENK-hate-{lang}), sample (synthetic) or a path to CSV/TSV/JSONL/Parquet files")
+    source: str = option("hub", "hub (classla/FRENK-hate-{lang}), sample (synthetic) "
+                                "or a path to CSV/TSV/JSONL/Parquet files")
     topics: str = option("lgbt,migrants", "comma-separated topics to keep (lgbt, migrants)")
-    labels: str = option("binary", "label scheme: binary (Acceptable/Offensive) or multiclass (six FRENK classes)", ("binary", "multiclass"))
+    labels: str = option("binary", "label scheme: binary (Acceptable/Offensive) or multiclass (six FRENK classes)",
+                         ("binary", "multiclass"))
     seed: int = option(42, "seed of the deterministic shuffle and of the validation split")
     folds: int = option(5, "number of test folds (GroupKFold by thread) for per-fold metrics")
-    validation_fraction: float = option(DEFAULT_VALIDATION_FRACTION, "fraction of training threads held out for validation when the source has no validation split")
+    validation_fraction: float = option(DEFAULT_VALIDATION_FRACTION,
+                                        "fraction of training threads held out for validation "
+                                        "when the source has no validation split")
     allow_overlap: bool = option(False, "accept texts that occur in both train/validation and test")
-    sample_size: int = option(0, "source=sample only: about this many training comments (FRENK's size is about 9000; 0: the small default of about 1900)")
+    sample_size: int = option(0, "source=sample only: about this many training comments "
+                                 "(FRENK's size is about 9000; 0: the small default of about 1900)")
 
     def __post_init__(self) -> None:
         if self.lang not in LANGS:

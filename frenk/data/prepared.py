@@ -83,7 +83,8 @@ def load_prepared(folder: str | os.PathLike) -> PreparedData:
             raise DataError(f"{root}: {path.name} is missing; preprocess again")
         part = pd.read_parquet(path)
         if canonical_digest(part) != manifest["digests"].get(name):
-            raise DataError(f"{path}: content does not match the digest in {MANIFEST}; the file was changed, preprocess again")
+            raise DataError(f"{path}: content does not match the digest in {MANIFEST}; "
+                            "the file was changed, preprocess again")
         splits[name] = part
     return PreparedData(splits=splits, manifest=manifest, folder=root.resolve())
 
@@ -137,7 +138,8 @@ def missing_class_warnings(data: PreparedData) -> list[str]:
 class _SplitsWithoutTest(dict):
     def __getitem__(self, name: str) -> pd.DataFrame:
         if name == "test":
-            raise DataError("the test split is closed during hyperparameter search: tuning reads train and validation only")
+            raise DataError("the test split is closed during hyperparameter search: "
+                            "tuning reads train and validation only")
         return super().__getitem__(name)
 
     def items(self):
@@ -161,6 +163,7 @@ def read_manifest(root: Path) -> dict:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise DataError(f"{path} cannot be read ({type(exc).__name__}: {str(exc)[:200]}); preprocess again") from None
     required = ("digests", "data_digest", "parameters", "source")
-    if not isinstance(manifest, dict) or not all(k in manifest for k in required) or not all(isinstance(manifest[k], dict) for k in ("digests", "parameters")):
+    if (not isinstance(manifest, dict) or not all(k in manifest for k in required)
+            or not all(isinstance(manifest[k], dict) for k in ("digests", "parameters"))):
         raise DataError(f"{path} is not a frenk manifest (it needs {', '.join(required)}); preprocess again")
     return manifest

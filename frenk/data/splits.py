@@ -64,7 +64,8 @@ def _split_validation(splits: dict[str, pd.DataFrame], opts: PreprocessOptions) 
 def _with_folds(test: pd.DataFrame, folds: int, description: str) -> pd.DataFrame:
     groups = _groups(test)
     if len(set(groups)) < folds:
-        raise DataError(f"{description}: the test split has {len(set(groups))} thread/example groups, fewer than folds={folds}")
+        raise DataError(f"{description}: the test split has {len(set(groups))} thread/example groups, "
+                        f"fewer than folds={folds}")
     fold = np.full(len(test), -1, dtype=np.int64)
     for k, (_, idx) in enumerate(GroupKFold(n_splits=folds).split(test, groups=groups)):
         fold[idx] = k
@@ -83,7 +84,8 @@ def _manifest(splits: dict[str, pd.DataFrame], opts: PreprocessOptions, descript
     digests = {name: canonical_digest(part) for name, part in splits.items()}
     parameters = {"lang": opts.lang, "source": opts.source, "topics": list(opts.topic_list), "labels": opts.labels,
                   "seed": opts.seed, "folds": opts.folds, "validation_fraction": opts.validation_fraction,
-                  "allow_overlap": opts.allow_overlap, **({"sample_size": opts.sample_size} if opts.sample_size else {})}
+                  "allow_overlap": opts.allow_overlap,
+                  **({"sample_size": opts.sample_size} if opts.sample_size else {})}
     return {
         "format": 1, "source": description, "parameters": parameters,
         "label_map": {str(i): name for i, name in labels.id2label.items()},

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import math
 import shlex
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -92,7 +93,8 @@ def data_facts(tags: dict[str, str], params: dict[str, str], lang: str) -> DataF
     return DataFacts(
         kind="hub" if hub else "local", source=source, license_name="frenk-derived", dataset_id=hub_id,
         dataset_type=hub_id, dataset_name=f"FRENK {language} ({params.get('labels', '?')})",
-        split="The test split of FRENK's own train/test split" + ("" if hub else f", read from the local copy {source}"),
+        split="The test split of FRENK's own train/test split"
+              + ("" if hub else f", read from the local copy {source}"),
         intended_uses=FRENK_USES,
         out_of_scope=f"automated moderation or any decision about people without human review; other languages "
                      f"than {language}, other topics, platforms or periods than the training data; inferring the "
@@ -253,16 +255,18 @@ class CardFacts:
             first = c["a"] == self.system
             r, e = c["recommended"], c["effect"]
             sign = 1 if first else -1
-            verdict = "better" if r["better"] == self.system else "worse" if r["better"] else "no significant difference"
+            verdict = ("better" if r["better"] == self.system else "worse" if r["better"]
+                       else "no significant difference")
             rows.append(ComparisonRow(
                 metric=c["metric"], other=c["b"] if first else c["a"], design=c["design"], n=c["n_a"], test=r["name"],
-                p=r["p_value"], p_holm=r.get("p_holm"), cohens_d=sign * e["cohens_d"], cliffs_delta=sign * e["cliffs_delta"],
+                p=r["p_value"], p_holm=r.get("p_holm"), cohens_d=sign * e["cohens_d"],
+                cliffs_delta=sign * e["cliffs_delta"],
                 aso_eps_min=e["aso_eps_min"] if first else e["aso_eps_min_reverse"], verdict=verdict,
                 full_verdict=r["verdict"]))
         return rows
 
 
-def _names(params: str | tuple[str, ...]) -> tuple[str, ...]:
+def _names(params: str | Sequence[str]) -> Sequence[str]:
     return (params,) if isinstance(params, str) else params
 
 
@@ -272,7 +276,8 @@ def card_facts(name: str, version: str, published: RunFacts, seeds: list[RunFact
     tags, params = published.tags, published.params
     return CardFacts(
         name=name, version=version, lang=tags.get("frenk.lang", lang), labels=tags.get("frenk.labels", "?"),
-        id2label=id2label, system=tags.get("frenk.model", "?"), base_model=base_model_of(tags.get("frenk.model_id", "")),
+        id2label=id2label, system=tags.get("frenk.model", "?"),
+        base_model=base_model_of(tags.get("frenk.model_id", "")),
         data=data_facts(tags, params, tags.get("frenk.lang", lang)), data_digest=tags.get("frenk.data_digest", "?"),
         hyperparameters={k: next(params[p] for p in _names(ps) if p in params)
                          for k, ps in HYPERPARAMETERS.items() if any(p in params for p in _names(ps))},

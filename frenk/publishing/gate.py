@@ -31,7 +31,7 @@ def _worse_means(report: dict, metric: str, system: str, others: list[str]) -> l
     mine = _mean(report, metric, system)
     if mine is None:
         return others
-    return [o for o in others if (_mean(report, metric, o) is None or _mean(report, metric, o) > mine)]
+    return [o for o in others if (theirs := _mean(report, metric, o)) is None or theirs > mine]
 
 
 def gate(report: dict, system: str, has_champion: bool) -> GateDecision:
@@ -67,5 +67,5 @@ def gate(report: dict, system: str, has_champion: bool) -> GateDecision:
             f"{system} is not significantly different from {others} on {metric}, but its mean is lower than "
             f"{', '.join(better)}'s: a worse mean is never promoted; {_seeds_needed(ties)} (force=true overrides)",
         )
-    return GateDecision(True, f"{system} is equal to {others} on {metric} within the verdict rules, has the better mean, "
-                              "and there is no champion yet")
+    return GateDecision(True, f"{system} is equal to {others} on {metric} within the verdict rules, "
+                              "has the better mean, and there is no champion yet")

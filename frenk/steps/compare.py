@@ -8,7 +8,6 @@ from ..comparison import CompareOptions, build_report, check_comparable, render_
 from ..config import CompareConfig
 from ..tracking import access, experiments, results, runs, search
 
-
 #: metrics every train run logs at the top level (others are read from its results table)
 TOP_LEVEL = {"accuracy", "macro_f1"}
 
@@ -34,7 +33,8 @@ def compare(cfg: CompareConfig) -> CompareOutcome:
     samples, _, _ = check_comparable(records, opts)  # bad input fails here, before anything is downloaded or logged
     search.add_results_tables([r for runs_ in samples.values() for r in runs_])  # for the per-fold view
     used = {r.experiment_id for s in samples.values() for r in s}
-    target = experiments.for_step(experiment_id=used.pop() if len(used) == 1 else None) or search.current_experiment_id()
+    target = (experiments.for_step(experiment_id=used.pop() if len(used) == 1 else None)
+              or search.current_experiment_id())
     readable = access.read_only([("experiment", target)])  # where the run would go
     if readable:  # a reader may compare; the report is printed, not logged
         report, markdown = _report(cfg, records, opts, samples)

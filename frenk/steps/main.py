@@ -56,9 +56,10 @@ def _tune_first_transformer(chain: _Chain, cfg: MainConfig, data_dir: Path, dige
     """Tune the first transformer of ``cfg.models`` (its bundled space); {model: tune run id}."""
     model = next((m for m in cfg.model_list if exportable(m)), None)
     if model is None:
-        raise FrenkError(f"tune=true needs a transformer among models={cfg.models!r}; the TF-IDF baseline has nothing to tune")
-    run = chain.step("tune", {"model": model, "data": data_dir, "lang": cfg.lang, "labels": cfg.labels, "seed": cfg.seed},
-                     reuse_tags={"frenk.data_digest": digest})
+        raise FrenkError(f"tune=true needs a transformer among models={cfg.models!r}; "
+                         "the TF-IDF baseline has nothing to tune")
+    run = chain.step("tune", {"model": model, "data": data_dir, "lang": cfg.lang, "labels": cfg.labels,
+                              "seed": cfg.seed}, reuse_tags={"frenk.data_digest": digest})
     return {model: run.info.run_id}
 
 
@@ -69,7 +70,8 @@ def main(cfg: MainConfig) -> list[StepRecord]:
     and code version exists, so a rerun after a failure continues where it stopped.
     """
     if not (PROJECT / "MLproject").is_file():
-        raise FrenkError(f"main runs the project's entry points, but {PROJECT} holds no MLproject (install with pip install -e)")
+        raise FrenkError(f"main runs the project's entry points, but {PROJECT} holds no MLproject "
+                         "(install with pip install -e)")
     runs.start_step()
     tags = runs.frenk_tags(step="main", lang=cfg.lang, labels=cfg.labels)
     with runs.step_run(f"main-{cfg.lang}-{cfg.labels}", tags, lang=cfg.lang, labels=cfg.labels) as main_run:
@@ -94,17 +96,20 @@ def main(cfg: MainConfig) -> list[StepRecord]:
         report = search.load_report(cmp.info.run_id)
         system = system_to_publish(report)  # by mean validation score over seeds, never by test
         print(f"[main] publishing {system}: {report['validation_choice']['text']}")
-        version = registry.version_of(name, {r.info.run_id for r in group_runs if r.data.tags.get("frenk.model") == system})
+        version = registry.version_of(name, {r.info.run_id for r in group_runs
+                                             if r.data.tags.get("frenk.model") == system})
         if version is None:
             raise FrenkError(f"no registered version of {name} for {system} in group {group}")
         output = Path(cfg.output).resolve()
-        chain.step("publish", {"name": name, "lang": cfg.lang, "version": version.version, "compare_run": cmp.info.run_id,
-                               "output": output, "force": cfg.force}, valid=lambda run: (output / "frenk_publish.json").is_file())
+        chain.step("publish", {"name": name, "lang": cfg.lang, "version": version.version,
+                               "compare_run": cmp.info.run_id, "output": output, "force": cfg.force},
+                   valid=lambda run: (output / "frenk_publish.json").is_file())
         runs.set_tags({"frenk.group": group, "frenk.steps": ",".join(f"{d.step}:{d.run_id}" for d in chain.done)})
         results.describe(f"Published **{system}** ({results.version_link(name, version.version)}): "
                          f"{report['validation_choice']['text']}. Steps: "
                          + ", ".join(f"{d.step} {results.run_link(d.run_id)}" + (" (reused)" if d.reused else "")
                                      for d in chain.done) + ".")
     reused = sum(d.reused for d in chain.done)
-    print(f"[main] done: {len(chain.done)} steps, {reused} reused; published {system} ({name} version {version.version}) to {output}")
+    print(f"[main] done: {len(chain.done)} steps, {reused} reused; "
+          f"published {system} ({name} version {version.version}) to {output}")
     return chain.done

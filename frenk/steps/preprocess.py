@@ -30,5 +30,6 @@ def preprocess(cfg: PreprocessConfig) -> PreprocessResult:
     with runs.step_run(f"preprocess-{cfg.lang}-{cfg.labels}", tags, lang=cfg.lang, labels=cfg.labels) as run:
         output = write_prepared(data, cfg.output, on_staging=runs.note_temp_dir)
         results.log_preprocess(data, output)
-    print(f"prepared {data.manifest['rows']} rows into {output} (data digest {data.data_digest[:12]}, run {run.info.run_id})")
+    print(f"prepared {data.manifest['rows']} rows into {output} "
+          f"(data digest {data.data_digest[:12]}, run {run.info.run_id})")
     return PreprocessResult(data=data, output=output, run_id=run.info.run_id)

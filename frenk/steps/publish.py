@@ -9,13 +9,12 @@ import tempfile
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from ..config import PublishConfig
 from .. import interrupts
+from ..config import PublishConfig
 from ..errors import FrenkError
 from ..files import FILES_KEY, check_replaceable, rewrite_file, staged_folder
 from ..interrupts import sigterm_as_interrupt
-from ..publishing import card_facts, check_export, check_exportable, gate, render_card
-from ..publishing import hub
+from ..publishing import card_facts, check_export, check_exportable, gate, hub, render_card
 from ..tracking import access, experiments, registry, results, runs, search
 
 #: the record of a publication; it lists the files publish wrote into the folder
@@ -114,7 +113,8 @@ def _export_and_promote(cfg: PublishConfig, out: Path, run, version: str, champi
     report, compare_run_id = compared
     system = run.data.tags.get("frenk.model", "?")
     pub_tags = runs.frenk_tags(step="publish", model=system, labels=run.data.tags.get("frenk.labels"),
-                               data_digest=run.data.tags.get("frenk.data_digest"), group=run.data.tags.get("frenk.group"))
+                               data_digest=run.data.tags.get("frenk.data_digest"),
+                               group=run.data.tags.get("frenk.group"))
     with runs.step_run(f"publish-{cfg.name}-v{version}", pub_tags, experiment_id=run.info.experiment_id) as prun:
         runs.log_params({f.name: getattr(cfg, f.name) for f in fields(cfg)})
         with staged_folder(out, PUBLISH_RECORD, "publication", EXPORT_FILES, on_staging=runs.note_temp_dir) as staging:
@@ -207,7 +207,8 @@ def _check_champion_unchanged(cfg: PublishConfig, out: Path, version: str, champ
     if (str(now.version) if now is not None else None) == before:
         return
     raise FrenkError(
-        f"another publish moved @{cfg.alias} of {cfg.name} to version {now.version if now else '(none)'} while this one "
+        f"another publish moved @{cfg.alias} of {cfg.name} to version {now.version if now else '(none)'} while this "
+        "one "
         f"prepared version {version} (it had read @{cfg.alias} = {before or '(none)'}): this publish changed nothing "
         f"({out} and the registry are as the other one left them). Run the same command again to decide against the "
         "new champion")

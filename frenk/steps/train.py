@@ -12,10 +12,10 @@ from pathlib import Path
 from ..config import TrainConfig
 from ..data import PreprocessOptions, check_scheme, load_or_prepare, missing_class_warnings
 from ..interrupts import sigterm_as_interrupt
-from ..training import (EpochListener, TrainListener, kind_of, check_engine, resolve, settings_for)
 from ..tracking import access, experiments, registry, resume, runs
 from ..tracking.listeners import SeedRuns
 from ..tracking.tuning import best_params_of_run
+from ..training import EpochListener, TrainListener, check_engine, kind_of, resolve, settings_for
 from .train_finish import TrainOutcome, outcome
 from .train_recovery import fit_and_finish
 

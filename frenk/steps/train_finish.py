@@ -32,7 +32,8 @@ def finish(cfg: TrainConfig, model: str, fitted, seed_runs: SeedRuns, tags: dict
     """The parent's summary and description, then the registration: the last act of the run."""
     best_run_id = seed_runs.run_ids[fitted.best.seed]
     if nested:
-        results.log_summary(fitted.summary, {"frenk.best_run_id": best_run_id, "frenk.best_seed": str(fitted.best.seed)})
+        results.log_summary(fitted.summary,
+                            {"frenk.best_run_id": best_run_id, "frenk.best_seed": str(fitted.best.seed)})
         results.describe(results.train_description(model, cfg.lang, cfg.labels, fitted.summary,
                                                    fitted.best.seed, best_run_id, len(fitted.seeds)))
     return _register_best(cfg, fitted, seed_runs, tags) if cfg.keep_models != "none" else None
@@ -47,8 +48,10 @@ def _register_best(cfg: TrainConfig, fitted, seed_runs: SeedRuns, tags: dict[str
     if version:
         metrics = fitted.best.result.evaluation.metrics
         digest = runs.frenk_tags(weights_sha256=fitted.best.result.weights_digest)
-        registry.set_candidate(cfg.register, version, {**tags, **digest, "frenk.seed": str(seed), "frenk.run_id": run_id},
-                               f"{tags['frenk.model']} (seed {seed}, best of {len(fitted.seeds)} by validation macro-F1): "
+        version_tags = {**tags, **digest, "frenk.seed": str(seed), "frenk.run_id": run_id}
+        registry.set_candidate(cfg.register, version, version_tags,
+                               f"{tags['frenk.model']} (seed {seed}, best of {len(fitted.seeds)} by validation "
+                               "macro-F1): "
                                f"test macro-F1 {metrics['test_macro_f1']:.4f}; train run {run_id}",
                                alias=registry_alias(tags["frenk.model"], tags.get("frenk.kind")))
     return version

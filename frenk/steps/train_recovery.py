@@ -14,9 +14,9 @@ from ..config import RecoverConfig, TrainConfig
 from ..data import PreprocessOptions, load_or_prepare
 from ..errors import TrackingError
 from ..secret_params import redact
-from ..training import FinishedSeeds, best_seed, fit_seeds, kind_of
 from ..tracking import outage, registry, resume, runs
 from ..tracking.listeners import SeedRuns
+from ..training import FinishedSeeds, best_seed, fit_seeds, kind_of
 from .train_finish import TrainOutcome, finish, outcome
 
 
@@ -31,12 +31,14 @@ def fit_and_finish(cfg: TrainConfig, inputs, seed_runs: SeedRuns, tags: dict[str
         seed_runs.adopt(resumable.run_ids, resumable.model_uris)
         finished = resumable.finished
         print(f"frenk: continuing the training stopped in run {resumable.parent_run_id}: seeds "
-              f"{[r.seed for r in finished]} finished there; training {[s for s in seeds if s not in resumable.run_ids]}")
+              f"{[r.seed for r in finished]} finished there; training "
+              f"{[s for s in seeds if s not in resumable.run_ids]}")
     guard = outage.OutageGuard(seed_runs)  # a server that stays down does not stop the training
     collected = FinishedSeeds()
     try:
         fitted = fit_seeds(spec, data, settings, seeds, work_root, cfg.keep_models, [guard, collected, *listeners],
-                           finished=finished, parallel=1 if "parallel" in kind_of(spec).ignored_params else cfg.parallel)
+                           finished=finished,
+                           parallel=1 if "parallel" in kind_of(spec).ignored_params else cfg.parallel)
     except KeyboardInterrupt:
         _keep_stopped(run_id, finished, collected, resumable, work_root, seed_runs)
         raise
@@ -68,7 +70,8 @@ def _finish_or_save(cfg: TrainConfig, fitted, guard: outage.OutageGuard, tags: d
                     work_root: Path) -> str | None:
     """Finish the run; if the tracking server has gone (and MLflow's retries are spent), save
     everything not yet logged to a recovery folder and stop with the command that logs it."""
-    seed_runs: SeedRuns = guard.inner
+    seed_runs = guard.inner
+    assert isinstance(seed_runs, SeedRuns)  # the step guards its own SeedRuns
     if guard.down is None:
         try:
             return finish(cfg, tags["frenk.model"], fitted, seed_runs, tags, seed_runs.nested)
@@ -96,7 +99,9 @@ def recover(cfg: RecoverConfig) -> TrainOutcome:
     if runs.tracking_uri() != saved.tracking_uri:
         raise TrackingError(f"{folder} holds runs of the tracking server {redact(saved.tracking_uri)}, but "
                             f"MLFLOW_TRACKING_URI is {redact(runs.tracking_uri())}: set it to the server of the runs")
-    train_cfg: TrainConfig = saved.config
+    train_cfg = saved.config
+    if not isinstance(train_cfg, TrainConfig):
+        raise TrackingError(f"{folder} does not hold a training's configuration")
     runs.start_step()
     data = load_or_prepare(train_cfg.data, PreprocessOptions(lang=train_cfg.lang, labels=train_cfg.labels))
     if data.data_digest != saved.tags.get("frenk.data_digest"):
@@ -109,7 +114,7 @@ def recover(cfg: RecoverConfig) -> TrainOutcome:
         registry.repair_versions(train_cfg.register)  # a registration the outage left half-done
     with runs.resume_run(saved.run_id, nested=False):
         for name, seed, args in saved.pending:
-            if name != "on_seed_start":
+            if name != "on_seed_start" and seed is not None:
                 seed_runs.reopen(seed)
             getattr(seed_runs, name)(*args)
         version = finish(train_cfg, saved.tags["frenk.model"], saved.fitted, seed_runs, saved.tags, state["nested"])

@@ -12,9 +12,9 @@ from ..data import PreprocessOptions, check_scheme, load_or_prepare
 from ..errors import ConfigError, FrenkError
 from ..interrupts import sigterm_as_interrupt
 from ..secret_params import shown_storage, storage_url
-from ..training import kind_of, resolve
 from ..tracking import access, experiments, results, runs
 from ..tracking.tuning import TrialRuns, log_search, mark_killed
+from ..training import kind_of, resolve
 from ..tuning import SearchPlan, SearchResult, default_study_name, load_space, sampler_name, search
 from ..tuning.plots import study_figures
 
@@ -35,7 +35,8 @@ def tune(cfg: TuneConfig) -> TuneOutcome:
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # trial failures are reported by frenk, without a traceback
     spec = resolve(cfg.model)
     if not kind_of(spec).tunable:
-        raise ConfigError(f"model={cfg.model} has no hyperparameters to tune; tune a transformer (e.g. model=tiny or bertic)")
+        raise ConfigError(f"model={cfg.model} has no hyperparameters to tune; tune a transformer (e.g. model=tiny or "
+                          "bertic)")
     space = load_space(cfg.space, spec.preset.name if spec.preset else None)
     runs.start_step()
     access.require_write(experiments.write_targets(cfg.lang, cfg.labels), "tune (its runs in the experiment)")
@@ -64,7 +65,8 @@ def tune(cfg: TuneConfig) -> TuneOutcome:
     except KeyboardInterrupt:
         mark_killed(run_id)
         raise FrenkError(
-            f"interrupted: finished trials are kept in study {study!r} ({shown_storage(cfg.storage) or 'optuna.journal'}); "
+            f"interrupted: finished trials are kept in study {study!r} "
+            f"({shown_storage(cfg.storage) or 'optuna.journal'}); "
             "run the same command again to resume it"
         ) from None
     finally:
@@ -76,7 +78,8 @@ def tune(cfg: TuneConfig) -> TuneOutcome:
 def _report(result: SearchResult, run_id: str) -> None:
     counts = result.table["state"].value_counts().to_dict() if len(result.table) else {}
     print(f"study {result.study}: {result.new_trials} new trial(s), {len(result.table)} in all "
-          f"({', '.join(f'{n} {s}' for s, n in sorted(counts.items()))}); sampler {result.sampler}, pruner {result.pruner}")
+          f"({', '.join(f'{n} {s}' for s, n in sorted(counts.items()))}); sampler {result.sampler}, pruner "
+          f"{result.pruner}")
     if result.best_trial is None:
         print("no trial has finished yet")
     else:

@@ -47,7 +47,7 @@ def permission(resource_type: str, resource_id: str) -> str | None:
 
 def read_only(resources: list[tuple[str, str]]) -> list[str]:
     """Which of ``(resource_type, id)`` the user may only read, as ``"<type> <id> (<permission>)"``."""
-    found = []
+    found: list[str] = []
     if not resources or permission(*resources[0]) is None or is_admin():
         return found  # no permissions to tell, or an admin
     for resource_type, resource_id in resources:

@@ -16,6 +16,7 @@ import contextlib
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from mlflow.tracking.default_experiment.abstract_context import DefaultExperimentProvider
 
@@ -38,6 +39,7 @@ def is_frenk_project_run(argv: list[str]) -> bool:
 def sqlite_folder_lock(uri: str):
     """An exclusive flock on the folder of a ``sqlite:///`` store (the lock of
     :func:`frenk.tracking.runs.create_schema`); nothing for other stores or without flock."""
+    fcntl: Any
     try:
         import fcntl
     except ImportError:  # Windows
@@ -62,7 +64,7 @@ def _locked(builder):
         with sqlite_folder_lock(store_uri):
             return builder(store_uri=store_uri, artifact_uri=artifact_uri, **kwargs)
 
-    build.frenk_locked = True
+    setattr(build, "frenk_locked", True)  # noqa: B010 (a mark on a function)
     return build
 
 
@@ -90,7 +92,7 @@ def guard_launcher() -> None:
         registry.register("sqlite", _locked(builder))
     if not getattr(sys.excepthook, "frenk_guard", False):
         sys.excepthook = _one_line_errors(sys.excepthook)
-        sys.excepthook.frenk_guard = True
+        setattr(sys.excepthook, "frenk_guard", True)  # noqa: B010 (a mark on a function)
 
 
 class ProjectExperiment(DefaultExperimentProvider):
@@ -127,7 +129,7 @@ class ProjectExperiment(DefaultExperimentProvider):
         return self._id is not None
 
     def get_experiment_id(self) -> str:
-        return self._id
+        return self._id or ""  # asked only after in_context() found it
 
 
 def _require_write(experiment_id: str) -> None:

@@ -124,7 +124,7 @@ def project_params(argv: list[str]) -> tuple[str, dict[str, str]]:
                 break
         else:
             flag = None
-        if flag in ("-e", "--entry-point"):
+        if flag in ("-e", "--entry-point") and value is not None:  # a flag found has its value
             entry = value
         elif flag in ("-P", "--param-list") and value and "=" in value:
             key, val = value.split("=", 1)
@@ -153,7 +153,8 @@ def _experiment_of_version(name: str, version: str) -> str | None:
     """The experiment of the run behind the version publish would promote (``candidate`` by default)."""
     client = MlflowClient()
     try:
-        mv = client.get_model_version(name, version) if version else client.get_model_version_by_alias(name, "candidate")
-        return client.get_run(mv.run_id).info.experiment_id
+        mv = (client.get_model_version(name, version) if version
+              else client.get_model_version_by_alias(name, "candidate"))
+        return client.get_run(mv.run_id).info.experiment_id if mv.run_id else None
     except mlflow.exceptions.MlflowException:
         return None

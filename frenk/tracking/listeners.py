@@ -3,13 +3,15 @@ per-epoch validation curves, the results and, when asked, the weights."""
 
 from __future__ import annotations
 
+import contextlib
+
 import mlflow
 
 from ..data import PreparedData
 from ..training import TrainListener, TrainResult
 from .registry import log_model
 from .results import epoch_logger, log_prepared_inputs, log_train_result
-from .runs import frenk_tags, inherited_tags, log_params, resume_run, step_run
+from .runs import active_run_id, frenk_tags, inherited_tags, log_params, resume_run, step_run
 
 
 class SeedRuns(TrainListener):
@@ -20,7 +22,7 @@ class SeedRuns(TrainListener):
         self.data, self.params, self.run_name, self.nested = data, params, run_name, nested
         self.run_ids: dict[int, str] = {}
         self.model_uris: dict[int, str] = {}
-        self._context = None
+        self._context: contextlib.AbstractContextManager | None = None
 
     def state(self) -> dict:
         """What a recovery needs to log the rest later (:meth:`from_state`)."""
@@ -45,7 +47,7 @@ class SeedRuns(TrainListener):
         elif self.nested:
             self._context = step_run(self.run_name.format(seed=seed), {**inherited_tags(), **tags}, nested=True)
             self._context.__enter__()
-        self.run_ids[seed] = mlflow.active_run().info.run_id
+        self.run_ids[seed] = active_run_id()
         if not self.nested:
             mlflow.set_tags(tags)
         log_params({**self.params, "seed": seed})
@@ -63,7 +65,7 @@ class SeedRuns(TrainListener):
     def on_seed_result(self, seed: int, result: TrainResult, keep_weights: bool) -> None:
         log_train_result(result)
         if keep_weights:
-            self.model_uris[seed] = log_model(result.model_dir, None).model_uri
+            self.model_uris[seed] = log_model(result.saved_model_dir, None).model_uri
 
     def on_seed_end(self, seed: int, error: BaseException | None) -> None:
         if self._context is None:

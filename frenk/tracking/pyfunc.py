@@ -11,12 +11,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import mlflow.pyfunc
+from mlflow.pyfunc import PythonModel
 
 ARTIFACT = "model"
 
 
-class FrenkTextClassifier(mlflow.pyfunc.PythonModel):
+class FrenkTextClassifier(PythonModel):
     def load_context(self, context) -> None:
         from ..training import TFIDF_FILE, load_saved
 

@@ -36,7 +36,8 @@ def _pip_requirements() -> list[str]:
     from importlib.metadata import version
 
     reqs = []
-    for name in ("mlflow", "torch", "transformers", "scikit-learn", "pandas", "numpy", "joblib", "safetensors", "tokenizers"):
+    for name in ("mlflow", "torch", "transformers", "scikit-learn", "pandas", "numpy", "joblib", "safetensors",
+                 "tokenizers"):
         try:
             reqs.append(f"{name}=={version(name).split('+')[0]}")
         except Exception:
@@ -188,7 +189,8 @@ def promote(name: str, version: str, alias: str, tags: dict[str, str], previous,
     if description:
         own = client.get_model_version(name, str(version)).description or ""
         kept = own.split(MARK, 1)[-1].strip() if MARK in own else own.strip()
-        client.update_model_version(name, str(version), description=f"{description}{MARK}{kept}" if kept else description)
+        combined = f"{description}{MARK}{kept}" if kept else description
+        client.update_model_version(name, str(version), description=combined)
     _set_alias(client, name, alias, version)
 
 
@@ -257,6 +259,8 @@ def repair_versions(name: str) -> list[str]:
         return []
     deleted, completed = [], []
     for v in versions:
+        if not v.run_id:
+            continue  # registered from no run: not a frenk training's
         try:
             run = mlflow.get_run(v.run_id)
         except MlflowException:
@@ -338,8 +342,9 @@ def promotion_lock(name: str, purpose: str, wait_s: float | None = None) -> Iter
     client, lock = MlflowClient(), name + LOCK_SUFFIX
     token, wait = uuid.uuid4().hex, LOCK_WAIT_S if wait_s is None else wait_s
     deadline, told = time.monotonic() + wait, False
-    tags = dict(zip(_LOCK_TAGS, (socket.gethostname(), str(os.getpid()), token,
-                                 datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"), purpose)))
+    tags = dict(zip(_LOCK_TAGS, (socket.gethostname(), str(os.getpid()), token,  # one value per tag
+                                 datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"), purpose),
+                    strict=True))
     description = (f"Not a model: while it exists, {purpose} is moving the aliases of `{name}` (frenk's promotion "
                    "lock; it is deleted when the promotion ends, or by the next publish if its process is gone).")
     while True:

@@ -9,9 +9,9 @@ import warnings
 from pathlib import Path
 
 import mlflow
-import mlflow.data
 import pandas as pd
 from mlflow.data.code_dataset_source import CodeDatasetSource
+from mlflow.data.pandas_dataset import from_pandas
 
 from ..comparison import report_figures
 from ..data.plots import distribution_table, label_distribution
@@ -28,7 +28,7 @@ def log_frame_dataset(frame: pd.DataFrame, *, name: str, source, context: str, d
         # ways": both are the same class) and hints about integer columns; neither applies
         warnings.filterwarnings("ignore", message=".*can be interpreted in multiple ways.*")
         warnings.filterwarnings("ignore", message=".*Inferred schema contains integer column.*")
-        dataset = mlflow.data.from_pandas(frame, source=source, targets="label", name=name, digest=digest[:32])
+        dataset = from_pandas(frame, source=source, targets="label", name=name, digest=digest[:32])
         try:
             mlflow.log_input(dataset, context=context, tags={"sha256": digest})
         except mlflow.exceptions.MlflowException as exc:
@@ -75,7 +75,8 @@ def log_results(metrics: dict[str, float]) -> None:
         mlflow.set_tag(metric_names.LAYOUT_TAG, metric_names.RESULTS_TABLE)
 
 
-def log_prepared_inputs(data, folder: Path | None = None, splits: tuple[str, ...] = ("train", "validation", "test")) -> None:
+def log_prepared_inputs(data, folder: Path | None = None,
+                        splits: tuple[str, ...] = ("train", "validation", "test")) -> None:
     """The splits as MLflow dataset inputs, each with its content digest: the Parquet files
     of ``folder`` (or of the folder they were read from), or, for data prepared in-process,
     the source the step read."""
@@ -93,7 +94,8 @@ def log_prepared_inputs(data, folder: Path | None = None, splits: tuple[str, ...
 def log_train_result(result: TrainResult) -> None:
     """Metrics (a few top-level ones and the results table), the reload check, the confusion
     matrix, per-example predictions and the learning-curve table of one trained model."""
-    metrics = {**result.evaluation.metrics, **{f"final_{k}": v for k, v in result.validation.items()}}
+    evaluation = result.test_evaluation
+    metrics = {**evaluation.metrics, **{f"final_{k}": v for k, v in result.validation.items()}}
     metrics["reload_max_prob_diff"] = result.reload_max_prob_diff
     metrics["train_seconds"] = result.train_seconds
     if result.peak_gpu_memory_mb is not None:
@@ -108,16 +110,16 @@ def log_train_result(result: TrainResult) -> None:
         }
     )
     mlflow.set_tags({"frenk.reload_check": "passed" if result.reload_identical else "failed",
-                     **metric_names.scored_classes_tag(getattr(result.evaluation, "scored_classes", ()))})
+                     **metric_names.scored_classes_tag(getattr(evaluation, "scored_classes", ()))})
     if result.load_report:  # which weights the base checkpoint lacked (created new) or carried unused
         mlflow.log_dict(result.load_report, "load_report.json")
-    log_figure(confusion_matrix(result.evaluation.confusion, result.evaluation.class_names), "confusion_matrix.png")
+    log_figure(confusion_matrix(evaluation.confusion, evaluation.class_names), "confusion_matrix.png")
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "predictions.parquet"
-        result.evaluation.predictions.to_parquet(path, index=False)
+        evaluation.predictions.to_parquet(path, index=False)
         mlflow.log_artifact(str(path))
         # the same rows as a table the UI previews (Parquet files have no preview there)
-        mlflow.log_table(_json_safe(result.evaluation.predictions), "predictions.json")
+        mlflow.log_table(_json_safe(evaluation.predictions), "predictions.json")
         if result.history:
             hist = Path(tmp) / "history.csv"
             pd.DataFrame(result.history).to_csv(hist, index=False)
@@ -164,7 +166,8 @@ def log_compare(report: dict, markdown: str, params: dict) -> None:
     mlflow.log_text(markdown, "report.md")
     mlflow.log_dict(report, "report.json")
     verdicts = "".join(f"\n- {c['recommended']['verdict']}" for c in report["comparisons"])
-    describe(f"**{report['summary']}.**{verdicts}\n\nFull report: `report.md`; statistics table: `comparisons.json` (artifacts).")
+    describe(f"**{report['summary']}.**{verdicts}\n\n"
+             "Full report: `report.md`; statistics table: `comparisons.json` (artifacts).")
     for path, fig in report_figures(report).items():
         log_figure(fig, path)
 

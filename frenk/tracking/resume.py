@@ -29,11 +29,11 @@ from pathlib import Path
 
 import mlflow
 
-from .outage import keep_folder
 from ..errors import TrackingError
 from ..provenance import code_version
 from ..state import StateError, check_owned, read_state, types_of
 from ..training import Evaluation, SeedResult, TrainResult
+from .outage import keep_folder
 from .runs import HOST_TAG, TAG_PREFIX
 
 RESUME_FILE = "resume.json"

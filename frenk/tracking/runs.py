@@ -11,6 +11,7 @@ import shutil
 import socket
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import mlflow
 from mlflow import MlflowClient
@@ -86,6 +87,7 @@ def create_schema(uri: str) -> None:
     them, and one fails (``duplicate column name``)."""
     if not uri.startswith("sqlite:///"):
         return
+    fcntl: Any
     try:
         import fcntl
     except ImportError:  # no flock (Windows): MLflow's own creation, unlocked
@@ -172,13 +174,14 @@ def step_run(run_name: str, tags: dict[str, str], nested: bool = False, *, lang:
     configure()
     own = {"frenk.code_version": code_version(), HOST_TAG: socket.gethostname(), PID_TAG: str(os.getpid())}
     parent = mlflow.active_run()
+    target: str | None
     if nested and parent is not None:
         target = parent.info.experiment_id
     else:
         target = experiments.for_step(lang, labels, experiment_id)
-    with mlflow.start_run(run_name=run_name, nested=nested, tags={**tags, **own}, experiment_id=target) as run:
-        with ended_killed_on_interrupt(run.info.run_id):
-            yield run
+    with (mlflow.start_run(run_name=run_name, nested=nested, tags={**tags, **own}, experiment_id=target) as run,
+          ended_killed_on_interrupt(run.info.run_id)):
+        yield run
 
 
 @contextlib.contextmanager
@@ -269,13 +272,15 @@ def _number(text: str) -> float | str:
 
 @contextlib.contextmanager
 def resume_run(run_id: str, nested: bool = True) -> Iterator:
-    with mlflow.start_run(run_id=run_id, nested=nested) as run:
-        with ended_killed_on_interrupt(run_id):
-            yield run
+    with mlflow.start_run(run_id=run_id, nested=nested) as run, ended_killed_on_interrupt(run_id):
+        yield run
 
 
 def active_run_id() -> str:
-    return mlflow.active_run().info.run_id
+    run = mlflow.active_run()
+    if run is None:
+        raise TrackingError("no MLflow run is active here (a step opens its run first)")
+    return run.info.run_id
 
 
 def inherited_tags(exclude: tuple[str, ...] = ("frenk.repeats", TEMP_TAG)) -> dict[str, str]:

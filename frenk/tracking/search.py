@@ -25,7 +25,8 @@ def current_experiment_id() -> str:
     """The experiment runs of this process go to when frenk does not choose: ``MLFLOW_EXPERIMENT_ID``/
     ``MLFLOW_EXPERIMENT_NAME`` (as ``mlflow run`` sets them), else MLflow's default experiment."""
     wanted = os.environ.get("MLFLOW_EXPERIMENT_ID") or os.environ.get("MLFLOW_EXPERIMENT_NAME") or ""
-    return experiment_ids(wanted)[0] if wanted else "0"
+    ids = experiment_ids(wanted)  # a list when an experiment is named
+    return ids[0] if ids else "0"
 
 
 def experiment_ids(experiment: str) -> list[str] | None:
@@ -93,7 +94,7 @@ def train_runs(experiment: str, group: str, filter_string: str, by: str) -> list
             status=r.info.status,
             start_time=r.info.start_time,
             is_parent=r.info.run_id in parents or "frenk.repeats" in r.data.tags,
-            parent_status=statuses.get(r.data.tags.get("mlflow.parentRunId")),
+            parent_status=statuses.get(r.data.tags.get("mlflow.parentRunId", "")),  # "": no parent
             experiment_id=r.info.experiment_id,
             lang=r.data.tags.get("frenk.lang"),
             labels=r.data.tags.get("frenk.labels"),
@@ -222,8 +223,9 @@ def find_reusable(entry_point: str, params: dict[str, object], experiment_id: st
         f"tags.`frenk.code_version` = '{code_version()}'",
         "attributes.status = 'FINISHED'",
     ] + [f"tags.`{k}` = '{v}'" for k, v in (tags or {}).items()]
-    runs = mlflow.search_runs(experiment_ids=list(dict.fromkeys([experiment_id, "0"])), filter_string=" AND ".join(clauses),
-                              order_by=["attributes.start_time DESC"], output_format="list")
+    runs = mlflow.search_runs(experiment_ids=list(dict.fromkeys([experiment_id, "0"])),
+                              filter_string=" AND ".join(clauses), order_by=["attributes.start_time DESC"],
+                              output_format="list")
     wanted = {k: param_value(v) for k, v in params.items()}
     for run in runs:
         if all(run.data.params.get(k) == v for k, v in wanted.items()):
@@ -234,7 +236,8 @@ def find_reusable(entry_point: str, params: dict[str, object], experiment_id: st
 def run_facts(run) -> RunFacts:
     """The plain facts of an MLflow run that the publishing code reads (its metrics under the
     library's names, the results table's included)."""
-    metrics = {**metric_names.library_names(run.data.metrics), **results_table(run.info.run_id, run.data.tags.get(metric_names.LAYOUT_TAG))}
+    metrics = {**metric_names.library_names(run.data.metrics),
+               **results_table(run.info.run_id, run.data.tags.get(metric_names.LAYOUT_TAG))}
     return RunFacts(run.info.run_id, dict(run.data.tags), dict(run.data.params), metrics)
 
 

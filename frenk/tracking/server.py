@@ -29,8 +29,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import click
 
-from ..secret_params import redact
 from ..errors import FrenkError, TrackingError
+from ..secret_params import redact
 
 #: the PostgreSQL role a local cluster is created with
 PG_ROLE = "frenk"
@@ -147,7 +147,8 @@ def create_database(url: str, name: str) -> str:
     try:
         conn = psycopg.connect(url, connect_timeout=10, autocommit=True)
     except psycopg.OperationalError as exc:
-        raise TrackingError(f"cannot connect to PostgreSQL at {redact(url)}: {str(exc).strip().splitlines()[0]}") from None
+        raise TrackingError(f"cannot connect to PostgreSQL at {redact(url)}: "
+                            f"{str(exc).strip().splitlines()[0]}") from None
     try:
         with conn.cursor() as cur:
             cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
@@ -318,8 +319,9 @@ def main(data_dir: Path, postgres_url: str, host: str, port: int, pg_port: int, 
             click.echo(client_instructions(stack), nl=True)
             sys.stdout.flush()
             with contextlib.suppress(KeyboardInterrupt):
-                status = stack.process.wait()
-                raise TrackingError(f"mlflow server exited with status {status} (log: {data_dir / 'mlflow-server.log'})")
+                status = stack.process.wait() if stack.process else None
+                raise TrackingError(f"mlflow server exited with status {status} "
+                                    f"(log: {data_dir / 'mlflow-server.log'})")
     except FrenkError as exc:
         click.echo(f"frenk: error: {exc}", err=True)
         sys.exit(2)

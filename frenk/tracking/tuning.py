@@ -5,6 +5,7 @@ objective stays free of tracking: the trial runs open and close through listener
 
 from __future__ import annotations
 
+import contextlib
 import json
 import tempfile
 from pathlib import Path
@@ -26,7 +27,7 @@ class TrialRuns(TrialListener):
 
     def __init__(self, run_name: str):
         self.run_name = run_name
-        self._context = None
+        self._context: contextlib.AbstractContextManager | None = None
         self.run_ids: dict[int, str] = {}
 
     def on_trial_start(self, number: int, params: dict) -> None:
@@ -56,7 +57,7 @@ class TrialRuns(TrialListener):
 def log_search(result: SearchResult, figures: dict, study_tags: dict[str, str]) -> None:
     """The parent run's summary of the study as it stands after this invocation."""
     mlflow.set_tags({**study_tags, **frenk_tags(best_trial=result.best_trial)})
-    metrics = {"new_trials": result.new_trials, "trials": len(result.table)}
+    metrics: dict[str, float] = {"new_trials": result.new_trials, "trials": len(result.table)}
     if result.best_value is not None:
         metrics[f"best_{result.metric}"] = result.best_value
     mlflow.log_metrics(metrics)
@@ -77,9 +78,11 @@ def best_params_of_run(run_id: str) -> dict:
     try:
         run = mlflow.get_run(run_id)
     except mlflow.exceptions.MlflowException:
-        raise TrackingError(f"params={run_id}: no such run in {mlflow.get_tracking_uri()}; give a tune run id or a best_params.json file") from None
+        raise TrackingError(f"params={run_id}: no such run in {mlflow.get_tracking_uri()}; "
+                            "give a tune run id or a best_params.json file") from None
     if run.data.tags.get("frenk.step") != "tune":
-        raise TrackingError(f"params={run_id}: run {run_id} is a {run.data.tags.get('frenk.step', 'non-frenk')} run, not a tune run")
+        raise TrackingError(f"params={run_id}: run {run_id} is a {run.data.tags.get('frenk.step', 'non-frenk')} "
+                            "run, not a tune run")
     with tempfile.TemporaryDirectory() as tmp:
         try:
             path = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=BEST_PARAMS, dst_path=tmp)

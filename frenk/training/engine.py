@@ -15,9 +15,9 @@ What it guarantees (each one a failure that users of plain Trainer scripts met):
 from __future__ import annotations
 
 import gc
-from dataclasses import asdict
 import time
 from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +41,7 @@ class EncodedDataset:
         enc = tokenizer(frame["text"].tolist(), truncation=True, max_length=max_length)
         self.items = [
             {"input_ids": ids, "attention_mask": mask, "labels": int(label)}
-            for ids, mask, label in zip(enc["input_ids"], enc["attention_mask"], frame["label"])
+            for ids, mask, label in zip(enc["input_ids"], enc["attention_mask"], frame["label"], strict=True)
         ]
 
     def __len__(self) -> int:
@@ -66,7 +66,8 @@ def predict_proba(model, tokenizer, texts: Sequence[str], max_length: int, batch
     with torch.inference_mode():
         for start in range(0, len(texts), batch_size):
             rows = order[start : start + batch_size]
-            batch = tokenizer.pad({key: [encoded[key][i] for i in rows] for key in encoded}, return_tensors="pt").to(device)
+            batch = tokenizer.pad({key: [encoded[key][i] for i in rows] for key in encoded},
+                                  return_tensors="pt").to(device)
             logits = model(**batch).logits.float()
             out[rows] = torch.softmax(logits, dim=-1).cpu().numpy()
     return out
@@ -197,7 +198,8 @@ def load_and_plan(source: str, data: PreparedData, settings: TrainSettings, prec
     if accelerator().kind == "cuda":
         torch.cuda.reset_peak_memory_stats()
         model.to("cuda")
-        probe = gpu_probe(model, settings.max_length, precision, accelerator().free_bytes)  # free with the model on it
+        # free with the model on it
+        probe = gpu_probe(model, settings.max_length, precision, accelerator().free_bytes or 0)
     per_device, accumulation = plan_batches(settings.batch_size, probe, settings.device_batch_size, devices)
     return model, load_report, per_device, accumulation
 
@@ -214,7 +216,8 @@ def conclude(model, tokenizer, data: PreparedData, settings: TrainSettings, work
         result.model_dir = _save(model, tokenizer, work_dir, settings, labels.id2label)
     val = data.splits["validation"]
     val_probs = predict_proba(model, tokenizer, val["text"].tolist(), settings.max_length)
-    result.validation = {f"val_{k}": v for k, v in core_metrics(val["label"].to_numpy(), val_probs.argmax(1), labels.num_labels).items()}
+    validation = core_metrics(val["label"].to_numpy(), val_probs.argmax(1), labels.num_labels)
+    result.validation = {f"val_{k}": v for k, v in validation.items()}
     if final:
         _evaluate_test(result, model, tokenizer, data, settings, list(labels.classes))
     result.peak_gpu_memory_mb = torch.cuda.max_memory_allocated() / 2**20 if result.device == "cuda" else None
@@ -225,6 +228,8 @@ def check_saved(result: TrainResult, data: PreparedData, settings: TrainSettings
     model predicted; the in-process model must be released by then (it is freed here)."""
     _free_memory()
     if result.model_dir is not None:
+        if result.test_probabilities is None:
+            raise ValueError("a saved model without its test predictions: nothing to compare the reloaded one with")
         test_texts = data.splits["test"]["text"].tolist()
         result.reload_identical, result.reload_max_prob_diff = check_reload(
             result.model_dir, test_texts, result.test_probabilities, settings.max_length, settings.eval_batch_size)
@@ -264,7 +269,8 @@ def load_saved(model_dir: str | Path):
     return model.to(device_name()), AutoTokenizer.from_pretrained(str(model_dir), **NO_REMOTE_CODE)
 
 
-def check_reload(model_dir: Path, texts: list[str], probs: np.ndarray, max_length: int, batch_size: int) -> tuple[bool, float]:
+def check_reload(model_dir: Path, texts: list[str], probs: np.ndarray, max_length: int,
+                 batch_size: int) -> tuple[bool, float]:
     """Reload the saved model and compare its predictions with the in-process ones."""
     model, tokenizer = load_saved(model_dir)
     again = predict_proba(model, tokenizer, texts, max_length, batch_size)

@@ -84,4 +84,5 @@ def evaluate(frame: pd.DataFrame, probs: np.ndarray, class_names: list[str], pre
     for i, cls in enumerate(class_names):
         predictions[f"prob.{_safe(cls)}"] = probs[:, i]
     scored = tuple(class_names[i] for i in scored_classes(labels, preds, k))
-    return Evaluation(metrics, confusion_matrix(labels, preds, labels=list(range(k))), predictions, list(class_names), scored)
+    return Evaluation(metrics, confusion_matrix(labels, preds, labels=list(range(k))), predictions, list(class_names),
+                      scored)

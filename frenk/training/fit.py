@@ -8,9 +8,11 @@ Tracking follows through :class:`~.listeners.TrainListener` hooks.
 
 from __future__ import annotations
 
+import functools
 import shutil
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
+from multiprocessing.pool import AsyncResult
 from pathlib import Path
 
 import numpy as np
@@ -19,12 +21,12 @@ from ..data import PreparedData
 from ..errors import ConfigError, ModelError
 from ..interrupts import raise_if_stop_requested
 from .kinds import kind_named, kind_of
-from .simpletransformers_engine import check_available
 from .listeners import EpochListener, TrainListener, as_listeners, epoch_hooks
 from .memory import accelerator, seeds_at_once
 from .presets import ModelSpec
 from .result import TrainResult
 from .settings import ENGINES, TrainSettings, parse_parallel
+from .simpletransformers_engine import check_available
 
 #: which seeds' weights a training with repeats keeps
 KEEP_CHOICES = ("best", "all", "none")
@@ -92,14 +94,15 @@ def summarise(results: Iterable[TrainResult]) -> dict[str, float]:
     """Mean and sample sd of every test metric over seeds."""
     results = list(results)
     out = {}
-    for key in (k for k in results[0].evaluation.metrics if k.startswith("test_")):
-        values = np.array([r.evaluation.metrics[key] for r in results], dtype=float)
+    for key in (k for k in results[0].test_evaluation.metrics if k.startswith("test_")):
+        values = np.array([r.test_evaluation.metrics[key] for r in results], dtype=float)
         out[f"{key}_mean"] = float(values.mean())
         out[f"{key}_std"] = float(values.std(ddof=1)) if len(values) > 1 else 0.0
     return out
 
 
-def _fit_one(seed: int, listeners, keep_weights: bool, train: Callable[[list[EpochListener]], TrainResult]) -> SeedResult:
+def _fit_one(seed: int, listeners, keep_weights: bool,
+             train: Callable[[list[EpochListener]], TrainResult]) -> SeedResult:
     """One seed between the listeners' hooks; ``train(epoch_hooks)`` trains it (here or in a process)."""
     for listener in listeners:
         listener.on_seed_start(seed)
@@ -158,16 +161,15 @@ def fit_seeds(spec: ModelSpec, data: PreparedData, settings: TrainSettings, seed
         raise_if_stop_requested()
         work = work_root / f"seed-{seed}"
         work.mkdir()
-        add_done(_fit_one(seed, listeners, store_each, lambda hooks: fit(spec, data, replace(settings, seed=seed), work, hooks)))
+        add_done(_fit_one(seed, listeners, store_each,
+                          lambda hooks: fit(spec, data, replace(settings, seed=seed), work, hooks)))
 
-    width = parallel
-    if parallel == "auto":
-        width = 1
-        if accelerator().kind == "cuda" and accelerator().count == 1 and len(todo) > 1:
-            fit_here(todo.pop(0))  # measures what one seed needs
-            first = done[-1].result
-            settings = replace(settings, device_batch_size=first.per_device_batch)  # the same plan in every process
-            width = seeds_at_once((first.peak_gpu_memory_mb or 0) * 2**20, accelerator().free_bytes or 0, len(todo))
+    width = parallel if isinstance(parallel, int) else 1
+    if parallel == "auto" and accelerator().kind == "cuda" and accelerator().count == 1 and len(todo) > 1:
+        fit_here(todo.pop(0))  # measures what one seed needs
+        first = done[-1].result
+        settings = replace(settings, device_batch_size=first.per_device_batch)  # the same plan in every process
+        width = seeds_at_once((first.peak_gpu_memory_mb or 0) * 2**20, accelerator().free_bytes or 0, len(todo))
     if width > 1 and len(todo) > 1:
         _fit_in_processes(spec, data, settings, todo, work_root, listeners, store_each, min(width, len(todo)), add_done)
     else:
@@ -204,7 +206,7 @@ def _fit_in_processes(spec, data, settings: TrainSettings, seeds: list[int], wor
                    for seed in seeds}
         for seed in seeds:
             raise_if_stop_requested()
-            on_done(_fit_one(seed, listeners, keep_weights, lambda hooks, job=pending[seed]: _replayed(job.get(), hooks)))
+            on_done(_fit_one(seed, listeners, keep_weights, functools.partial(_replayed, pending[seed])))
 
 
 def _quiet_process(threads: int) -> None:
@@ -223,8 +225,9 @@ def _train_in_process(spec: ModelSpec, data: PreparedData, settings: TrainSettin
     return result, epochs
 
 
-def _replayed(outcome, hooks: list[EpochListener]) -> TrainResult:
-    result, epochs = outcome
+def _replayed(job: AsyncResult, hooks: list[EpochListener]) -> TrainResult:
+    """The result of a training process (waiting for it), its epoch rows sent to ``hooks``."""
+    result, epochs = job.get()
     for epoch, metrics in epochs:
         for hook in hooks:
             hook(epoch, metrics)

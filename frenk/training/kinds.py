@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..data import PreparedData, scheme
-from ..errors import ConfigError
+from ..errors import ConfigError, ModelError
 from .listeners import EpochListener
 from .loading import check_head, check_max_length
 from .presets import PRESETS, TFIDF, TINY, TRANSFORMER, ModelSpec
@@ -76,6 +76,8 @@ def _transformer_engine(source: str, data: PreparedData, settings: TrainSettings
 
 
 def _fit_transformer(spec, data, settings, work_dir, listeners, final) -> TrainResult:
+    if spec.source is None:
+        raise ModelError(f"model={spec.name}: a transformer needs a Hugging Face model id or a folder")
     return _transformer_engine(spec.source, data, settings, work_dir, listeners, final)
 
 
@@ -95,6 +97,8 @@ def _fit_tfidf(spec, data, settings, work_dir, listeners, final) -> TrainResult:
 
 
 def _check_transformer(spec: ModelSpec, labels: str, max_length: int) -> None:
+    if spec.source is None:  # resolve gives every transformer its source
+        raise ModelError(f"model={spec.name}: a transformer needs a Hugging Face model id or a folder")
     check_head(spec.source, scheme(labels).id2label)
     check_max_length(spec.source, max_length)
 

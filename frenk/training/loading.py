@@ -12,11 +12,19 @@ import json
 import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Literal, TypedDict
 
 from ..errors import ModelError
 
+
+class NoRemoteCode(TypedDict):
+    """The type of :data:`NO_REMOTE_CODE` (so that type checkers match it to the loaders' keyword)."""
+
+    trust_remote_code: Literal[False]
+
+
 #: every Auto load passes this: a model folder's own Python code is never run
-NO_REMOTE_CODE = {"trust_remote_code": False}
+NO_REMOTE_CODE: NoRemoteCode = {"trust_remote_code": False}
 #: files of a Hugging Face folder that can point the Auto classes at the folder's own code
 CODE_MAPS = ("config.json", "tokenizer_config.json", "preprocessor_config.json")
 
@@ -64,7 +72,7 @@ def load_classifier(
     *,
     id2label: dict[int, str] | None = None,
     fine_tuned: bool,
-    model_class: type | None = None,
+    model_class: type[Any] | None = None,
 ):
     """Load a sequence classifier and refuse any weight that was not loaded as stored.
 
@@ -79,7 +87,7 @@ def load_classifier(
 
 
 def load_with_report(source: str, *, id2label: dict[int, str] | None = None, fine_tuned: bool,
-                     model_class: type | None = None):
+                     model_class: type[Any] | None = None):
     """:func:`load_classifier`, and the :class:`LoadReport` of what was created new."""
     from transformers import AutoModelForSequenceClassification
 
@@ -114,7 +122,7 @@ def load_with_report(source: str, *, id2label: dict[int, str] | None = None, fin
     return model, report
 
 
-def _hint(model, model_class: type | None, fine_tuned: bool) -> str:
+def _hint(model, model_class: type[Any] | None, fine_tuned: bool) -> str:
     """What to do about a checkpoint that does not fit."""
     if model_class is not None:
         return ("Load it with AutoModelForSequenceClassification (the class must fit the checkpoint's model_type, "

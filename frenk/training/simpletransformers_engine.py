@@ -64,7 +64,8 @@ def st_model_type(source: str) -> str:
 def _st_args(settings: TrainSettings, folder: Path, per_device: int, accumulation: int, fp16: bool) -> dict:
     return {
         # whole epochs (check_engine refuses others)
-        "num_train_epochs": int(settings.epochs), "learning_rate": settings.learning_rate, "train_batch_size": per_device,
+        "num_train_epochs": int(settings.epochs), "learning_rate": settings.learning_rate,
+        "train_batch_size": per_device,
         "gradient_accumulation_steps": accumulation, "eval_batch_size": settings.eval_batch_size,
         "max_seq_length": settings.max_length, "manual_seed": settings.seed, "warmup_ratio": settings.warmup_ratio,
         "weight_decay": settings.weight_decay, "fp16": fp16,
@@ -127,8 +128,9 @@ def check_not_a_checkpoint_name(source: str) -> None:
     parts = path.name.split("-")
     step = parts[1] if len(parts) > 2 else parts[-1]
     if step.isdigit():
-        raise ConfigError(f"engine=simpletransformers would take the model folder {path.name!r} for one of its checkpoints "
-                          f"(step {step}) and skip epochs; rename the folder so that its name does not end in a number")
+        raise ConfigError(f"engine=simpletransformers would take the model folder {path.name!r} for one of its "
+                          f"checkpoints (step {step}) and skip epochs; rename the folder so that its name does not "
+                          "end in a number")
 
 
 def _collect_losses(losses: list):
@@ -176,8 +178,9 @@ def train_simpletransformers(source: str, data: PreparedData, settings: TrainSet
     folder = work_dir / "simpletransformers"
     history: list[dict[str, float]] = []
     try:
-        st = _classification_model(st_model_type(source), source, _st_args(settings, folder, per_device, accumulation, fp16),
-                                   labels.num_labels, device == "cuda", listeners, history)
+        st_args = _st_args(settings, folder, per_device, accumulation, fp16)
+        st = _classification_model(st_model_type(source), source, st_args, labels.num_labels, device == "cuda",
+                                   listeners, history)
         st.model, st.tokenizer = model, AutoTokenizer.from_pretrained(source, **NO_REMOTE_CODE)
         del model
         hook = st.model.register_forward_hook(_collect_losses(st.epoch_losses))
@@ -185,7 +188,8 @@ def train_simpletransformers(source: str, data: PreparedData, settings: TrainSet
                  for split in ("train", "validation")}
         with _quiet_datasets():  # it tokenises through datasets' map, which draws progress bars
             st.train_model(frame["train"], eval_data=frame["validation"], show_running_loss=False, verbose=False,
-                           accuracy=accuracy_score,  # macro-F1 over the classes present or predicted, as the default engine's
+                           accuracy=accuracy_score,
+                           # macro-F1 over the classes present or predicted, as the default engine's
                            macro_f1=lambda y, p: core_metrics(y, p, labels.num_labels)["macro_f1"])
         hook.remove()
     finally:

@@ -15,11 +15,11 @@ from .presets import TFIDF
 from .result import TrainResult, write_model_meta
 from .settings import TrainSettings
 
-
 TFIDF_FILE = "model.joblib"
 
 
-def train_tfidf(data: PreparedData, settings: TrainSettings, work_dir: Path, listeners: Sequence[EpochListener] = ()) -> TrainResult:
+def train_tfidf(data: PreparedData, settings: TrainSettings, work_dir: Path,
+                listeners: Sequence[EpochListener] = ()) -> TrainResult:
     """TF-IDF (word 1-2 grams) + logistic regression: the floor every transformer must beat."""
     import joblib
     from sklearn.feature_extraction.text import TfidfVectorizer
@@ -45,7 +45,8 @@ def train_tfidf(data: PreparedData, settings: TrainSettings, work_dir: Path, lis
         return out
 
     val = data.splits["validation"]
-    validation = core_metrics(val["label"].to_numpy(), proba(pipeline, val["text"].tolist()).argmax(1), labels.num_labels)
+    val_preds = proba(pipeline, val["text"].tolist()).argmax(1)
+    validation = core_metrics(val["label"].to_numpy(), val_preds, labels.num_labels)
     history = [{"epoch": 1, **{f"val_{k}": v for k, v in validation.items()}}]
     for listener in listeners:
         listener(1, {f"val_{k}": v for k, v in validation.items()})

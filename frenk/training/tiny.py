@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 #: the position embeddings of the tiny model (and its tokenizer's model_max_length)
 TINY_MAX_POSITIONS = 512
@@ -29,21 +30,20 @@ def build_tiny(
     from transformers import (
         BertConfig,
         BertForSequenceClassification,
-        BertTokenizerFast,
+        BertTokenizer,
         ElectraConfig,
         ElectraForSequenceClassification,
-        ElectraTokenizerFast,
         set_seed,
     )
 
     wordpiece = BertWordPieceTokenizer(lowercase=True)
-    wordpiece.train_from_iterator(texts, vocab_size=vocab_size, min_frequency=1, show_progress=False)
-    labels = {
+    wordpiece.train_from_iterator(iter(texts), vocab_size=vocab_size, min_frequency=1, show_progress=False)
+    labels: dict[str, Any] = {
         "num_labels": len(id2label),
         "id2label": dict(id2label),
         "label2id": {v: k for k, v in id2label.items()},
     }
-    sizes = {
+    dims: dict[str, Any] = {
         "hidden_size": 32,
         "num_hidden_layers": 2,
         "num_attention_heads": 2,
@@ -51,18 +51,18 @@ def build_tiny(
         "max_position_embeddings": TINY_MAX_POSITIONS,
         **sizes,
     }
+    # transformers 5 has one WordPiece tokenizer class for both (ElectraTokenizerFast and BertTokenizerFast are
+    # names of BertTokenizer)
+    tokenizer = BertTokenizer(vocab=wordpiece.get_vocab(), do_lower_case=True, model_max_length=TINY_MAX_POSITIONS)
+    set_seed(seed)
+    model: ElectraForSequenceClassification | BertForSequenceClassification
     if architecture == "electra":
-        tokenizer = ElectraTokenizerFast(vocab=wordpiece.get_vocab(), do_lower_case=True, model_max_length=TINY_MAX_POSITIONS)
-        config = ElectraConfig(vocab_size=len(tokenizer), embedding_size=sizes["hidden_size"], **sizes, **labels)
-        model_cls = ElectraForSequenceClassification
+        model = ElectraForSequenceClassification(ElectraConfig(vocab_size=len(tokenizer),
+                                                               embedding_size=dims["hidden_size"], **dims, **labels))
     elif architecture == "bert":
-        tokenizer = BertTokenizerFast(vocab=wordpiece.get_vocab(), do_lower_case=True, model_max_length=TINY_MAX_POSITIONS)
-        config = BertConfig(vocab_size=len(tokenizer), **sizes, **labels)
-        model_cls = BertForSequenceClassification
+        model = BertForSequenceClassification(BertConfig(vocab_size=len(tokenizer), **dims, **labels))
     else:
         raise ValueError(f"architecture must be electra or bert, not {architecture!r}")
-    set_seed(seed)
-    model = model_cls(config)
     out = Path(out_dir)
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)

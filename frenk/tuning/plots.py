@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
+from typing import Any
 
 import optuna
 
@@ -13,8 +15,9 @@ def study_figures(study: optuna.Study) -> dict:
     from optuna.visualization import matplotlib as ovm
 
     complete = [t for t in study.get_trials(deepcopy=False) if t.state == optuna.trial.TrialState.COMPLETE]
-    varying = [name for name in {k for t in complete for k in t.params} if len({t.params.get(name) for t in complete}) > 1]
-    plots = {"plots/optimization_history.png": ovm.plot_optimization_history}
+    names = {k for t in complete for k in t.params}
+    varying = [name for name in names if len({t.params.get(name) for t in complete}) > 1]
+    plots: dict[str, Callable[..., Any]] = {"plots/optimization_history.png": ovm.plot_optimization_history}
     if complete:
         plots["plots/parallel_coordinate.png"] = ovm.plot_parallel_coordinate
     if len(varying) >= 2 and len(complete) >= 2:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -133,7 +134,8 @@ def _retry_failed(study: optuna.Study) -> int:
 
 class _Objective:
     def __init__(self, spec: ModelSpec, data: PreparedData, plan: SearchPlan, work_root: Path, listeners):
-        self.spec, self.data, self.plan, self.work_root, self.listeners = spec, without_test(data), plan, work_root, listeners
+        self.spec, self.data, self.plan = spec, without_test(data), plan
+        self.work_root, self.listeners = work_root, listeners
 
     def _train(self, trial: optuna.Trial, params: dict) -> float:
         def report(epoch: int, metrics: dict[str, float]) -> None:
@@ -190,7 +192,7 @@ def _table(study: optuna.Study, metric: str) -> pd.DataFrame:
 
 
 def search(spec: ModelSpec, data: PreparedData, plan: SearchPlan, work_root: Path,
-           listeners: list[TrialListener] = ()) -> tuple[optuna.Study, SearchResult]:
+           listeners: Sequence[TrialListener] = ()) -> tuple[optuna.Study, SearchResult]:
     """Run (or resume) the study until its budget is spent or the timeout passes."""
     sampler_name, sampler = choose_sampler(plan.sampler, plan.space, plan.seed)
     pruner_name, pruner = choose_pruner(plan.pruner, sampler_name)

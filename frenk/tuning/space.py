@@ -56,7 +56,7 @@ class SearchSpace:
     def grid(self) -> dict[str, list]:
         if not self.is_grid:
             raise ConfigError(f"{self.source}: a grid needs a list of values for every hyperparameter")
-        return {name: list(values) for name, values in self.dimensions.items()}
+        return {name: list(values) for name, values in self.dimensions.items() if isinstance(values, tuple)}
 
     @property
     def grid_size(self) -> int:
@@ -64,7 +64,7 @@ class SearchSpace:
 
     def grid_points(self) -> list[dict]:
         names = sorted(self.grid)
-        return [dict(zip(names, combo)) for combo in itertools.product(*(self.grid[n] for n in names))]
+        return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*(self.grid[n] for n in names))]
 
     @property
     def digest(self) -> str:
@@ -80,7 +80,8 @@ class SearchSpace:
             if isinstance(dim, tuple):
                 values[name] = trial.suggest_categorical(name, list(dim))
             elif kind is int:
-                values[name] = trial.suggest_int(name, int(dim.low), int(dim.high), step=int(dim.step or 1), log=dim.log)
+                values[name] = trial.suggest_int(name, int(dim.low), int(dim.high), step=int(dim.step or 1),
+                                                 log=dim.log)
             else:
                 values[name] = trial.suggest_float(name, dim.low, dim.high, step=dim.step, log=dim.log)
         return values
@@ -103,7 +104,8 @@ def _value(source: str, name: str, value, what: str):
 def _range(source: str, name: str, spec: dict) -> Range:
     unknown = sorted(set(spec) - {"low", "high", "step", "log"})
     if unknown or not {"low", "high"} <= set(spec):
-        raise ConfigError(f"{source}: {name}: a range is {{low, high}} with optional step and log; got keys {sorted(spec)}")
+        raise ConfigError(f"{source}: {name}: a range is {{low, high}} with optional step and log; got keys "
+                          f"{sorted(spec)}")
     low, high = _value(source, name, spec["low"], "low"), _value(source, name, spec["high"], "high")
     if low > high:
         raise ConfigError(f"{source}: {name}: low {low} > high {high}")
@@ -127,7 +129,8 @@ def _dimension(source: str, name: str, spec) -> tuple | Range:
         if not spec:
             raise ConfigError(f"{source}: {name}: the list of values is empty")
         if any(isinstance(v, (dict, list)) for v in spec):
-            raise ConfigError(f"{source}: {name}: a list mixed with a range; give either a list of values or {{low, high}}")
+            raise ConfigError(f"{source}: {name}: a list mixed with a range; give either a list of values or "
+                              f"{{low, high}}")
         values = tuple(_value(source, name, v, "value") for v in spec)
         if len(set(values)) != len(values):
             raise ConfigError(f"{source}: {name}: the list repeats a value")
@@ -146,7 +149,8 @@ def parse_space(text: str, source: str = "space") -> SearchSpace:
     except yaml.YAMLError as exc:
         raise ConfigError(f"{source}: not valid YAML ({str(exc).splitlines()[0]})") from None
     if not isinstance(raw, dict) or not raw:
-        raise ConfigError(f"{source}: a search space is a YAML mapping of hyperparameter: values, e.g. 'epochs: [3, 6]'")
+        raise ConfigError(f"{source}: a search space is a YAML mapping of hyperparameter: values, "
+                          "e.g. 'epochs: [3, 6]'")
     return SearchSpace({str(name): _dimension(source, str(name), spec) for name, spec in raw.items()}, source)
 
 
@@ -155,10 +159,12 @@ def load_space(path: str, preset: str | None) -> SearchSpace:
     if path:
         file = Path(path)
         if not file.is_file():
-            raise ConfigError(f"space={path}: no such file; write a YAML search space (see the README) or leave it empty")
+            raise ConfigError(f"space={path}: no such file; write a YAML search space (see the README) or leave it "
+                              "empty")
         return parse_space(file.read_text(encoding="utf-8"), str(path))
     bundled = SPACES_DIR / f"{preset}.yaml"
     if preset is None or not bundled.is_file():
         available = ", ".join(sorted(p.stem for p in SPACES_DIR.glob("*.yaml")))
-        raise ConfigError(f"no bundled search space for model {preset!r} (bundled: {available}); pass space=<file.yaml>")
+        raise ConfigError(f"no bundled search space for model {preset!r} (bundled: {available}); "
+                          "pass space=<file.yaml>")
     return parse_space(bundled.read_text(encoding="utf-8"), f"bundled space {bundled.name}")

@@ -9,6 +9,7 @@ import sys
 import time
 import warnings
 from pathlib import Path
+from typing import Literal
 
 import optuna
 
@@ -19,7 +20,8 @@ DEFAULT_JOURNAL = "optuna.journal"
 SAMPLERS = ("auto", "grid", "tpe", "random", "bruteforce")
 PRUNERS = ("auto", "median", "hyperband", "none")
 #: validation metrics a study may optimise, and their direction
-METRICS = {"val_macro_f1": "maximize", "val_accuracy": "maximize", "val_loss": "minimize"}
+METRICS: dict[str, Literal["maximize", "minimize"]] = {"val_macro_f1": "maximize", "val_accuracy": "maximize",
+                                                        "val_loss": "minimize"}
 #: seconds between heartbeats of a running trial (RDB storages); a trial silent for
 #: HEARTBEAT_GRACE seconds belongs to a dead worker: it is failed and retried
 HEARTBEAT_INTERVAL, HEARTBEAT_GRACE = 30, 120
@@ -158,7 +160,8 @@ def open_study(name: str, storage, sampler, pruner, metric: str) -> optuna.Study
     if recorded is None:
         study.set_user_attr("frenk.metric", metric)
     elif recorded != metric:
-        raise ConfigError(f"study {name!r} optimises {recorded}, not {metric}; use metric={recorded} or another study name")
+        raise ConfigError(f"study {name!r} optimises {recorded}, not {metric}; use metric={recorded} or another study "
+                          "name")
     return study
 
 
