@@ -43,7 +43,8 @@ def check_engine(settings: TrainSettings, kind: str) -> None:
     if engine == "frenk":
         return
     if "engine" in kind_named(kind).ignored_params:
-        raise ConfigError(f"engine={engine} trains transformer models; the {kind} model has its own (use engine=frenk)")
+        raise ConfigError(f"engine={engine} trains transformer models; {kind_named(kind).title} has its own "
+                          "(use engine=frenk)")
     if settings.epochs != int(settings.epochs):
         raise ConfigError(f"epochs={settings.epochs}: simpletransformers trains whole epochs; give an integer "
                           "(or use engine=frenk)")

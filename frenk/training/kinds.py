@@ -53,6 +53,8 @@ class ModelKind:
     has_base_model: bool = True
     #: checks before any training: (spec, label scheme, max_length) -> None or a raised error
     check: Callable[[ModelSpec, str, int], None] | None = None
+    #: how messages name it
+    title: str = "a transformer"
 
     def fit(self, spec: ModelSpec, data: PreparedData, settings: TrainSettings, work_dir: Path,
             listeners: Sequence[EpochListener] = (), final: bool = True) -> TrainResult:
@@ -111,9 +113,9 @@ KINDS: dict[str, ModelKind] = {
     kind.name: kind
     for kind in (
         ModelKind(TRANSFORMER, _fit_transformer, check=_check_transformer),
-        ModelKind(TINY, _fit_tiny, check=_check_tiny, has_base_model=False),
+        ModelKind(TINY, _fit_tiny, check=_check_tiny, has_base_model=False, title="the tiny model"),
         ModelKind(TFIDF, _fit_tfidf, ignored_params=GRADIENT_PARAMS, tunable=False, exportable=False,
-                  registry_alias=BASELINE, has_base_model=False),
+                  registry_alias=BASELINE, has_base_model=False, title="the TF-IDF baseline"),
     )
 }
 
