@@ -10,7 +10,7 @@ reads the password from ``PGPASSWORD`` or ``~/.pgpass``.
 from __future__ import annotations
 
 import os
-from urllib.parse import urlsplit, urlunsplit
+import re
 
 from .errors import ConfigError
 
@@ -18,27 +18,59 @@ from .errors import ConfigError
 STORAGE_ENV = "FRENK_OPTUNA_STORAGE"
 
 
+#: a password in a URL's query (psycopg and SQLAlchemy read ``?password=``)
+_QUERY_PASSWORD = re.compile(r"(?i)([?&;](?:password|passwd|pwd)=)([^&;#]*)")
+
+
+def _parts(value: str) -> tuple[str, str, str, str] | None:
+    """(scheme, user info, rest after the last ``@``, the part after it) of ``scheme://...``; the
+    user info is taken up to the last ``@`` (a password may hold ``/``, ``?``, ``#`` or ``@``
+    unencoded, and database clients still read it); None for text that is no URL."""
+    if "://" not in value:
+        return None
+    scheme, rest = value.split("://", 1)
+    if "@" not in rest:
+        return scheme, "", rest, rest
+    userinfo, host = rest.rsplit("@", 1)
+    return scheme, userinfo, host, rest
+
+
 def url_password(value: object) -> bool:
-    """Whether ``value`` is a URL that carries a password (``scheme://user:password@host/...``)."""
-    if not isinstance(value, str) or "://" not in value or "@" not in value:
+    """Whether ``value`` holds a URL that carries a password: ``scheme://user:password@host/...``
+    (also with characters in the password that a strict URL parser would not take for one) or a
+    ``password=`` in its query."""
+    if not isinstance(value, str):
         return False
-    try:
-        return urlsplit(value.strip()).password is not None
-    except ValueError:
-        return True  # not a URL we can read: better refused than stored
+    text = value.strip()
+    for candidate in re.findall(r"[A-Za-z][\w+.-]*://\S+", text) or [text]:
+        parts = _parts(candidate)
+        if parts is None:
+            continue
+        _, userinfo, _, _ = parts
+        if ":" in userinfo or _QUERY_PASSWORD.search(candidate):
+            return True
+    return False
 
 
 def redact(url: str) -> str:
     """``url`` with its password (if any) replaced by ``***``: for messages and logs."""
-    try:
-        parts = urlsplit(url)
-        if parts.password is None:
-            return url
-        host = parts.hostname or ""
-        port = f":{parts.port}" if parts.port else ""
-    except ValueError:
-        return url.split("@")[-1]
-    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}{port}"))
+    parts = _parts(url)
+    if parts is None:
+        return url
+    scheme, userinfo, host, rest = parts
+    if ":" in userinfo:
+        rest = f"{userinfo.split(':', 1)[0]}:***@{host}"
+    return f"{scheme}://{_QUERY_PASSWORD.sub(lambda m: m.group(1) + '***', rest)}"
+
+
+def _without_password(url: str) -> str:
+    parts = _parts(url)
+    if parts is None:
+        return url
+    scheme, userinfo, host, _ = parts
+    user = userinfo.split(":", 1)[0]
+    host = _QUERY_PASSWORD.sub("", host).rstrip("?&;")
+    return f"{scheme}://{user + '@' if user else ''}{host}"
 
 
 class SecretInParameter(ConfigError):
@@ -49,15 +81,13 @@ def refuse_credentials(name: str, value: object) -> None:
     """Refuse a parameter ``name`` whose value is a URL with a password, naming the safe way."""
     if not url_password(value):
         return
-    parts = urlsplit(str(value).strip())
-    host = (parts.hostname or "") + (f":{parts.port}" if parts.port else "")
-    without = urlunsplit(parts._replace(netloc=f"{parts.username}@{host}"))
+    without = _without_password(str(value).strip())
     safe = (f"give -P {name}={without} with the password in PGPASSWORD or ~/.pgpass, or the whole URL in "
             f"{STORAGE_ENV} and no -P {name}" if name == "storage" else
             f"give -P {name}={without} and the password through the environment its client reads")
     raise SecretInParameter(
-        f"{name}={redact(str(value))}: a password in a parameter is stored in the run, where every reader of the "
-        f"tracking server sees it; {safe}")
+        f"{name}={redact(str(value).strip())}: a password in a parameter is stored in the run, where every reader "
+        f"of the tracking server sees it; {safe}")
 
 
 def storage_url(given: str) -> str:
@@ -69,5 +99,36 @@ def shown_storage(given: str) -> str:
     """The storage as logged and printed: never its password."""
     if given:
         return redact(given)
-    from_env = os.environ.get(STORAGE_ENV, "")
-    return f"${STORAGE_ENV} ({redact(from_env)})" if from_env else ""
+    return f"${STORAGE_ENV}" if os.environ.get(STORAGE_ENV) else ""  # never the URL it holds
+
+
+def argv_params(argv: list[str]) -> dict[str, str]:
+    """The ``-P name=value`` parameters of an ``mlflow run`` command line, in every form click
+    takes: ``-P k=v``, ``-Pk=v``, ``--param-list k=v``, ``--param-list=k=v``."""
+    found, i = {}, 0
+    while i < len(argv):
+        arg, value = argv[i], None
+        if arg in ("-P", "--param-list") and i + 1 < len(argv):
+            value, i = argv[i + 1], i + 1
+        elif arg.startswith("--param-list="):
+            value = arg.split("=", 1)[1]
+        elif arg.startswith("-P") and not arg.startswith("--"):
+            value = arg[2:]
+        if value and "=" in value:
+            key, val = value.split("=", 1)
+            found[key] = val
+        i += 1
+    return found
+
+
+def refuse_secret_argv(argv: list[str]) -> None:
+    """Stop ``mlflow run`` (one line, exit 2) before it logs or prints a ``-P`` value that holds a
+    password: MLflow logs the parameters in the run, where every reader sees them."""
+    for name, value in argv_params(argv).items():
+        try:
+            refuse_credentials(name, value)
+        except SecretInParameter as exc:
+            from .cli import print_error
+
+            print_error(f"{exc}; nothing was logged")
+            raise SystemExit(2) from None

@@ -114,6 +114,8 @@ def recover(cfg: RecoverConfig) -> TrainOutcome:
         registry.repair_versions(train_cfg.register)  # a registration the outage left half-done
     with runs.resume_run(saved.run_id, nested=False):
         for name, seed, args in saved.pending:
+            if name not in ("on_seed_start", "on_epoch", "on_seed_result", "on_seed_end"):
+                raise TrackingError(f"{folder} holds an event {name!r} that a training never logs")
             if name != "on_seed_start" and seed is not None:
                 seed_runs.reopen(seed)
             getattr(seed_runs, name)(*args)

@@ -102,6 +102,9 @@ class ProjectExperiment(DefaultExperimentProvider):
     def __init__(self):
         self._id: str | None = None
         if is_frenk_project_run(sys.argv):
+            from ..secret_params import refuse_secret_argv
+
+            refuse_secret_argv(sys.argv[2:])  # MLflow loads this plugin in every mlflow run: before it logs anything
             guard_launcher()
 
     def in_context(self) -> bool:

@@ -18,9 +18,8 @@ import sys
 from mlflow.tracking.request_header.abstract_request_header_provider import RequestHeaderProvider
 
 from ..errors import TrackingError
-from ..secret_params import SecretInParameter, refuse_credentials
+from ..secret_params import refuse_secret_argv
 from .experiment_plugin import guard_launcher, is_frenk_project_run
-from .experiments import project_params
 from .runs import check_reachable, tracking_uri
 
 #: tracking URIs already checked in this process
@@ -28,16 +27,8 @@ CHECKED: set[str] = set()
 
 
 def refuse_secret_params(argv: list[str]) -> None:
-    """Stop ``mlflow run`` (one line, exit 2) before it logs or prints a ``-P`` value that holds a
-    password: MLflow logs the parameters in the run, where every reader sees them."""
-    for name, value in project_params(argv[2:])[1].items():
-        try:
-            refuse_credentials(name, value)
-        except SecretInParameter as exc:
-            from ..cli import print_error
-
-            print_error(f"{exc}; nothing was logged")
-            raise SystemExit(2) from None
+    """:func:`frenk.secret_params.refuse_secret_argv` on ``mlflow run``'s arguments."""
+    refuse_secret_argv(argv[2:])
 
 
 class PreflightCheck(RequestHeaderProvider):

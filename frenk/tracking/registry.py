@@ -312,10 +312,12 @@ def _lock_holder(client: MlflowClient, lock: str) -> dict | None:
 
 
 def _holder_gone(held: dict) -> bool:
-    """The holder is a dead process of this host, or (any host) it has held the lock too long."""
+    """The holder is a dead process of this host, or (any host, a reused pid too) it has held the
+    lock too long."""
     pid = held.get("frenk.lock_pid", "")
-    if held.get("frenk.lock_host") == socket.gethostname() and pid.isdigit():
-        return int(pid) != os.getpid() and not process_alive(int(pid))
+    if held.get("frenk.lock_host") == socket.gethostname() and pid.isdigit() and int(pid) != os.getpid() \
+            and not process_alive(int(pid)):
+        return True
     return time.time() - held["created_ms"] / 1000 > LOCK_STALE_S
 
 
@@ -325,13 +327,21 @@ def _who(held: dict) -> str:
 
 
 def _break(client: MlflowClient, lock: str, held: dict) -> None:
-    """Delete a lock its holder left (it was killed), unless another process took it meanwhile."""
+    """Delete a lock its holder left (it was killed), unless another process took it meanwhile;
+    a lock this user may not delete is one line (an admin removes it), never a loop."""
     again = _lock_holder(client, lock)
     if again is None or again.get("frenk.lock_token") != held.get("frenk.lock_token"):
         return
-    with contextlib.suppress(MlflowException):
+    try:
         client.delete_registered_model(lock)
-        print(f"frenk: removed the promotion lock {lock} left by {_who(held)} (the process is gone)")
+    except MlflowException as exc:
+        if _lock_holder(client, lock) is None:
+            return  # another process removed it first
+        raise TrackingError(
+            f"the promotion lock {lock} was left by {_who(held)}, whose process is gone or which has held it over "
+            f"{LOCK_STALE_S:g} s, and this user may not delete it ({exc.error_code}): ask an admin of the tracking "
+            f"server to delete the registered model {lock}, then publish again") from None
+    print(f"frenk: removed the promotion lock {lock} left by {_who(held)} (the process is gone)")
 
 
 @contextlib.contextmanager
@@ -357,7 +367,9 @@ def promotion_lock(name: str, purpose: str, wait_s: float | None = None) -> Iter
         held = _lock_holder(client, lock)
         if held is not None and _holder_gone(held):
             _break(client, lock, held)
-            continue
+            time.sleep(0.25)  # another process may have broken and retaken it: look again, within the deadline
+            if time.monotonic() <= deadline:
+                continue
         if stop_requested():
             raise KeyboardInterrupt("received signal SIGTERM")
         if time.monotonic() > deadline:

@@ -112,8 +112,9 @@ def _read_payload(folder: Path) -> dict | None:
         return None
     try:
         payload = read_state(folder, RESUME_FILE, RESUME_TYPES, "resume folder")
-    except StateError as exc:
-        print(f"frenk: warning: not continuing from {folder}: {exc}", flush=True)
+    except Exception as exc:  # a damaged folder (a missing or broken data file too): train every seed instead
+        why = exc if isinstance(exc, StateError) else type(exc).__name__
+        print(f"frenk: warning: not continuing from {folder}: {why}", flush=True)
         return None
     return payload if isinstance(payload, dict) and {"finished", "run_ids", "model_uris"} <= set(payload) else None
 

@@ -208,8 +208,9 @@ def note_temp_dir(folder: str | os.PathLike) -> None:
 
 
 def clean_orphans() -> list[str]:
-    """Mark this host's RUNNING frenk runs whose process is gone (SIGKILL, power cut) FAILED and
-    remove the temporary and staging folders they recorded; one line says so. Returns their ids."""
+    """Mark this user's RUNNING frenk runs of this host whose process is gone (SIGKILL, power cut)
+    FAILED and remove the temporary and staging folders they recorded (:func:`removable`); one line
+    says so. A run this user may not change is left alone. Returns their ids."""
     host = socket.gethostname()
     try:
         running = mlflow.search_runs(search_all_experiments=True, output_format="list",
@@ -221,17 +222,44 @@ def clean_orphans() -> list[str]:
         pid = run.data.tags.get(PID_TAG, "")
         if not pid.isdigit() or int(pid) == os.getpid() or process_alive(int(pid)):
             continue
-        client.set_tag(run.info.run_id, "frenk.orphaned", f"process {pid} on {host} ended without ending the run")
-        client.set_terminated(run.info.run_id, "FAILED")
+        if run.data.tags.get("mlflow.user") != _os_user():
+            continue  # another user's (or a planted) run: its tags decide nothing here
+        try:
+            client.set_tag(run.info.run_id, "frenk.orphaned", f"process {pid} on {host} ended without ending the run")
+            client.set_terminated(run.info.run_id, "FAILED")
+        except mlflow.exceptions.MlflowException:
+            continue  # not this user's to change
         orphans.append(run.info.run_id)
         for folder in filter(None, run.data.tags.get(TEMP_TAG, "").split(os.pathsep)):
-            if Path(folder).is_dir() and not Path(folder).is_symlink():
+            if removable(Path(folder), pid):
                 shutil.rmtree(folder, ignore_errors=True)
                 removed.append(folder)
     if orphans:
         print(f"frenk: marked {len(orphans)} orphaned run(s) FAILED, their process on {host} is gone: "
               f"{', '.join(orphans)}" + (f"; removed their temporary folders {', '.join(removed)}" if removed else ""))
     return orphans
+
+
+def _os_user() -> str | None:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (ImportError, KeyError, OSError):
+        return None
+
+
+def removable(folder: Path, pid: str) -> bool:
+    """Whether an orphan's recorded ``folder`` is one frenk made and may remove: a real folder (no
+    link) of the current user named as frenk names its temporary folders (``frenk-*``) or as a
+    staging folder of that process (``.<name>.<host>.<pid>.*``). A tag naming any other folder is
+    ignored."""
+    if folder.is_symlink() or not folder.is_dir():
+        return False
+    if hasattr(os, "getuid") and folder.stat().st_uid != os.getuid():
+        return False
+    name = folder.name
+    return name.startswith("frenk-") or (name.startswith(".") and f".{pid}." in name)
 
 
 def param_value(value: object) -> str:

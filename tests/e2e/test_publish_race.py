@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 import socket
 import subprocess
 import sys
@@ -68,6 +69,22 @@ def test_a_dead_holders_lock_is_broken_and_a_remote_ones_waited_for(mlflow_store
     with pytest.raises(TrackingError, match="another publish holds the promotion lock of r"):
         with registry.promotion_lock("r", "test", wait_s=0.5):
             pass
+
+
+def test_a_dead_holders_lock_this_user_may_not_delete_is_one_line_not_a_loop(mlflow_store, monkeypatch):
+    from mlflow.exceptions import MlflowException
+
+    _hold("d", _dead_pid())
+
+    def refused(self, name):
+        raise MlflowException("Permission denied", error_code="PERMISSION_DENIED")
+
+    monkeypatch.setattr(mlflow.MlflowClient, "delete_registered_model", refused)
+    started = time.monotonic()
+    with pytest.raises(TrackingError, match="may not delete it .*ask an admin .*delete the registered model d.frenk-lock"):
+        with registry.promotion_lock("d", "test", wait_s=30):
+            pass
+    assert time.monotonic() - started < 10  # at once, not after the wait
 
 
 def test_the_lock_is_not_a_model(mlflow_store):

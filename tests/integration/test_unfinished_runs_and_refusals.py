@@ -73,24 +73,32 @@ def _dead_pid() -> int:
 
 
 def test_orphaned_runs_are_marked_failed_and_their_folders_removed(mlflow_store, tmp_path, capsys):
-    staging = tmp_path / ".out.abc123"
-    staging.mkdir()
-    (staging / "half.parquet").write_text("x")
-    host = socket.gethostname()
-    with mlflow.start_run(tags={"frenk.step": "preprocess", "frenk.host": host, "frenk.pid": str(_dead_pid()),
-                                "frenk.temp_dirs": str(staging)}) as orphan:
+    host, dead = socket.gethostname(), str(_dead_pid())
+    staging, work = tmp_path / f".out.{host}.{dead}.abc123", tmp_path / "frenk-train-abc"
+    precious = tmp_path / "precious"  # not a folder frenk makes: a tag naming it removes nothing
+    for folder in (staging, work, precious):
+        folder.mkdir()
+        (folder / "half.parquet").write_text("x")
+    recorded = os.pathsep.join(map(str, (staging, work, precious)))
+    with mlflow.start_run(tags={"frenk.step": "preprocess", "frenk.host": host, "frenk.pid": dead,
+                                "frenk.temp_dirs": recorded}) as orphan:
+        pass
+    # a planted run of another user naming this user's folders: its tags decide nothing
+    with mlflow.start_run(tags={"frenk.host": host, "frenk.pid": dead, "mlflow.user": "someone-else",
+                                "frenk.temp_dirs": str(precious)}) as planted:
         pass
     with mlflow.start_run(tags={"frenk.host": host, "frenk.pid": str(os.getpid())}) as alive:
         pass
     with mlflow.start_run(tags={"frenk.host": "elsewhere", "frenk.pid": str(_dead_pid())}) as remote:
         pass
     client = mlflow.MlflowClient()
-    for run in (orphan, alive, remote):
+    for run in (orphan, alive, remote, planted):
         client.update_run(run.info.run_id, status="RUNNING")  # as a SIGKILL leaves them
     runs.start_step()
     assert mlflow.get_run(orphan.info.run_id).info.status == "FAILED"
     assert "ended without ending the run" in mlflow.get_run(orphan.info.run_id).data.tags["frenk.orphaned"]
-    assert not staging.exists()
+    assert not staging.exists() and not work.exists() and (precious / "half.parquet").is_file()
+    assert mlflow.get_run(planted.info.run_id).info.status == "RUNNING"
     assert mlflow.get_run(alive.info.run_id).info.status == "RUNNING"  # its process (this one) lives
     assert mlflow.get_run(remote.info.run_id).info.status == "RUNNING"  # another host: not ours to judge
     out = capsys.readouterr().out
