@@ -14,7 +14,6 @@ from frenk.errors import ConfigError
 from ..helpers import ROOT, all_runs, mlflow_run
 
 
-
 def test_main_config_validation():
     with pytest.raises(ConfigError, match="at least two models"):
         MainConfig(models="tiny")

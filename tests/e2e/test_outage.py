@@ -80,7 +80,8 @@ def _wait_for_first_epoch(server: Server, proc: subprocess.Popen, log: Path, tim
 def _check_complete_training(server: Server) -> None:
     """Both seeds' runs and the parent FINISHED with every epoch, the test metrics and the model registered."""
     client = mlflow.MlflowClient(server.url, registry_uri=server.url)
-    runs = client.search_runs([client.get_experiment_by_name("frenk-hr-binary").experiment_id], "tags.`frenk.step` = 'train'")
+    runs = client.search_runs([client.get_experiment_by_name("frenk-hr-binary").experiment_id], "tags.`frenk.step` = "
+                                                                                                "'train'")
     children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
     parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
     assert len(parents) == 1 and len(children) == 2, [(r.info.run_name, r.info.status) for r in runs]

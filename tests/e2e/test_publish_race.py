@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import json
 import os
-import time
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import mlflow
@@ -54,9 +54,8 @@ def test_the_lock_is_exclusive_waits_boundedly_and_is_released(mlflow_store):
             with registry.promotion_lock("m", "a second one", wait_s=0.5):
                 pass
     assert _models() == ["m"]  # released
-    with pytest.raises(RuntimeError):
-        with registry.promotion_lock("m", "test"):
-            raise RuntimeError("a failed promotion")
+    with pytest.raises(RuntimeError), registry.promotion_lock("m", "test"):
+        raise RuntimeError("a failed promotion")
     assert _models() == ["m"]  # released on failure too
 
 
@@ -81,7 +80,8 @@ def test_a_dead_holders_lock_this_user_may_not_delete_is_one_line_not_a_loop(mlf
 
     monkeypatch.setattr(mlflow.MlflowClient, "delete_registered_model", refused)
     started = time.monotonic()
-    with pytest.raises(TrackingError, match="may not delete it .*ask an admin .*delete the registered model d.frenk-lock"):
+    with pytest.raises(TrackingError, match="may not delete it .*ask an admin .*delete the registered model "
+                                            "d.frenk-lock"):
         with registry.promotion_lock("d", "test", wait_s=30):
             pass
     assert time.monotonic() - started < 10  # at once, not after the wait

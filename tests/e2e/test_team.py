@@ -28,8 +28,16 @@ import requests
 
 from frenk.errors import TrackingError
 from frenk.secret_params import STORAGE_ENV
-from frenk.tracking.server import (create_database, free_port, local_postgres, postgres_bindir, start_mlflow_server,
-                                   stop_process, wait_healthy, with_database)
+from frenk.tracking.server import (
+    create_database,
+    free_port,
+    local_postgres,
+    postgres_bindir,
+    start_mlflow_server,
+    stop_process,
+    wait_healthy,
+    with_database,
+)
 
 from ..helpers import ROOT, mlflow_run, without_mlflow_vars
 

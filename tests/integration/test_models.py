@@ -6,10 +6,9 @@ import os
 
 import pytest
 
-from frenk.errors import ConfigError, ModelError
 from frenk.data.labels import scheme
-from frenk.training import PRESETS, check_head, load_classifier, resolve
-from frenk.training import plan_batches, resolve_precision
+from frenk.errors import ConfigError, ModelError
+from frenk.training import PRESETS, check_head, load_classifier, plan_batches, resolve, resolve_precision
 
 
 @pytest.mark.parametrize("arch", ["electra", "bert"])

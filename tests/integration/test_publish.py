@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-
 from pathlib import Path
 
 import mlflow
@@ -136,7 +135,8 @@ def test_publish_promotes_exports_and_writes_an_honest_card(store, capfd):
     note = mlflow.get_run(result.run_id).data.tags["mlflow.note.content"]
     assert f"/runs/{result.run_id})" in champion.description
     # the publish run: which version (linked), from which train run, why
-    assert note.startswith(f"{verb} **[frenk-hr version {result.version}](#/models/frenk-hr/versions/{result.version})** (tiny, "
+    assert note.startswith(f"{verb} **[frenk-hr version "
+                           f"{result.version}](#/models/frenk-hr/versions/{result.version})** (tiny, "
                            f"from train run [tiny-hr-s") and f"/runs/{store['tiny'].best.run_id})" in note
     parent = mlflow.get_run(store["tiny"].parent_run_id).data.tags["mlflow.note.content"]
     assert parent.startswith("**tiny** on hr/binary, 2 seeds: test macro-F1 ") and store["tiny"].best.run_id in parent

@@ -8,10 +8,17 @@ import pytest
 
 from frenk.config import TrainConfig
 from frenk.data import load_prepared
-from frenk.errors import ConfigError
-from frenk.training import evaluate
 from frenk.data.labels import scheme
-from frenk.training import TrainSettings, load_saved, majority_baseline, predict_proba, train_tfidf, train_transformer
+from frenk.errors import ConfigError
+from frenk.training import (
+    TrainSettings,
+    evaluate,
+    load_saved,
+    majority_baseline,
+    predict_proba,
+    train_tfidf,
+    train_transformer,
+)
 
 from ..helpers import ROOT
 
@@ -93,7 +100,8 @@ def test_tfidf_beats_the_majority_class(data, tmp_path):
 
 
 def test_simpletransformers_arguments_are_accepted():
-    cfg = TrainConfig(args='{"num_train_epochs": 12, "learning_rate": 1e-5, "train_batch_size": 74, "max_seq_length": 256}')
+    cfg = TrainConfig(args='{"num_train_epochs": 12, "learning_rate": 1e-5, "train_batch_size": 74, "max_seq_length": '
+                           '256}')
     assert (cfg.epochs, cfg.learning_rate, cfg.batch_size, cfg.max_length) == (12.0, 1e-5, 74, 256)
     assert cfg.group == "hr-binary" and cfg.register == "frenk-hr"
     with pytest.raises(ConfigError, match="unknown keys \\['warmup_ratio'\\]"):

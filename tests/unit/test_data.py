@@ -97,7 +97,8 @@ def test_formats_and_split_from_file_names(tmp_path):
         (lambda rows: [{**r, "text": "   "} if i == 4 else r for i, r in enumerate(rows)], "row 5: text is empty"),
         (lambda rows: [{**r, "text": None} if i == 2 else r for i, r in enumerate(rows)], "row 3: text is empty"),
         (lambda rows: [{**r, "label": None} if i == 7 else r for i, r in enumerate(rows)], "row 8: label is missing"),
-        (lambda rows: [{**r, "label": "hateful"} if i == 0 else r for i, r in enumerate(rows)], "row 1: unknown label 'hateful'"),
+        (lambda rows: [{**r, "label": "hateful"} if i == 0 else r for i, r in enumerate(rows)], "row 1: unknown label "
+                                                                                                "'hateful'"),
     ],
 )
 def test_bad_input_names_file_and_row(tmp_path, good_folder, mutate, fragment):

@@ -49,9 +49,8 @@ def test_a_record_that_lists_its_files_is_honoured(tmp_path):
     out2.mkdir()
     (out2 / "rec.json").write_text(json.dumps({"files": ["rec.json"]}))
     _write(out2, ["thesis.pdf"])
-    with pytest.raises(FrenkError, match="thesis.pdf"):
-        with replace_folder(out2, "rec.json", "publication"):
-            pass
+    with pytest.raises(FrenkError, match="thesis.pdf"), replace_folder(out2, "rec.json", "publication"):
+        pass
     assert (out2 / "thesis.pdf").exists()
 
 
@@ -70,14 +69,12 @@ def test_unreadable_record_symlink_and_file_outputs(tmp_path):
     real.mkdir()
     link = tmp_path / "link"
     link.symlink_to(real)
-    with pytest.raises(FrenkError, match="symbolic link"):
-        with replace_folder(link, "rec.json", "publication"):
-            pass
+    with pytest.raises(FrenkError, match="symbolic link"), replace_folder(link, "rec.json", "publication"):
+        pass
     plain = tmp_path / "file"
     plain.write_text("x")
-    with pytest.raises(FrenkError, match="not a folder"):
-        with replace_folder(plain, "rec.json", "publication"):
-            pass
+    with pytest.raises(FrenkError, match="not a folder"), replace_folder(plain, "rec.json", "publication"):
+        pass
     assert plain.read_text() == "x"
 
 

@@ -29,22 +29,20 @@ def swallowed(monkeypatch) -> list[BaseException]:
 
 
 def test_a_sigterm_swallowed_by_a_finaliser_is_raised_at_the_next_check(swallowed):
-    with pytest.raises(KeyboardInterrupt, match="SIGTERM"):
-        with sigterm_as_interrupt():
-            obj = _SignalsInFinaliser()
-            del obj  # the KeyboardInterrupt raised in __del__ is ignored by Python
-            raise_if_stop_requested()
+    with pytest.raises(KeyboardInterrupt, match="SIGTERM"), sigterm_as_interrupt():
+        obj = _SignalsInFinaliser()
+        del obj  # the KeyboardInterrupt raised in __del__ is ignored by Python
+        raise_if_stop_requested()
     assert swallowed == []  # and not reported as "Exception ignored ... Traceback"
     raise_if_stop_requested()  # outside the block: nothing pending
 
 
 def test_a_block_that_ends_after_a_swallowed_sigterm_still_stops(swallowed):
     reached_end = False
-    with pytest.raises(KeyboardInterrupt, match="SIGTERM"):
-        with sigterm_as_interrupt():
-            obj = _SignalsInFinaliser()
-            del obj
-            reached_end = True
+    with pytest.raises(KeyboardInterrupt, match="SIGTERM"), sigterm_as_interrupt():
+        obj = _SignalsInFinaliser()
+        del obj
+        reached_end = True
     assert reached_end and swallowed == []
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # the previous handler is back
 

@@ -26,7 +26,8 @@ def test_a_grid_and_its_points():
 
 
 def test_ranges_with_step_and_log():
-    space = parse_space("warmup_ratio: {low: 0.0, high: 0.2, step: 0.05}\nweight_decay: {low: 1.0e-4, high: 0.1, log: true}")
+    space = parse_space("warmup_ratio: {low: 0.0, high: 0.2, step: 0.05}\nweight_decay: {low: 1.0e-4, high: 0.1, log: "
+                        "true}")
     assert space.dimensions["warmup_ratio"] == Range(0.0, 0.2, 0.05, False)
     assert space.dimensions["weight_decay"] == Range(1e-4, 0.1, None, True)
     assert not space.is_grid and sampler_name("auto", space) == "tpe"
