@@ -18,6 +18,8 @@ import re
 import mlflow
 from mlflow import MlflowClient
 
+from ..secret_params import argv_params
+
 LANGUAGE_NAMES = {"hr": "Croatian", "sl": "Slovenian", "en": "English"}
 SCHEME_TEXT = {
     "binary": "two classes, Acceptable / Offensive",
@@ -111,7 +113,7 @@ _GROUP = re.compile(r"^(hr|sl|en)-(binary|multiclass)$")
 
 def project_params(argv: list[str]) -> tuple[str, dict[str, str]]:
     """The entry point and the ``-P name=value`` parameters of an ``mlflow run`` command line."""
-    entry, params, i = "main", {}, 0
+    entry, i = "main", 0
     while i < len(argv):
         arg = argv[i]
         value = None
@@ -126,11 +128,8 @@ def project_params(argv: list[str]) -> tuple[str, dict[str, str]]:
             flag = None
         if flag in ("-e", "--entry-point") and value is not None:  # a flag found has its value
             entry = value
-        elif flag in ("-P", "--param-list") and value and "=" in value:
-            key, val = value.split("=", 1)
-            params[key] = val
         i += 1
-    return entry, params
+    return entry, argv_params(argv)  # every form of -P that click takes
 
 
 def experiment_for_command(argv: list[str]) -> str | None:
