@@ -3,7 +3,7 @@
 Each entry point is ``command(ConfigClass, step_function)``: one click option per
 dataclass field (with the field's help text and choices), the parsed options build the
 config (whose ``__post_init__`` validates them), and the step function does the work.
-A :class:`~frenk.errors.FrenkError`, and what :func:`~frenk.errors.explain` recognises (the tracking
+A :class:`~frenk.core.errors.FrenkError`, and what :func:`~frenk.core.errors.explain` recognises (the tracking
 server's 401/403, a full disk, any ``OSError``), is printed as one clear line and exits with status 2
 (``--debug`` or ``FRENK_DEBUG=1`` shows its traceback too); an interrupt (Ctrl+C, SIGTERM
 during training) is one line and exit status 130. :func:`print_error` is the one place that prints
@@ -21,8 +21,8 @@ from collections.abc import Callable
 
 import click
 
-from .errors import FrenkError, explain
-from .secret_params import SecretInParameter, refuse_credentials
+from .core.errors import FrenkError, explain
+from .core.secret_params import SecretInParameter, refuse_credentials
 
 
 def _forget_leaked_run() -> str:

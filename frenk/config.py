@@ -12,10 +12,12 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from .core.choices import LANGS, PRECISIONS, PRUNERS, SAMPLERS, SCHEMES, TUNABLE
+from .core.errors import MAX_EPOCHS, ConfigError, check_limit
+from .core.fields import option
+from .core.names import Metric, Tag, search_tag
+from .core.secret_params import refuse_credentials
 from .data import PreprocessOptions
-from .errors import MAX_EPOCHS, ConfigError, check_limit
-from .fields import option
-from .secret_params import refuse_credentials
 from .training.settings import parse_parallel
 
 
@@ -39,8 +41,8 @@ class ModelDataConfig:
     model: str = option("bertic", "preset (bertic, crosloengual, sloberta, xlmr, xlmr-large, mbert, roberta, tiny, "
                                   "tfidf), Hugging Face model id or local folder")
     data: str = option("hub", "preprocessed folder, or a preprocess source (hub, sample, path) prepared in-process")
-    lang: str = option("hr", "language", ("hr", "sl", "en"))
-    labels: str = option("binary", "label scheme", ("binary", "multiclass"))
+    lang: str = option("hr", "language", LANGS)
+    labels: str = option("binary", "label scheme", SCHEMES)
 
 
 @dataclass
@@ -51,27 +53,27 @@ class TuneConfig(ModelDataConfig):
     space: str = option("", "YAML search space (hyperparameter: [values] or {low, high, step, log}); empty: the "
                             "preset's bundled space")
     sampler: str = option("auto", "auto (grid when every dimension is a list, else tpe), grid, tpe, random or "
-                                  "bruteforce", ("auto", "grid", "tpe", "random", "bruteforce"))
+                                  "bruteforce", SAMPLERS)
     trials: int = option(0, "total trials of the study across all workers (0: the grid's size; 20 for tpe/random; at "
                             "most 10000 unless FRENK_ALLOW_LARGE=1)")
     timeout: int = option(0, "stop starting new trials after this many seconds (0: no limit)")
     pruner: str = option("auto", "auto (none for a grid, median otherwise), median, hyperband or none",
-                         ("auto", "median", "hyperband", "none"))
-    metric: str = option("val_macro_f1", "validation metric to optimise: val_macro_f1, val_accuracy or val_loss")
+                         PRUNERS)
+    metric: str = option(Metric.VAL_MACRO_F1, "validation metric to optimise: val_macro_f1, val_accuracy or val_loss")
     storage: str = option("", "Optuna storage: a journal file (default optuna.journal) or an RDB URL without a "
                               "password such as postgresql://user@host/db (the password from PGPASSWORD or ~/.pgpass; "
                               "or the whole URL in FRENK_OPTUNA_STORAGE)")
     study: str = option("", "study name (empty: {model}-{lang}-{labels}-<space digest>); an existing study is resumed")
     seed: int = option(42, "seed of the sampler and of every trial's training")
     max_length: int = option(128, "truncate comments to this many tokens (unless the space tunes max_length)")
-    precision: str = option("auto", "auto, fp32, fp16 or bf16", ("auto", "fp32", "fp16", "bf16"))
+    precision: str = option("auto", "auto, fp32, fp16 or bf16", PRECISIONS)
     device_batch_size: int = option(0, "upper bound of the per-device batch (0: largest that fits)")
 
     def __post_init__(self) -> None:
         if self.metric.startswith("test"):
             raise ConfigError(f"metric={self.metric}: tuning never looks at the test set; use a validation metric "
                               "(val_macro_f1, val_accuracy, val_loss)")
-        if self.metric not in ("val_macro_f1", "val_accuracy", "val_loss"):
+        if self.metric not in (Metric.VAL_MACRO_F1, Metric.VAL_ACCURACY, Metric.VAL_LOSS):
             raise ConfigError(f"metric={self.metric!r}: use val_macro_f1, val_accuracy or val_loss")
         refuse_credentials("storage", self.storage)
         if min(self.trials, self.timeout, self.device_batch_size) < 0:
@@ -107,10 +109,10 @@ class TrainConfig(ModelDataConfig):
     max_length: int = option(128, "truncate comments to this many tokens (padding is per batch)")
     seed: int = option(42, "seed of the first run; repeats use seed, seed+1, ...")
     repeats: int = option(1, "number of seeds; >1 makes child runs of one parent run")
-    group: str = option("", "comparison group tag frenk.group (empty: {lang}-{labels})")
+    group: str = option("", f"comparison group tag {Tag.GROUP} (empty: {{lang}}-{{labels}})")
     register: str = option("frenk-{lang}", "registered model name (empty: do not register)")
     precision: str = option("auto", "auto (bf16/fp16 on a GPU that has it, fp32 on CPU), fp32, fp16 or bf16",
-                            ("auto", "fp32", "fp16", "bf16"))
+                            PRECISIONS)
     engine: str = option("frenk", "training loop of a transformer model: frenk (the Trainer, padding per batch) or "
                                   "simpletransformers "
                                   "(its ClassificationModel, to replay a configuration published with it; pip install "
@@ -174,7 +176,6 @@ class TrainConfig(ModelDataConfig):
 
 
 #: hyperparameters that tune searches and train takes back from it
-TUNABLE = ("learning_rate", "epochs", "batch_size", "warmup_ratio", "weight_decay", "max_length")
 
 
 def coerce(name: str, value, kind: type):
@@ -256,9 +257,9 @@ def read_params_file(path: str) -> dict:
 class CompareConfig:
     """Compare systems (by default: models) from their train runs with the right statistical tests."""
 
-    group: str = option("", "compare the train runs with this frenk.group tag (e.g. hr-binary)")
-    filter: str = option("", "or: an MLflow search filter, e.g. \"tags.`frenk.lang` = 'hr'\" (ANDed with group)")
-    by: str = option("frenk.model", "tag whose values are the systems compared")
+    group: str = option("", f"compare the train runs with this {Tag.GROUP} tag (e.g. hr-binary)")
+    filter: str = option("", f"or: an MLflow search filter, e.g. \"{search_tag(Tag.LANG)} = 'hr'\" (ANDed with group)")
+    by: str = option(Tag.MODEL, "tag whose values are the systems compared")
     metrics: str = option("macro_f1,accuracy", "comma list of test metrics; the first decides the verdict")
     baseline: str = option("", "compare every system against this one instead of all pairs")
     alpha: float = option(0.05, "significance level")
@@ -267,7 +268,7 @@ class CompareConfig:
 
     def __post_init__(self) -> None:
         if not self.group and not self.filter:
-            raise ConfigError("give group=<frenk.group tag> (e.g. hr-binary) or filter=<MLflow search filter>")
+            raise ConfigError(f"give group=<{Tag.GROUP} tag> (e.g. hr-binary) or filter=<MLflow search filter>")
         if not 0 < self.alpha < 1:
             raise ConfigError(f"alpha={self.alpha}: must be between 0 and 1")
         if not [m for m in self.metrics.split(",") if m.strip()]:
@@ -297,7 +298,7 @@ class PublishConfig:
     """Promote a registered model (alias champion) and write a Hugging Face model folder with its card."""
 
     name: str = option("frenk-{lang}", "registered model name")
-    lang: str = option("hr", "language ({lang} in name)", ("hr", "sl", "en"))
+    lang: str = option("hr", "language ({lang} in name)", LANGS)
     version: str = option("", "model version to publish (empty: the version with alias candidate)")
     compare_run: str = option("", "compare run whose report decides (empty: the newest that includes this model's "
                                   "system)")
@@ -325,9 +326,9 @@ class MainConfig:
     """Chain the steps for one language: preprocess, train each model with repeats, compare, publish.
     A step whose parameters, data and code match a finished run is reused instead of rerun."""
 
-    lang: str = option("hr", "language", ("hr", "sl", "en"))
+    lang: str = option("hr", "language", LANGS)
     data: str = option("hub", "preprocess source: hub, sample or a path")
-    labels: str = option("binary", "label scheme", ("binary", "multiclass"))
+    labels: str = option("binary", "label scheme", SCHEMES)
     models: str = option("bertic,tfidf", "comma list of models to train and compare")
     repeats: int = option(10, "seeds per model (at least 3; with 10 the paired t-test detects about one sd of the "
                               "seed-to-seed differences with power 0.8)")

@@ -1,7 +1,7 @@
 """Comparison: the pure statistics (:mod:`.stats`), the design of a comparison and its
 verdicts (:mod:`.design`), the Markdown report (:mod:`.report`) and its charts (:mod:`.plots`).
 
-May import: :mod:`frenk.errors`. Never :mod:`frenk.tracking` or :mod:`frenk.steps`: run
+May import: :mod:`frenk.core.errors`. Never :mod:`frenk.tracking` or :mod:`frenk.steps`: run
 records come in as plain :class:`RunRecord` objects, a report dict goes out.
 """
 

@@ -13,7 +13,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-from ..errors import FrenkError
+from ..core.errors import FrenkError
+from ..core.names import Tag, search_tag
 from . import stats
 
 
@@ -246,7 +247,7 @@ def class_set_note(a: str, b: str, runs_a: list[RunRecord], runs_b: list[RunReco
 
     return (f"{a} vs {b}: the runs were scored over different class sets ({a}: {described(a)}; {b}: {described(b)}), "
             "so their macro-F1 averages count different classes; a class that a run's test labels lack counts only "
-            "where it was predicted, and runs logged before frenk recorded frenk.scored_classes count every class "
+            f"where it was predicted, and runs logged before frenk recorded {Tag.SCORED_CLASSES} count every class "
             "of their scheme")
 
 
@@ -256,7 +257,7 @@ def compare_pair(a: str, b: str, runs_a: list[RunRecord], runs_b: list[RunRecord
     paired, xa, xb = _scores(runs_a, runs_b, metric)
     result: dict = {
         "metric": metric, "a": a, "b": b, "design": "paired" if paired else "independent",
-        "pairing": "same frenk.seed and frenk.data_digest" if paired else "runs do not share seeds and data digests",
+        "pairing": f"same {Tag.SEED} and {Tag.DATA_DIGEST}" if paired else "runs do not share seeds and data digests",
         "n_a": len(xa), "n_b": len(xb), "mean_difference": float(xa.mean() - xb.mean()), "tests": {}, "warnings": [],
     }
     chosen, why = _paired_tests(result, xa, xb) if paired else _independent_tests(result, a, b, xa, xb)
@@ -366,7 +367,8 @@ def check_comparable(records: list[RunRecord],
     :class:`FrenkError` when no sound comparison can be made (no runs, one system, a system
     with fewer than 2 runs, or runs on different data unless allowed)."""
     if not records:
-        raise FrenkError("no runs match: check group/filter and the experiment (train runs carry tags.frenk.group)")
+        raise FrenkError("no runs match: check group/filter and the experiment "
+                         f"(train runs carry {search_tag(Tag.GROUP)})")
     samples, skipped = select_samples(records, opts.metrics)
     if len(samples) < 2:
         found = ", ".join(f"{s} ({len(r)} usable runs)" for s, r in samples.items()) or "none"

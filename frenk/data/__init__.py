@@ -1,12 +1,12 @@
 """Data: reading sources, cleaning and label mapping, splits and folds, the synthetic sample,
 and prepared folders with their manifests.
 
-May import: :mod:`frenk.errors`, :mod:`frenk.fields`, :mod:`frenk.files`. Never the other
+May import: :mod:`frenk.core.errors`, :mod:`frenk.core.fields`, :mod:`frenk.core.files`. Never the other
 library packages, :mod:`frenk.tracking` or :mod:`frenk.steps` (no MLflow here).
 """
 
 from .labels import scheme
-from .options import LANGS, PreprocessOptions
+from .options import PreprocessOptions
 from .prepared import (
     MANIFEST,
     PREPARED_FILES,
@@ -25,7 +25,7 @@ from .sources import read_source
 from .splits import load_or_prepare, prepare
 
 __all__ = [
-    "LANGS", "MANIFEST", "PREPARED_FILES", "SPLITS", "PreparedData", "PreprocessOptions", "canonical_digest",
+    "MANIFEST", "PREPARED_FILES", "SPLITS", "PreparedData", "PreprocessOptions", "canonical_digest",
     "check_output", "check_scheme", "load_or_prepare", "load_prepared", "missing_class_warnings", "missing_classes",
     "prepare", "read_source", "scheme", "without_test", "write_prepared",
 ]

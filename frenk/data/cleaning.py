@@ -9,7 +9,7 @@ import unicodedata
 import numpy as np
 import pandas as pd
 
-from ..errors import DataError
+from ..core.errors import DataError
 from .labels import LabelMappingError, map_label, scheme
 from .options import PreprocessOptions
 from .sources import SPLIT_NAMES, TOPIC_NAMES

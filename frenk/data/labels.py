@@ -10,6 +10,8 @@ import math
 import numbers
 from dataclasses import dataclass
 
+from ..core.choices import SCHEMES
+
 #: The six FRENK classes, in FRENK's own order (also the order of the Hugging Face
 #: ``classla/FRENK-hate-*`` ``multiclass`` configuration).
 FRENK_CLASSES: tuple[str, ...] = (
@@ -22,8 +24,6 @@ FRENK_CLASSES: tuple[str, ...] = (
 )
 
 BINARY_CLASSES: tuple[str, ...] = ("Acceptable", "Offensive")
-
-SCHEMES = ("binary", "multiclass")
 
 _MULTICLASS_BY_NAME = {name.casefold(): i for i, name in enumerate(FRENK_CLASSES)}
 # names used for the binary relabelling of FRENK (classla/FRENK-hate-* "binary")

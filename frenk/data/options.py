@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..errors import ConfigError
-from ..fields import option
-from .sample import TOPICS
+from ..core.choices import LANGS, SCHEMES, TOPICS
+from ..core.errors import ConfigError
+from ..core.fields import option
 
-LANGS = ("hr", "sl", "en")
 #: fraction of the training threads set aside for validation when a source has none
 DEFAULT_VALIDATION_FRACTION = 0.1
 
@@ -22,7 +21,7 @@ class PreprocessOptions:
                                 "or a path to CSV/TSV/JSONL/Parquet files")
     topics: str = option("lgbt,migrants", "comma-separated topics to keep (lgbt, migrants)")
     labels: str = option("binary", "label scheme: binary (Acceptable/Offensive) or multiclass (six FRENK classes)",
-                         ("binary", "multiclass"))
+                         SCHEMES)
     seed: int = option(42, "seed of the deterministic shuffle and of the validation split")
     folds: int = option(5, "number of test folds (GroupKFold by thread) for per-fold metrics")
     validation_fraction: float = option(DEFAULT_VALIDATION_FRACTION,
@@ -35,7 +34,7 @@ class PreprocessOptions:
     def __post_init__(self) -> None:
         if self.lang not in LANGS:
             raise ConfigError(f"lang={self.lang!r} is not supported; use one of {', '.join(LANGS)}")
-        if self.labels not in ("binary", "multiclass"):
+        if self.labels not in SCHEMES:
             raise ConfigError(f"labels={self.labels!r}: use binary or multiclass")
         topics = [t.strip().lower() for t in self.topics.split(",") if t.strip()]
         unknown = [t for t in topics if t not in TOPICS]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..errors import ConfigError, DataError
+from ..core.errors import ConfigError, DataError
 from .labels import scheme
 from .sources import MANIFEST
 
@@ -45,7 +45,7 @@ def canonical_digest(frame: pd.DataFrame) -> str:
 
 def check_output(output: str | os.PathLike) -> None:
     """Refuse, before any work, an output that :func:`write_prepared` may not replace or cannot write."""
-    from ..files import check_replaceable
+    from ..core.files import check_replaceable
 
     check_replaceable(output, MANIFEST, "prepared data", PREPARED_FILES, DataError)
 
@@ -58,7 +58,7 @@ def write_prepared(data: PreparedData, output: str | os.PathLike, on_staging=Non
     only when it holds nothing but the files written here; any other non-empty folder is refused.
     ``on_staging(folder)`` is told the staging folder (so that tracking can record it).
     """
-    from ..files import replace_folder
+    from ..core.files import replace_folder
 
     with replace_folder(output, MANIFEST, "prepared data", PREPARED_FILES, DataError, on_staging) as tmp:
         for name, part in data.splits.items():

@@ -14,10 +14,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..core.choices import LANGS, TOPICS
 from .labels import FRENK_CLASSES
-
-LANGS = ("hr", "sl", "en")
-TOPICS = ("lgbt", "migrants")
 
 #: probability of each FRENK class, in FRENK order (roughly the published imbalance)
 CLASS_PROBS = (0.52, 0.04, 0.22, 0.15, 0.04, 0.03)

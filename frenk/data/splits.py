@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import GroupKFold, GroupShuffleSplit
 
-from ..errors import DataError
+from ..core.errors import DataError
 from .cleaning import clean
 from .labels import scheme
 from .options import PreprocessOptions

@@ -1,7 +1,7 @@
 """Publishing: the promotion gate (:mod:`.gate`), the model card and its template
 (:mod:`.card`), the check of an exported folder (:mod:`.export`) and the Hub upload (:mod:`.hub`).
 
-May import: :mod:`frenk.errors`, :mod:`frenk.config` (the train defaults of the card's replay
+May import: :mod:`frenk.core.errors`, :mod:`frenk.config` (the train defaults of the card's replay
 command), :mod:`frenk.training` (strict loading). Never
 :mod:`frenk.tracking` or :mod:`frenk.steps`: facts about runs come in as :class:`RunFacts`.
 """

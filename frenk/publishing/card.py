@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from ..config import TrainConfig
+from ..core.choices import LANGUAGE_NAMES
+from ..core.names import Metric, Tag
 from ..training import KINDS
 from .export import selection_text
 
@@ -28,7 +30,6 @@ FRENK_CITATION = """@misc{ljubesic2019frenk,
   url = {http://hdl.handle.net/11356/1433}
 }"""
 
-LANGUAGE_NAMES = {"hr": "Croatian", "sl": "Slovenian", "en": "English"}
 EXAMPLES = {"hr": "Ovo je primjer komentara.", "sl": "To je primer komentarja.", "en": "This is an example comment."}
 #: card name of a hyperparameter -> the train run parameter that holds the value used
 #: card row -> run parameter(s): the first present ("resolved_*" where ``mlflow run`` logged the given 0)
@@ -76,7 +77,7 @@ def data_facts(tags: dict[str, str], params: dict[str, str], lang: str) -> DataF
     """The data facts of a train run, from its tag ``frenk.data_source`` (the preprocess
     manifest's source description) and its parameter ``data`` (hub, sample or a folder)."""
     data = params.get("data", "")
-    source = tags.get("frenk.data_source") or data or "?"
+    source = tags.get(Tag.DATA_SOURCE) or data or "?"
     language = LANGUAGE_NAMES.get(lang, lang)
     if data == "sample" or SAMPLE_MARK in source.lower():
         return DataFacts(
@@ -149,7 +150,7 @@ class RunFacts:
 
     @property
     def seed(self) -> str | None:
-        return self.tags.get("frenk.seed")
+        return self.tags.get(Tag.SEED)
 
 
 @dataclass
@@ -275,15 +276,15 @@ def card_facts(name: str, version: str, published: RunFacts, seeds: list[RunFact
     """The card's facts from the published run, its sibling seed runs and the compare report."""
     tags, params = published.tags, published.params
     return CardFacts(
-        name=name, version=version, lang=tags.get("frenk.lang", lang), labels=tags.get("frenk.labels", "?"),
-        id2label=id2label, system=tags.get("frenk.model", "?"),
-        base_model=base_model_of(tags.get("frenk.model_id", "")),
-        data=data_facts(tags, params, tags.get("frenk.lang", lang)), data_digest=tags.get("frenk.data_digest", "?"),
+        name=name, version=version, lang=tags.get(Tag.LANG, lang), labels=tags.get(Tag.LABELS, "?"),
+        id2label=id2label, system=tags.get(Tag.MODEL, "?"),
+        base_model=base_model_of(tags.get(Tag.MODEL_ID, "")),
+        data=data_facts(tags, params, tags.get(Tag.LANG, lang)), data_digest=tags.get(Tag.DATA_DIGEST, "?"),
         hyperparameters={k: next(params[p] for p in _names(ps) if p in params)
                          for k, ps in HYPERPARAMETERS.items() if any(p in params for p in _names(ps))},
         published=published, seeds=sorted(seeds, key=lambda r: int(r.seed or 0)), report=report,
         compare_run_id=compare_run_id, repo_id=repo_id, max_length=int(float(params.get("max_length", 128))),
-        tune_run=tags.get("frenk.tune_run"),
+        tune_run=tags.get(Tag.TUNE_RUN),
     )
 
 
@@ -296,8 +297,8 @@ def _metadata(facts: CardFacts):
                    dataset_type=data.dataset_type, dataset_name=data.dataset_name,
                    dataset_split="test", metric_type=kind, metric_name=label,
                    metric_value=round(facts.published.metrics[key], 4), metric_config=None)
-        for key, kind, label in (("test_accuracy", "accuracy", "Accuracy (published seed)"),
-                                 ("test_macro_f1", "f1", "Macro F1 (published seed)"))
+        for key, kind, label in ((Metric.TEST_ACCURACY, "accuracy", "Accuracy (published seed)"),
+                                 (Metric.TEST_MACRO_F1, "f1", "Macro F1 (published seed)"))
     ]
     return ModelCardData(
         language=facts.lang, license="other", license_name=data.license_name,

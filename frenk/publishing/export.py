@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..errors import FrenkError, ModelError
+from ..core.errors import FrenkError, ModelError
+from ..core.names import META_FILE
 from ..training import NO_REMOTE_CODE, kind_of_system, load_classifier
 
 
@@ -21,7 +22,7 @@ def check_export(folder: Path) -> dict[int, str]:
 
     model = load_classifier(str(folder), fine_tuned=True)
     tokenizer = AutoTokenizer.from_pretrained(str(folder), **NO_REMOTE_CODE)
-    meta = folder / "frenk.json"
+    meta = folder / META_FILE
     max_length = json.loads(meta.read_text()).get("max_length") if meta.is_file() else None
     if max_length and tokenizer.model_max_length != max_length:
         tokenizer.model_max_length = int(max_length)

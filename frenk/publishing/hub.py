@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..errors import FrenkError
+from ..core.errors import FrenkError
 
 
 def _token() -> str:

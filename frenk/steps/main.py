@@ -6,9 +6,10 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 from ..config import MainConfig
+from ..core.errors import FrenkError
+from ..core.names import Tag
+from ..core.provenance import code_version
 from ..data import load_prepared
-from ..errors import FrenkError
-from ..provenance import code_version
 from ..publishing import exportable, system_to_publish
 from ..tracking import projects, registry, results, runs, search
 
@@ -45,7 +46,7 @@ class _Chain:
 def _data_still_there(data_dir: Path):
     def valid(run) -> bool:
         try:
-            return load_prepared(data_dir).data_digest == run.data.tags.get("frenk.data_digest")
+            return load_prepared(data_dir).data_digest == run.data.tags.get(Tag.DATA_DIGEST)
         except FrenkError:
             return False
 
@@ -59,7 +60,7 @@ def _tune_first_transformer(chain: _Chain, cfg: MainConfig, data_dir: Path, dige
         raise FrenkError(f"tune=true needs a transformer among models={cfg.models!r}; "
                          "the TF-IDF baseline has nothing to tune")
     run = chain.step("tune", {"model": model, "data": data_dir, "lang": cfg.lang, "labels": cfg.labels,
-                              "seed": cfg.seed}, reuse_tags={"frenk.data_digest": digest})
+                              "seed": cfg.seed}, reuse_tags={Tag.DATA_DIGEST: digest})
     return {model: run.info.run_id}
 
 
@@ -80,7 +81,7 @@ def main(cfg: MainConfig) -> list[StepRecord]:
         data_dir = Path(cfg.data_dir).resolve()
         prep = chain.step("preprocess", {"lang": cfg.lang, "source": cfg.data, "labels": cfg.labels, "seed": cfg.seed,
                                          "output": data_dir}, valid=_data_still_there(data_dir))
-        digest = prep.data.tags["frenk.data_digest"]
+        digest = prep.data.tags[Tag.DATA_DIGEST]
         group = f"main-{cfg.lang}-{cfg.labels}-{digest[:8]}-{code_version()[:8]}"
         name = f"frenk-{cfg.lang}"
         tuned = _tune_first_transformer(chain, cfg, data_dir, digest) if cfg.tune else {}
@@ -88,23 +89,23 @@ def main(cfg: MainConfig) -> list[StepRecord]:
             chain.step("train", {"model": model, "data": data_dir, "lang": cfg.lang, "labels": cfg.labels,
                                  "repeats": cfg.repeats, "seed": cfg.seed, "group": group, "register": name,
                                  **({"params": tuned[model]} if model in tuned else {})},
-                       reuse_tags={"frenk.data_digest": digest})
+                       reuse_tags={Tag.DATA_DIGEST: digest})
         group_runs = search.group_train_runs(group)
         last_trained = max((r.info.end_time or 0 for r in group_runs), default=0)
         cmp = chain.step("compare", {"group": group}, valid=lambda run: run.info.start_time >= last_trained,
-                         reuse_tags={"frenk.data_digest": digest})
+                         reuse_tags={Tag.DATA_DIGEST: digest})
         report = search.load_report(cmp.info.run_id)
         system = system_to_publish(report)  # by mean validation score over seeds, never by test
         print(f"[main] publishing {system}: {report['validation_choice']['text']}")
         version = registry.version_of(name, {r.info.run_id for r in group_runs
-                                             if r.data.tags.get("frenk.model") == system})
+                                             if r.data.tags.get(Tag.MODEL) == system})
         if version is None:
             raise FrenkError(f"no registered version of {name} for {system} in group {group}")
         output = Path(cfg.output).resolve()
         chain.step("publish", {"name": name, "lang": cfg.lang, "version": version.version,
                                "compare_run": cmp.info.run_id, "output": output, "force": cfg.force},
                    valid=lambda run: (output / "frenk_publish.json").is_file())
-        runs.set_tags({"frenk.group": group, "frenk.steps": ",".join(f"{d.step}:{d.run_id}" for d in chain.done)})
+        runs.set_tags({Tag.GROUP: group, "frenk.steps": ",".join(f"{d.step}:{d.run_id}" for d in chain.done)})
         results.describe(f"Published **{system}** ({results.version_link(name, version.version)}): "
                          f"{report['validation_choice']['text']}. Steps: "
                          + ", ".join(f"{d.step} {results.run_link(d.run_id)}" + (" (reused)" if d.reused else "")

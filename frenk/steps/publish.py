@@ -9,11 +9,12 @@ import tempfile
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from .. import interrupts
 from ..config import PublishConfig
-from ..errors import FrenkError
-from ..files import FILES_KEY, check_replaceable, rewrite_file, staged_folder
-from ..interrupts import sigterm_as_interrupt
+from ..core import interrupts
+from ..core.errors import FrenkError
+from ..core.files import FILES_KEY, check_replaceable, rewrite_file, staged_folder
+from ..core.interrupts import sigterm_as_interrupt
+from ..core.names import META_FILE, Tag
 from ..publishing import card_facts, check_export, check_exportable, gate, hub, render_card
 from ..tracking import access, experiments, registry, results, runs, search
 
@@ -23,7 +24,7 @@ PUBLISH_RECORD = "frenk_publish.json"
 PENDING = "pending"
 #: what a publication held before its record listed its files (an export of a registered model)
 EXPORT_FILES = (
-    "README.md", "config.json", "model.safetensors", "frenk.json", "tokenizer.json", "tokenizer_config.json",
+    "README.md", "config.json", "model.safetensors", META_FILE, "tokenizer.json", "tokenizer_config.json",
     "special_tokens_map.json", "vocab.txt", "vocab.json", "merges.txt", "sentencepiece.bpe.model", "added_tokens.json",
     "chat_template.jinja",
 )
@@ -32,15 +33,15 @@ EXPORT_FILES = (
 def _refusal(cfg: PublishConfig, version: str, system: str, reason: str) -> FrenkError:
     return FrenkError(
         f"refusing to promote {cfg.name} version {version} ({system}): {reason}. To promote it anyway "
-        f"(recorded as frenk.forced=true): mlflow run . -e publish -P name={cfg.name} -P version={version} "
+        f"(recorded as {Tag.FORCED}=true): mlflow run . -e publish -P name={cfg.name} -P version={version} "
         f"-P output={cfg.output} -P force=true"
     )
 
 
 def same_weights(a, b) -> bool:
     """Whether two registered versions hold identical weights (by their frenk.weights_sha256 tags)."""
-    digest = (a.tags.get("frenk.weights_sha256") if a is not None else None)
-    return bool(digest) and b is not None and b.tags.get("frenk.weights_sha256") == digest
+    digest = (a.tags.get(Tag.WEIGHTS_SHA256) if a is not None else None)
+    return bool(digest) and b is not None and b.tags.get(Tag.WEIGHTS_SHA256) == digest
 
 
 def _version_and_run(cfg: PublishConfig):
@@ -89,14 +90,14 @@ def _publish(cfg: PublishConfig) -> PublishOutcome:
         hub.check_push(cfg.repo_id)  # no token / no network: fail before anything changes
     mv, run = _version_and_run(cfg)
     version = str(mv.version)
-    system = run.data.tags.get("frenk.model", "?")
+    system = run.data.tags.get(Tag.MODEL, "?")
     check_exportable(cfg.name, version, system)
     report, compare_run_id = search.compare_report(cfg.compare_run, system)
     complete_pending(cfg.name, out)  # a promotion that a killed publish left half-done
     champion = registry.alias_version(cfg.name, cfg.alias)
     if same_weights(champion, mv) and str(champion.version) != version:
         print(f"{cfg.name} version {version} has the same weights as the @{cfg.alias} version {champion.version} "
-              f"(frenk.weights_sha256): nothing to promote, {out} left as it is")
+              f"({Tag.WEIGHTS_SHA256}): nothing to promote, {out} left as it is")
         return PublishOutcome(cfg.name, str(champion.version), out, "", False, "same weights as the champion")
     decision = gate(report, system, has_champion=champion is not None and str(champion.version) != version)
     if not decision.allowed and not cfg.force:
@@ -111,10 +112,10 @@ def _publish(cfg: PublishConfig) -> PublishOutcome:
 def _export_and_promote(cfg: PublishConfig, out: Path, run, version: str, champion, decision, compared) -> str:
     """The publish run: the folder staged beside ``out``, then the promotion; returns the run's id."""
     report, compare_run_id = compared
-    system = run.data.tags.get("frenk.model", "?")
-    pub_tags = runs.frenk_tags(step="publish", model=system, labels=run.data.tags.get("frenk.labels"),
-                               data_digest=run.data.tags.get("frenk.data_digest"),
-                               group=run.data.tags.get("frenk.group"))
+    system = run.data.tags.get(Tag.MODEL, "?")
+    pub_tags = runs.frenk_tags(step="publish", model=system, labels=run.data.tags.get(Tag.LABELS),
+                               data_digest=run.data.tags.get(Tag.DATA_DIGEST),
+                               group=run.data.tags.get(Tag.GROUP))
     with runs.step_run(f"publish-{cfg.name}-v{version}", pub_tags, experiment_id=run.info.experiment_id) as prun:
         runs.log_params({f.name: getattr(cfg, f.name) for f in fields(cfg)})
         with staged_folder(out, PUBLISH_RECORD, "publication", EXPORT_FILES, on_staging=runs.note_temp_dir) as staging:
@@ -129,8 +130,8 @@ def _export_and_promote(cfg: PublishConfig, out: Path, run, version: str, champi
                     staging.commit()
                     _promote(cfg.name, version, promotion)
                     _settle_record(out)
-                results.log_publication(out, {"frenk.model_version": version, "frenk.compare_run": compare_run_id,
-                                              "frenk.forced": str(not decision.allowed).lower()},
+                results.log_publication(out, {Tag.MODEL_VERSION: version, Tag.COMPARE_RUN: compare_run_id,
+                                              Tag.FORCED: str(not decision.allowed).lower()},
                                         promotion["run_description"])
         if cfg.push and not interrupts.stop_requested():
             print(f"pushed to {hub.push_folder(out, cfg.repo_id)}")
@@ -157,8 +158,8 @@ def _promotion(cfg: PublishConfig, out: Path, version: str, run, system: str, de
     verb = "Forced" if not decision.allowed else "Promoted"
     return {
         "alias": cfg.alias, "replaced_on": today,
-        "tags": {"frenk.promoted_on": today, "frenk.compare_run": compare_run_id, "frenk.gate": decision.reason[:4000],
-                 "frenk.published_to": str(out.resolve()), **({} if decision.allowed else {"frenk.forced": "true"})},
+        "tags": {Tag.PROMOTED_ON: today, Tag.COMPARE_RUN: compare_run_id, Tag.GATE: decision.reason[:4000],
+                 Tag.PUBLISHED_TO: str(out.resolve()), **({} if decision.allowed else {Tag.FORCED: "true"})},
         "description": (f"{verb} to `@{cfg.alias}` ({system}): {decision.reason}. "
                         f"Publish run {results.run_link(publish_run_id)}."),
         "run_description": (f"{verb} **{results.version_link(cfg.name, version)}** ({system}, from train run "

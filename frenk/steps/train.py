@@ -10,8 +10,9 @@ from dataclasses import fields
 from pathlib import Path
 
 from ..config import TrainConfig
+from ..core.interrupts import sigterm_as_interrupt
+from ..core.names import Tag
 from ..data import PreprocessOptions, check_scheme, load_or_prepare, missing_class_warnings
-from ..interrupts import sigterm_as_interrupt
 from ..tracking import access, experiments, registry, resume, runs
 from ..tracking.listeners import SeedRuns
 from ..tracking.tuning import best_params_of_run
@@ -68,7 +69,7 @@ def train(cfg: TrainConfig, listeners: Sequence[TrainListener | EpochListener] =
         )
         params = used_params(cfg, kind_of(spec).ignored_params, settings)
         top_tags = {**tags, **runs.frenk_tags(**({"repeats": cfg.repeats} if nested else {"seed": cfg.seed})),
-                    resume.DIGEST_TAG: resume.train_digest({**{k: v for k, v in params.items() if k != "parallel"},
+                    Tag.TRAIN_DIGEST: resume.train_digest({**{k: v for k, v in params.items() if k != "parallel"},
                                                             "settings": settings})}  # parallel: the same results
         run_name = f"{spec.name}-{cfg.lang}-" + (f"{cfg.repeats}seeds" if nested else f"s{cfg.seed}")
         seed_runs = SeedRuns(data, {**params, "model_source": spec.source or spec.kind},

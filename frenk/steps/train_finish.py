@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..config import TrainConfig
+from ..core.names import Metric, Tag
 from ..publishing import registry_alias
 from ..tracking import registry, results, runs
 from ..tracking.listeners import SeedRuns
@@ -33,7 +34,7 @@ def finish(cfg: TrainConfig, model: str, fitted, seed_runs: SeedRuns, tags: dict
     best_run_id = seed_runs.run_ids[fitted.best.seed]
     if nested:
         results.log_summary(fitted.summary,
-                            {"frenk.best_run_id": best_run_id, "frenk.best_seed": str(fitted.best.seed)})
+                            {Tag.BEST_RUN_ID: best_run_id, Tag.BEST_SEED: str(fitted.best.seed)})
         results.describe(results.train_description(model, cfg.lang, cfg.labels, fitted.summary,
                                                    fitted.best.seed, best_run_id, len(fitted.seeds)))
     return _register_best(cfg, fitted, seed_runs, tags) if cfg.keep_models != "none" else None
@@ -48,12 +49,12 @@ def _register_best(cfg: TrainConfig, fitted, seed_runs: SeedRuns, tags: dict[str
     if version:
         metrics = fitted.best.result.evaluation.metrics
         digest = runs.frenk_tags(weights_sha256=fitted.best.result.weights_digest)
-        version_tags = {**tags, **digest, "frenk.seed": str(seed), "frenk.run_id": run_id}
+        version_tags = {**tags, **digest, Tag.SEED: str(seed), Tag.RUN_ID: run_id}
         registry.set_candidate(cfg.register, version, version_tags,
-                               f"{tags['frenk.model']} (seed {seed}, best of {len(fitted.seeds)} by validation "
+                               f"{tags[Tag.MODEL]} (seed {seed}, best of {len(fitted.seeds)} by validation "
                                "macro-F1): "
-                               f"test macro-F1 {metrics['test_macro_f1']:.4f}; train run {run_id}",
-                               alias=registry_alias(tags["frenk.model"], tags.get("frenk.kind")))
+                               f"test macro-F1 {metrics[Metric.TEST_MACRO_F1]:.4f}; train run {run_id}",
+                               alias=registry_alias(tags[Tag.MODEL], tags.get(Tag.KIND)))
     return version
 
 
@@ -69,7 +70,7 @@ def outcome(cfg: TrainConfig, model: str, fitted, run_ids: dict[int, str], versi
 def _report(cfg: TrainConfig, model: str, done: list[SeedRun], best: SeedRun, version: str | None) -> None:
     print(
         f"trained {model} on {cfg.lang}/{cfg.labels} with seeds {[r.seed for r in done]}: test macro-F1 "
-        + ", ".join(f"{r.metrics['test_macro_f1']:.4f}" for r in done)
+        + ", ".join(f"{r.metrics[Metric.TEST_MACRO_F1]:.4f}" for r in done)
         + f"; best seed {best.seed} (validation macro-F1 {best.val_macro_f1:.4f})"
         + (f"; registered {cfg.register} version {version} as {registry_alias(model)}" if version else "")
     )

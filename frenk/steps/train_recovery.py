@@ -11,9 +11,10 @@ import shutil
 from pathlib import Path
 
 from ..config import RecoverConfig, TrainConfig
+from ..core.errors import TrackingError
+from ..core.names import Tag
+from ..core.secret_params import redact
 from ..data import PreprocessOptions, load_or_prepare
-from ..errors import TrackingError
-from ..secret_params import redact
 from ..tracking import outage, registry, resume, runs
 from ..tracking.listeners import SeedRuns
 from ..training import FinishedSeeds, best_seed, fit_seeds, kind_of
@@ -74,7 +75,7 @@ def _finish_or_save(cfg: TrainConfig, fitted, guard: outage.OutageGuard, tags: d
     assert isinstance(seed_runs, SeedRuns)  # the step guards its own SeedRuns
     if guard.down is None:
         try:
-            return finish(cfg, tags["frenk.model"], fitted, seed_runs, tags, seed_runs.nested)
+            return finish(cfg, tags[Tag.MODEL], fitted, seed_runs, tags, seed_runs.nested)
         except Exception as exc:
             if not outage.server_unreachable(exc):
                 raise
@@ -104,9 +105,9 @@ def recover(cfg: RecoverConfig) -> TrainOutcome:
         raise TrackingError(f"{folder} does not hold a training's configuration")
     runs.start_step()
     data = load_or_prepare(train_cfg.data, PreprocessOptions(lang=train_cfg.lang, labels=train_cfg.labels))
-    if data.data_digest != saved.tags.get("frenk.data_digest"):
+    if data.data_digest != saved.tags.get(Tag.DATA_DIGEST):
         raise TrackingError(f"the data at {train_cfg.data} has changed since the training (digest {data.data_digest}, "
-                            f"trained on {saved.tags.get('frenk.data_digest')}): restore it to recover the runs")
+                            f"trained on {saved.tags.get(Tag.DATA_DIGEST)}): restore it to recover the runs")
     state = saved.listener
     seed_runs = SeedRuns.from_state(data, state)
     outage.reclaim_runs([saved.run_id, *seed_runs.run_ids.values()])
@@ -119,8 +120,8 @@ def recover(cfg: RecoverConfig) -> TrainOutcome:
             if name != "on_seed_start" and seed is not None:
                 seed_runs.reopen(seed)
             getattr(seed_runs, name)(*args)
-        version = finish(train_cfg, saved.tags["frenk.model"], saved.fitted, seed_runs, saved.tags, state["nested"])
+        version = finish(train_cfg, saved.tags[Tag.MODEL], saved.fitted, seed_runs, saved.tags, state["nested"])
     shutil.rmtree(folder)
     print(f"frenk: logged the training saved in {folder} to run {saved.run_id} (the folder is removed)")
-    return outcome(train_cfg, saved.tags["frenk.model"], saved.fitted, seed_runs.run_ids, version,
+    return outcome(train_cfg, saved.tags[Tag.MODEL], saved.fitted, seed_runs.run_ids, version,
                     saved.run_id if state["nested"] else None)

@@ -8,10 +8,10 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 from ..config import TuneConfig
+from ..core.errors import ConfigError, FrenkError
+from ..core.interrupts import sigterm_as_interrupt
+from ..core.secret_params import shown_storage, storage_url
 from ..data import PreprocessOptions, check_scheme, load_or_prepare
-from ..errors import ConfigError, FrenkError
-from ..interrupts import sigterm_as_interrupt
-from ..secret_params import shown_storage, storage_url
 from ..tracking import access, experiments, results, runs
 from ..tracking.tuning import TrialRuns, log_search, mark_killed
 from ..training import kind_of, resolve

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 
-from ..errors import TrackingError
+from ..core.errors import TrackingError
 from .runs import credentials, tracking_uri
 
 #: the permissions that may create runs, set tags and move aliases

@@ -6,7 +6,7 @@ base class at the top and the rest when MLflow asks. Being loaded that early, in
 launcher of this project (and nowhere else) it also guards the launcher (:func:`guard_launcher`):
 a fresh SQLite store gets its tables under the lock that :func:`frenk.tracking.runs.create_schema`
 takes, so that many ``mlflow run``s may start together on it, and an error that
-:func:`frenk.errors.explain` recognises (the server's 401/403, a full disk) is one line
+:func:`frenk.core.errors.explain` recognises (the server's 401/403, a full disk) is one line
 ``frenk: error: ...`` instead of the launcher's traceback.
 """
 
@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from mlflow.tracking.default_experiment.abstract_context import DefaultExperimentProvider
+
+from ..core.secret_params import SecretInParameter, argv_params, refuse_credentials
 
 
 def is_frenk_project_run(argv: list[str]) -> bool:
@@ -71,7 +73,7 @@ def _locked(builder):
 def _one_line_errors(hook):
     def excepthook(kind, exc, tb):
         from ..cli import debug_wanted, print_error
-        from ..errors import explain
+        from ..core.errors import explain
 
         message = explain(exc) if isinstance(exc, Exception) else None
         if message is None or debug_wanted():
@@ -95,6 +97,19 @@ def guard_launcher() -> None:
         setattr(sys.excepthook, "frenk_guard", True)  # noqa: B010 (a mark on a function)
 
 
+def refuse_secret_argv(argv: list[str]) -> None:
+    """Stop ``mlflow run`` (one line, exit 2) before it logs or prints a ``-P`` value that holds a
+    password: MLflow logs the parameters in the run, where every reader sees them."""
+    for name, value in argv_params(argv).items():
+        try:
+            refuse_credentials(name, value)
+        except SecretInParameter as exc:
+            from ..cli import print_error
+
+            print_error(f"{exc}; nothing was logged")
+            raise SystemExit(2) from None
+
+
 class ProjectExperiment(DefaultExperimentProvider):
     """MLflow asks it only when no experiment was chosen (``--experiment-name``/``--experiment-id``,
     ``MLFLOW_EXPERIMENT_NAME``/``_ID``); in every other process it answers "not in context"."""
@@ -102,8 +117,6 @@ class ProjectExperiment(DefaultExperimentProvider):
     def __init__(self):
         self._id: str | None = None
         if is_frenk_project_run(sys.argv):
-            from ..secret_params import refuse_secret_argv
-
             refuse_secret_argv(sys.argv[2:])  # MLflow loads this plugin in every mlflow run: before it logs anything
             guard_launcher()
 
@@ -120,7 +133,7 @@ class ProjectExperiment(DefaultExperimentProvider):
             self._id = experiment_for_command(sys.argv[2:])
         except Exception as exc:  # MLflow would log it as a warning and go on to fail at the run
             from ..cli import print_error
-            from ..errors import explain
+            from ..core.errors import explain
 
             message = explain(exc)
             if message is None:
@@ -137,7 +150,7 @@ class ProjectExperiment(DefaultExperimentProvider):
 
 def _require_write(experiment_id: str) -> None:
     """One line and exit status 2 when the user may only read the experiment of the run."""
-    from ..errors import TrackingError
+    from ..core.errors import TrackingError
     from .access import require_write
 
     try:

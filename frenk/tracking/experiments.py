@@ -18,9 +18,10 @@ import re
 import mlflow
 from mlflow import MlflowClient
 
-from ..secret_params import argv_params
+from ..core.choices import LANGUAGE_NAMES
+from ..core.names import Tag
+from ..core.secret_params import argv_params
 
-LANGUAGE_NAMES = {"hr": "Croatian", "sl": "Slovenian", "en": "English"}
 SCHEME_TEXT = {
     "binary": "two classes, Acceptable / Offensive",
     "multiclass": "six classes of (un)acceptable discourse",
@@ -43,7 +44,7 @@ def description(lang: str, labels: str) -> str:
         "seed; its description gives test macro-F1 mean ± sd and links the best seed), `tune` (an Optuna "
         "study, one child per trial), `compare` (paired tests of the models; the verdict is in its "
         "description, the full report in its artifacts), `publish` (what was promoted to `@champion` and why). "
-        "Group or chart by the tag `frenk.model` to see one curve per model."
+        f"Group or chart by the tag `{Tag.MODEL}` to see one curve per model."
     )
 
 

@@ -16,27 +16,24 @@ from __future__ import annotations
 import json
 import re
 
+from ..core.names import Metric, Tag
+
 #: the table of a train run's remaining results (and of a parent's remaining summary)
 RESULTS_TABLE = "results.json"
-#: tag of runs logged in this layout (value: the table's file name)
-LAYOUT_TAG = "frenk.results_table"
-#: tag of a train run: the classes its test macro-F1 averages over (present in the test labels or
-#: predicted), a JSON list; a run logged before it was scored over every class of its scheme
-SCORED_CLASSES_TAG = "frenk.scored_classes"
 
 #: top-level metrics, library name -> logged name
 TOP = {
-    "test_accuracy": "test/accuracy",
-    "test_macro_f1": "test/macro_f1",
-    "final_val_accuracy": "val/final_accuracy",
-    "final_val_macro_f1": "val/final_macro_f1",
-    "train_seconds": "train/seconds",
-    "peak_gpu_memory_mb": "train/peak_gpu_memory_mb",
-    "reload_max_prob_diff": "check/reload_max_prob_diff",
-    "test_accuracy_mean": "test/accuracy_mean",
-    "test_accuracy_std": "test/accuracy_std",
-    "test_macro_f1_mean": "test/macro_f1_mean",
-    "test_macro_f1_std": "test/macro_f1_std",
+    Metric.TEST_ACCURACY: "test/accuracy",
+    Metric.TEST_MACRO_F1: "test/macro_f1",
+    Metric.FINAL_VAL_ACCURACY: "val/final_accuracy",
+    Metric.FINAL_VAL_MACRO_F1: "val/final_macro_f1",
+    Metric.TRAIN_SECONDS: "train/seconds",
+    Metric.PEAK_GPU_MEMORY_MB: "train/peak_gpu_memory_mb",
+    Metric.RELOAD_MAX_PROB_DIFF: "check/reload_max_prob_diff",
+    Metric.TEST_ACCURACY_MEAN: "test/accuracy_mean",
+    Metric.TEST_ACCURACY_STD: "test/accuracy_std",
+    Metric.TEST_MACRO_F1_MEAN: "test/macro_f1_mean",
+    Metric.TEST_MACRO_F1_STD: "test/macro_f1_std",
 }
 _BACK = {v: k for k, v in TOP.items()}
 _SLICE = re.compile(r"^(test|final_val|val)_(topic|fold)\.(.+)\.([^.]+)$")
@@ -89,22 +86,22 @@ def library_names(metrics: dict[str, float]) -> dict[str, float]:
 
 def scored_classes_tag(classes) -> dict[str, str]:
     """The tag that records the classes a run was scored over (none when they are not known)."""
-    return {SCORED_CLASSES_TAG: json.dumps(list(classes), ensure_ascii=False)} if classes else {}
+    return {Tag.SCORED_CLASSES: json.dumps(list(classes), ensure_ascii=False)} if classes else {}
 
 
 def scored_classes(tags: dict[str, str]) -> tuple[str, ...] | None:
-    """The classes a train run's macro-F1 averages over: its :data:`SCORED_CLASSES_TAG`, else (a
+    """The classes a train run's macro-F1 averages over: its :data:`Tag.SCORED_CLASSES`, else (a
     run logged before the tag) every class of its label scheme, as the code then scored it; None
     when neither is known."""
     from ..data import scheme
 
-    if SCORED_CLASSES_TAG in tags:  # a value that is not a list of names (edited by hand): not known
+    if Tag.SCORED_CLASSES in tags:  # a value that is not a list of names (edited by hand): not known
         try:
-            value = json.loads(tags[SCORED_CLASSES_TAG])
+            value = json.loads(tags[Tag.SCORED_CLASSES])
         except json.JSONDecodeError:
             return None
         return tuple(value) if isinstance(value, list) and all(isinstance(v, str) for v in value) else None
     try:
-        return scheme(tags.get("frenk.labels", "")).classes
+        return scheme(tags.get(Tag.LABELS, "")).classes
     except ValueError:
         return None

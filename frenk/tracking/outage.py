@@ -9,7 +9,7 @@ to a recovery folder (:func:`save_recovery`) and names the command that logs the
 when the server is back (``frenk-recover <folder>``, :func:`load_recovery` and the train step's
 ``recover``).
 
-The recovery file is JSON (with NumPy and Parquet files beside it, :mod:`frenk.state`): reading it
+The recovery file is JSON (with NumPy and Parquet files beside it, :mod:`frenk.core.state`): reading it
 runs no code, and only a folder under the working directory that the current user owns is read.
 A folder of an older frenk (``recovery.pkl``, a pickle) is refused with a line that says how to
 finish it.
@@ -25,8 +25,9 @@ from pathlib import Path
 import mlflow
 
 from ..config import TrainConfig
-from ..errors import TrackingError
-from ..state import StateError, read_state, types_of, write_state
+from ..core.errors import TrackingError
+from ..core.names import Tag
+from ..core.state import StateError, read_state, types_of, write_state
 from ..training import Evaluation, SeedResult, SeedsResult, TrainListener, TrainResult
 
 RECOVERY_FILE = "recovery.json"
@@ -121,7 +122,7 @@ def relocated(value, old_root: Path, new_root: Path):
 
 def keep_folder(payload: object, work: Path, folder: Path, file: str) -> Path:
     """Move ``work`` to ``folder/work`` and write ``payload`` (its paths under ``work`` moved with
-    it) to ``folder/file`` (:func:`frenk.state.write_state`); the folder appears whole or not at all,
+    it) to ``folder/file`` (:func:`frenk.core.state.write_state`); the folder appears whole or not at all,
     readable by its owner only."""
     staging = folder.with_name(f".{folder.name}.partial")
     shutil.rmtree(staging, ignore_errors=True)
@@ -168,8 +169,8 @@ def reclaim_runs(run_ids: list[str]) -> None:
     when their logging ends)."""
     client = mlflow.MlflowClient()
     for run_id in run_ids:
-        if "frenk.orphaned" in client.get_run(run_id).data.tags:
-            client.delete_tag(run_id, "frenk.orphaned")
+        if Tag.ORPHANED in client.get_run(run_id).data.tags:
+            client.delete_tag(run_id, Tag.ORPHANED)
 
 
 def abandon_active_runs() -> None:

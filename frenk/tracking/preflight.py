@@ -17,9 +17,8 @@ import sys
 
 from mlflow.tracking.request_header.abstract_request_header_provider import RequestHeaderProvider
 
-from ..errors import TrackingError
-from ..secret_params import refuse_secret_argv
-from .experiment_plugin import guard_launcher, is_frenk_project_run
+from ..core.errors import TrackingError
+from .experiment_plugin import guard_launcher, is_frenk_project_run, refuse_secret_argv
 from .runs import check_reachable, tracking_uri
 
 #: tracking URIs already checked in this process
@@ -27,7 +26,7 @@ CHECKED: set[str] = set()
 
 
 def refuse_secret_params(argv: list[str]) -> None:
-    """:func:`frenk.secret_params.refuse_secret_argv` on ``mlflow run``'s arguments."""
+    """:func:`frenk.tracking.experiment_plugin.refuse_secret_argv` on ``mlflow run``'s arguments."""
     refuse_secret_argv(argv[2:])
 
 

@@ -8,7 +8,8 @@ import mlflow
 import mlflow.projects
 from mlflow.exceptions import ExecutionException
 
-from ..errors import FrenkError
+from ..core.errors import FrenkError
+from ..core.names import Tag
 from .runs import param_value
 
 
@@ -22,5 +23,5 @@ def run_entry_point(project: Path, entry_point: str, params: dict[str, object], 
         )
     except ExecutionException as exc:
         raise FrenkError(f"the {entry_point} step failed: {exc}") from None
-    mlflow.MlflowClient().set_tag(submitted.run_id, "frenk.main_run", main_run_id)
+    mlflow.MlflowClient().set_tag(submitted.run_id, Tag.MAIN_RUN, main_run_id)
     return mlflow.get_run(submitted.run_id)

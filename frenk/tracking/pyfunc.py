@@ -13,6 +13,8 @@ from pathlib import Path
 
 from mlflow.pyfunc import PythonModel
 
+from ..core.names import META_FILE
+
 ARTIFACT = "model"
 
 
@@ -21,7 +23,7 @@ class FrenkTextClassifier(PythonModel):
         from ..training import TFIDF_FILE, load_saved
 
         folder = Path(context.artifacts[ARTIFACT])
-        meta = json.loads((folder / "frenk.json").read_text())
+        meta = json.loads((folder / META_FILE).read_text())
         self._id2label = {int(k): v for k, v in meta["id2label"].items()}
         self._max_length = int(meta.get("max_length", 128))
         if (folder / TFIDF_FILE).is_file():

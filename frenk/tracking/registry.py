@@ -20,9 +20,10 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
 from ..config import PROMOTION_LOCK_SUFFIX
-from ..errors import TrackingError
-from ..files import process_alive
-from ..interrupts import stop_requested
+from ..core.errors import TrackingError
+from ..core.files import process_alive
+from ..core.interrupts import stop_requested
+from ..core.names import Tag
 from ..publishing import registry_alias
 from ..training import BASELINE
 from .pyfunc import ARTIFACT, FrenkTextClassifier
@@ -111,7 +112,7 @@ def set_candidate(name: str, version: str | int, tags: dict[str, str], descripti
         client.set_model_version_tag(name, str(version), key, value)
     if description:
         client.update_model_version(name, str(version), description=description)
-    describe_model(name, tags.get("frenk.lang", "?"))
+    describe_model(name, tags.get(Tag.LANG, "?"))
     _set_alias(client, name, alias, version)
     newest = newest_trained_version(name, _is_baseline(tags))
     if newest is not None and int(newest) > int(version):
@@ -135,14 +136,14 @@ def _set_alias(client: MlflowClient, name: str, alias: str, version, attempts: i
 def _is_baseline(tags: dict[str, str]) -> bool:
     """Whether a version's (or run's) tags say it is of a kind that gets the baseline alias (by its
     ``frenk.kind`` tag, or for versions registered before it, the kind of its ``frenk.model``)."""
-    return registry_alias(tags.get("frenk.model", ""), tags.get("frenk.kind")) == BASELINE
+    return registry_alias(tags.get(Tag.MODEL, ""), tags.get(Tag.KIND)) == BASELINE
 
 
 def newest_trained_version(name: str, baseline: bool = False) -> str | None:
     """The highest version of ``name`` registered by a frenk train run (tagged ``frenk.step=train``),
     among the baselines (TF-IDF) or among the other models."""
     versions = [int(v.version) for v in MlflowClient().search_model_versions(f"name='{name}'", max_results=10000)
-                if v.tags.get("frenk.step") == "train" and _is_baseline(v.tags) == baseline]
+                if v.tags.get(Tag.STEP) == "train" and _is_baseline(v.tags) == baseline]
     return str(max(versions)) if versions else None
 
 
@@ -237,11 +238,11 @@ def _training_status(run) -> tuple[str, str | None]:
 def _complete(client, name: str, version, run) -> None:
     """Give a version of a finished training the tags (and, unless a newer version holds it,
     the ``candidate`` alias) that the train run did not get to set."""
-    hidden = ("frenk.host", "frenk.pid", "frenk.temp_dirs", "frenk.repeats", "frenk.code_version")
+    hidden = (Tag.HOST, Tag.PID, Tag.TEMP_DIRS, Tag.REPEATS, Tag.CODE_VERSION)
     tags = {k: v for k, v in run.data.tags.items() if k.startswith("frenk.") and k not in hidden}
-    for key, value in {**tags, "frenk.run_id": run.info.run_id}.items():
+    for key, value in {**tags, Tag.RUN_ID: run.info.run_id}.items():
         client.set_model_version_tag(name, str(version.version), key, value)
-    alias = registry_alias(tags.get("frenk.model", ""), tags.get("frenk.kind"))
+    alias = registry_alias(tags.get(Tag.MODEL, ""), tags.get(Tag.KIND))
     holder = alias_version(name, alias)
     if holder is None or int(holder.version) < int(version.version):
         client.set_registered_model_alias(name, alias, str(version.version))
@@ -266,12 +267,12 @@ def repair_versions(name: str) -> list[str]:
         except MlflowException:
             continue
         status, parent = _training_status(run)
-        if run.data.tags.get("frenk.step") != "train" or "RUNNING" in (status, parent):
+        if run.data.tags.get(Tag.STEP) != "train" or "RUNNING" in (status, parent):
             continue
         if status != "FINISHED" or parent not in (None, "FINISHED"):
             client.delete_model_version(name, str(v.version))
             deleted.append(str(v.version))
-        elif "frenk.run_id" not in v.tags:
+        elif Tag.RUN_ID not in v.tags:
             _complete(client, name, v, run)
             completed.append(str(v.version))
     if deleted or completed:
@@ -289,7 +290,7 @@ LOCK_SUFFIX = PROMOTION_LOCK_SUFFIX
 #: how long a publish waits for another one's promotion (which takes seconds), and the age after
 #: which a lock whose holder cannot be checked (another host) counts as left by a dead process
 LOCK_WAIT_S, LOCK_STALE_S = 120.0, 600.0
-_LOCK_TAGS = ("frenk.lock_host", "frenk.lock_pid", "frenk.lock_token", "frenk.lock_started", "frenk.lock_for")
+_LOCK_TAGS = (Tag.LOCK_HOST, Tag.LOCK_PID, Tag.LOCK_TOKEN, Tag.LOCK_STARTED, Tag.LOCK_FOR)
 
 
 def is_lock(name: str) -> bool:
@@ -314,23 +315,23 @@ def _lock_holder(client: MlflowClient, lock: str) -> dict | None:
 def _holder_gone(held: dict) -> bool:
     """The holder is a dead process of this host, or (any host, a reused pid too) it has held the
     lock too long."""
-    pid = held.get("frenk.lock_pid", "")
-    if held.get("frenk.lock_host") == socket.gethostname() and pid.isdigit() and int(pid) != os.getpid() \
+    pid = held.get(Tag.LOCK_PID, "")
+    if held.get(Tag.LOCK_HOST) == socket.gethostname() and pid.isdigit() and int(pid) != os.getpid() \
             and not process_alive(int(pid)):
         return True
     return time.time() - held["created_ms"] / 1000 > LOCK_STALE_S
 
 
 def _who(held: dict) -> str:
-    return (f"{held.get('frenk.lock_for', 'a publish')}, process {held.get('frenk.lock_pid', '?')} on "
-            f"{held.get('frenk.lock_host', '?')} since {held.get('frenk.lock_started', '?')}")
+    return (f"{held.get(Tag.LOCK_FOR, 'a publish')}, process {held.get(Tag.LOCK_PID, '?')} on "
+            f"{held.get(Tag.LOCK_HOST, '?')} since {held.get(Tag.LOCK_STARTED, '?')}")
 
 
 def _break(client: MlflowClient, lock: str, held: dict) -> None:
     """Delete a lock its holder left (it was killed), unless another process took it meanwhile;
     a lock this user may not delete is one line (an admin removes it), never a loop."""
     again = _lock_holder(client, lock)
-    if again is None or again.get("frenk.lock_token") != held.get("frenk.lock_token"):
+    if again is None or again.get(Tag.LOCK_TOKEN) != held.get(Tag.LOCK_TOKEN):
         return
     try:
         client.delete_registered_model(lock)
@@ -385,6 +386,6 @@ def promotion_lock(name: str, purpose: str, wait_s: float | None = None) -> Iter
         yield
     finally:
         held = _lock_holder(client, lock)
-        if held is not None and held.get("frenk.lock_token") == token:
+        if held is not None and held.get(Tag.LOCK_TOKEN) == token:
             with contextlib.suppress(MlflowException):
                 client.delete_registered_model(lock)

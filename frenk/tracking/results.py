@@ -14,6 +14,7 @@ from mlflow.data.code_dataset_source import CodeDatasetSource
 from mlflow.data.pandas_dataset import from_pandas
 
 from ..comparison import report_figures
+from ..core.names import Metric, Tag
 from ..data.plots import distribution_table, label_distribution
 from ..training import TrainResult
 from ..training.plots import confusion_matrix
@@ -72,7 +73,7 @@ def log_results(metrics: dict[str, float]) -> None:
     mlflow.log_metrics(top)
     if rows:
         mlflow.log_table(pd.DataFrame(rows), metric_names.RESULTS_TABLE)
-        mlflow.set_tag(metric_names.LAYOUT_TAG, metric_names.RESULTS_TABLE)
+        mlflow.set_tag(Tag.RESULTS_TABLE, metric_names.RESULTS_TABLE)
 
 
 def log_prepared_inputs(data, folder: Path | None = None,
@@ -86,7 +87,7 @@ def log_prepared_inputs(data, folder: Path | None = None,
         if folder is not None:
             source = (folder / f"{split}.parquet").as_uri()
         else:
-            source = CodeDatasetSource(tags={"frenk.source": data.manifest["source"], "frenk.prepared": "in-process"})
+            source = CodeDatasetSource(tags={Tag.SOURCE: data.manifest["source"], Tag.PREPARED: "in-process"})
         log_frame_dataset(data.splits[split], name=f"frenk-{lang}-{split}", source=source, context=split,
                           digest=data.manifest["digests"][split])
 
@@ -96,10 +97,10 @@ def log_train_result(result: TrainResult) -> None:
     matrix, per-example predictions and the learning-curve table of one trained model."""
     evaluation = result.test_evaluation
     metrics = {**evaluation.metrics, **{f"final_{k}": v for k, v in result.validation.items()}}
-    metrics["reload_max_prob_diff"] = result.reload_max_prob_diff
-    metrics["train_seconds"] = result.train_seconds
+    metrics[Metric.RELOAD_MAX_PROB_DIFF] = result.reload_max_prob_diff
+    metrics[Metric.TRAIN_SECONDS] = result.train_seconds
     if result.peak_gpu_memory_mb is not None:
-        metrics["peak_gpu_memory_mb"] = result.peak_gpu_memory_mb
+        metrics[Metric.PEAK_GPU_MEMORY_MB] = result.peak_gpu_memory_mb
     log_results(metrics)
     log_params(
         {
@@ -109,7 +110,7 @@ def log_train_result(result: TrainResult) -> None:
             "device": result.device,
         }
     )
-    mlflow.set_tags({"frenk.reload_check": "passed" if result.reload_identical else "failed",
+    mlflow.set_tags({Tag.RELOAD_CHECK: "passed" if result.reload_identical else "failed",
                      **metric_names.scored_classes_tag(getattr(evaluation, "scored_classes", ()))})
     if result.load_report:  # which weights the base checkpoint lacked (created new) or carried unused
         mlflow.log_dict(result.load_report, "load_report.json")
@@ -148,9 +149,9 @@ def log_compare(report: dict, markdown: str, params: dict) -> None:
     log_params(params)
     used = [rid for ids in report["runs"].values() for rid in ids]
     mlflow.set_tags({
-        "frenk.compared_runs": ",".join(used)[:5000],
-        "frenk.systems": ",".join(report["systems"]),
-        "frenk.best_system": report["best_system"] or "none",
+        Tag.COMPARED_RUNS: ",".join(used)[:5000],
+        Tag.SYSTEMS: ",".join(report["systems"]),
+        Tag.BEST_SYSTEM: report["best_system"] or "none",
     })
     rows = [
         {"metric": c["metric"], "a": c["a"], "b": c["b"], "design": c["design"], "n": c["n_a"],
@@ -209,7 +210,7 @@ def train_description(model: str, lang: str, labels: str, summary: dict[str, flo
     """What a train parent run found, in one paragraph."""
     return (
         f"**{model}** on {lang}/{labels}, {n_seeds} seeds: test macro-F1 "
-        f"{summary['test_macro_f1_mean']:.4f} ± {summary['test_macro_f1_std']:.4f}, accuracy "
-        f"{summary['test_accuracy_mean']:.4f} ± {summary['test_accuracy_std']:.4f} (mean ± sd). "
+        f"{summary[Metric.TEST_MACRO_F1_MEAN]:.4f} ± {summary[Metric.TEST_MACRO_F1_STD]:.4f}, accuracy "
+        f"{summary[Metric.TEST_ACCURACY_MEAN]:.4f} ± {summary[Metric.TEST_ACCURACY_STD]:.4f} (mean ± sd). "
         f"Best seed by validation macro-F1 (never test): {best_seed}, run {run_link(best_run_id)}."
     )

@@ -9,7 +9,7 @@ own run, and removes the folder when it is done.
 
 A stopped run is adopted only from the experiment the new run goes to, started by the same user
 (``mlflow.user``, and ``MLFLOW_TRACKING_USERNAME`` where set) on the same host. The resume file is
-JSON with NumPy and Parquet files beside it (:mod:`frenk.state`), so reading it runs no code, and
+JSON with NumPy and Parquet files beside it (:mod:`frenk.core.state`), so reading it runs no code, and
 it is read only from a folder under the working directory that the current user owns; a folder
 that another user (or a run tag) points elsewhere is never read. A folder of an older frenk
 (``resume.pkl``, a pickle) is refused with a line that says how to finish it.
@@ -29,26 +29,22 @@ from pathlib import Path
 
 import mlflow
 
-from ..errors import TrackingError
-from ..provenance import code_version
-from ..state import StateError, check_owned, read_state, types_of
+from ..core.errors import TrackingError
+from ..core.names import Tag, search_tag
+from ..core.provenance import code_version
+from ..core.state import StateError, check_owned, read_state, types_of
 from ..training import Evaluation, SeedResult, TrainResult
 from .outage import keep_folder
-from .runs import HOST_TAG, TAG_PREFIX
 
 RESUME_FILE = "resume.json"
 #: the pickle of frenk before f37cd20, never read
 OLD_RESUME_FILE = "resume.pkl"
 #: the classes a resume file may hold
 RESUME_TYPES = types_of(SeedResult, TrainResult, Evaluation)
-#: the tracking server's user (MLFLOW_TRACKING_USERNAME) who stopped the training, where one was set
-USER_TAG = "frenk.tracking_user"
 RESUME_PREFIX = "frenk-resume-"
-FOLDER_TAG = "frenk.resume_folder"
-DIGEST_TAG = "frenk.train_digest"
 #: the tags two trainings must share to be the same command
-SAME = ("frenk.step", "frenk.model", "frenk.model_id", "frenk.lang", "frenk.labels", "frenk.data_digest",
-        "frenk.group", "frenk.repeats", DIGEST_TAG, "frenk.code_version", HOST_TAG)
+SAME = (Tag.STEP, Tag.MODEL, Tag.MODEL_ID, Tag.LANG, Tag.LABELS, Tag.DATA_DIGEST,
+        Tag.GROUP, Tag.REPEATS, Tag.TRAIN_DIGEST, Tag.CODE_VERSION, Tag.HOST)
 
 
 def train_digest(params: dict) -> str:
@@ -81,8 +77,8 @@ def save_stopped(parent_run_id: str, finished: list, best_work: Path | None, run
     payload = {"finished": finished, "run_ids": {r.seed: run_ids[r.seed] for r in finished}, "model_uris": model_uris}
     keep_folder(payload, best_work, folder, RESUME_FILE)
     client = mlflow.MlflowClient()
-    client.set_tag(parent_run_id, USER_TAG, _tracking_user())
-    client.set_tag(parent_run_id, FOLDER_TAG, str(folder))
+    client.set_tag(parent_run_id, Tag.TRACKING_USER, _tracking_user())
+    client.set_tag(parent_run_id, Tag.RESUME_FOLDER, str(folder))
     return folder
 
 
@@ -97,7 +93,7 @@ def _same_owner(run, experiment_id: str) -> bool:
     except (ImportError, KeyError, OSError):
         user = None
     return (run.info.experiment_id == experiment_id and run.data.tags.get("mlflow.user") == user
-            and run.data.tags.get(USER_TAG, "") == _tracking_user())
+            and run.data.tags.get(Tag.TRACKING_USER, "") == _tracking_user())
 
 
 def _read_payload(folder: Path) -> dict | None:
@@ -130,15 +126,16 @@ def _readable(folder: Path, file: str) -> bool:
 def find_resumable(tags: dict[str, str], experiment_id: str) -> Resumable | None:
     """The newest stopped training in ``experiment_id`` of this host, user and code version with
     the same ``tags`` (see :data:`SAME`) whose resume folder exists and is the user's own."""
-    tags = {**tags, "frenk.code_version": code_version(), HOST_TAG: socket.gethostname()}
+    tags = {**tags, Tag.CODE_VERSION: code_version(), Tag.HOST: socket.gethostname()}
     # only hex digests in the query (a model path may hold quotes); the other tags are compared here
-    query = f"tags.`{DIGEST_TAG}` = '{tags[DIGEST_TAG]}' AND tags.`{FOLDER_TAG}` LIKE '%{RESUME_PREFIX}%'"
+    query = (f"{search_tag(Tag.TRAIN_DIGEST)} = '{tags[Tag.TRAIN_DIGEST]}' "
+             f"AND {search_tag(Tag.RESUME_FOLDER)} LIKE '%{RESUME_PREFIX}%'")
     found = [r for r in mlflow.search_runs(experiment_ids=[experiment_id], output_format="list", filter_string=query,
                                            order_by=["attributes.start_time DESC"])
              if all(r.data.tags.get(k) == tags[k] for k in SAME if k in tags) and _same_owner(r, experiment_id)]
     client = mlflow.MlflowClient()
     for run in (r for r in found if r.info.status != "FINISHED"):
-        folder = Path(run.data.tags[FOLDER_TAG])
+        folder = Path(run.data.tags[Tag.RESUME_FOLDER])
         if folder.name != RESUME_PREFIX + run.info.run_id:
             continue  # a tag pointing at another run's (or anybody's) folder
         payload = _read_payload(folder)
@@ -156,10 +153,10 @@ def adopt(resumable: Resumable, parent_run_id: str) -> None:
     client = mlflow.MlflowClient()
     for run_id in resumable.run_ids.values():
         client.set_tag(run_id, "mlflow.parentRunId", parent_run_id)
-    client.set_tag(resumable.parent_run_id, f"{TAG_PREFIX}continued_by", parent_run_id)
+    client.set_tag(resumable.parent_run_id, Tag.CONTINUED_BY, parent_run_id)
 
 
 def close(resumable: Resumable) -> None:
     """The training was continued to its end: the resume folder is not needed any more."""
-    mlflow.MlflowClient().delete_tag(resumable.parent_run_id, FOLDER_TAG)
+    mlflow.MlflowClient().delete_tag(resumable.parent_run_id, Tag.RESUME_FOLDER)
     shutil.rmtree(resumable.folder, ignore_errors=True)

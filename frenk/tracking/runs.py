@@ -16,19 +16,15 @@ from typing import Any
 import mlflow
 from mlflow import MlflowClient
 
-from ..errors import TrackingError
-from ..files import process_alive
-from ..provenance import code_version
+from ..core.errors import TrackingError
+from ..core.files import process_alive
+from ..core.names import PREFIX, Tag, tag_names
+from ..core.provenance import code_version
 from . import experiments
 from .server import redact
 
 #: the embedded default store: MLflow's SQLite store in the working directory
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
-TAG_PREFIX = "frenk."
-#: where and by which process a run was started: a RUNNING run whose process is gone is an orphan
-HOST_TAG, PID_TAG = "frenk.host", "frenk.pid"
-#: the temporary and staging folders a run made (os.pathsep-separated), removed if it is orphaned
-TEMP_TAG = "frenk.temp_dirs"
 
 
 def tracking_uri() -> str:
@@ -75,8 +71,8 @@ def claim_project_run() -> None:
     try:
         client = MlflowClient()
         if client.get_run(run_id).info.status == "RUNNING":
-            client.set_tag(run_id, HOST_TAG, socket.gethostname())
-            client.set_tag(run_id, PID_TAG, str(os.getpid()))
+            client.set_tag(run_id, Tag.HOST, socket.gethostname())
+            client.set_tag(run_id, Tag.PID, str(os.getpid()))
     except mlflow.exceptions.MlflowException:
         return  # no such run here: step_run's own start reports it
 
@@ -155,8 +151,13 @@ def check_reachable(uri: str) -> None:
 
 
 def frenk_tags(**values: object) -> dict[str, str]:
-    """``frenk.<name>`` tags from keyword arguments, dropping ``None`` values."""
-    return {f"{TAG_PREFIX}{k}": str(v) for k, v in values.items() if v is not None}
+    """Tags of :class:`~frenk.core.names.Tag` by their short name (``step="train"`` is
+    ``Tag.STEP``), dropping ``None`` values; a name that is not a :class:`Tag` is a ValueError."""
+    tags = {f"{PREFIX}{k}": str(v) for k, v in values.items() if v is not None}
+    unknown = set(tags) - tag_names()
+    if unknown:
+        raise ValueError(f"not tags of frenk.core.names.Tag: {sorted(unknown)}")
+    return tags
 
 
 @contextlib.contextmanager
@@ -172,7 +173,7 @@ def step_run(run_name: str, tags: dict[str, str], nested: bool = False, *, lang:
     FAILED; an interrupt (Ctrl+C, or SIGTERM turned into one) marks it KILLED. Both propagate.
     """
     configure()
-    own = {"frenk.code_version": code_version(), HOST_TAG: socket.gethostname(), PID_TAG: str(os.getpid())}
+    own = {Tag.CODE_VERSION: code_version(), Tag.HOST: socket.gethostname(), Tag.PID: str(os.getpid())}
     parent = mlflow.active_run()
     target: str | None
     if nested and parent is not None:
@@ -202,9 +203,9 @@ def note_temp_dir(folder: str | os.PathLike) -> None:
     run = mlflow.active_run()
     if run is None:
         return
-    known = mlflow.get_run(run.info.run_id).data.tags.get(TEMP_TAG, "")
+    known = mlflow.get_run(run.info.run_id).data.tags.get(Tag.TEMP_DIRS, "")
     folders = [f for f in known.split(os.pathsep) if f] + [str(Path(folder).resolve())]
-    mlflow.set_tag(TEMP_TAG, os.pathsep.join(dict.fromkeys(folders)))
+    mlflow.set_tag(Tag.TEMP_DIRS, os.pathsep.join(dict.fromkeys(folders)))
 
 
 def clean_orphans() -> list[str]:
@@ -214,23 +215,23 @@ def clean_orphans() -> list[str]:
     host = socket.gethostname()
     try:
         running = mlflow.search_runs(search_all_experiments=True, output_format="list",
-                                     filter_string=f"attributes.status = 'RUNNING' AND tags.`{HOST_TAG}` = '{host}'")
+                                     filter_string=f"attributes.status = 'RUNNING' AND tags.`{Tag.HOST}` = '{host}'")
     except mlflow.exceptions.MlflowException:
         return []
     client, orphans, removed = MlflowClient(), [], []
     for run in running:
-        pid = run.data.tags.get(PID_TAG, "")
+        pid = run.data.tags.get(Tag.PID, "")
         if not pid.isdigit() or int(pid) == os.getpid() or process_alive(int(pid)):
             continue
         if run.data.tags.get("mlflow.user") != _os_user():
             continue  # another user's (or a planted) run: its tags decide nothing here
         try:
-            client.set_tag(run.info.run_id, "frenk.orphaned", f"process {pid} on {host} ended without ending the run")
+            client.set_tag(run.info.run_id, Tag.ORPHANED, f"process {pid} on {host} ended without ending the run")
             client.set_terminated(run.info.run_id, "FAILED")
         except mlflow.exceptions.MlflowException:
             continue  # not this user's to change
         orphans.append(run.info.run_id)
-        for folder in filter(None, run.data.tags.get(TEMP_TAG, "").split(os.pathsep)):
+        for folder in filter(None, run.data.tags.get(Tag.TEMP_DIRS, "").split(os.pathsep)):
             if removable(Path(folder), pid):
                 shutil.rmtree(folder, ignore_errors=True)
                 removed.append(folder)
@@ -311,10 +312,10 @@ def active_run_id() -> str:
     return run.info.run_id
 
 
-def inherited_tags(exclude: tuple[str, ...] = ("frenk.repeats", TEMP_TAG)) -> dict[str, str]:
+def inherited_tags(exclude: tuple[str, ...] = (Tag.REPEATS, Tag.TEMP_DIRS)) -> dict[str, str]:
     """The ``frenk.*`` tags of the active run, for a nested run to carry too."""
     tags = mlflow.get_run(active_run_id()).data.tags
-    return {k: v for k, v in tags.items() if k.startswith(TAG_PREFIX) and k not in exclude}
+    return {k: v for k, v in tags.items() if k.startswith(PREFIX) and k not in exclude}
 
 
 def set_tags(tags: dict[str, str]) -> None:

@@ -13,8 +13,9 @@ import pandas as pd
 from mlflow import MlflowClient
 
 from ..comparison import RunRecord
-from ..errors import TrackingError
-from ..provenance import code_version
+from ..core.errors import TrackingError
+from ..core.names import Metric, Tag, search_tag
+from ..core.provenance import code_version
 from ..publishing import RunFacts
 from ..training import kind_of_system
 from . import metric_names
@@ -50,16 +51,16 @@ def experiment_ids(experiment: str) -> list[str] | None:
 
 #: what a tag meant on train runs logged before it existed (for the kinds of model it applies to):
 #: every transformer was trained by the default engine then
-TAG_DEFAULTS = {"frenk.engine": "frenk"}
+TAG_DEFAULTS = {Tag.ENGINE: "frenk"}
 #: the train parameter each such tag records (a kind that ignores it never had the tag)
-TAG_PARAMS = {"frenk.engine": "engine"}
+TAG_PARAMS = {Tag.ENGINE: "engine"}
 
 
 def tag_or_default(tags: dict[str, str], tag: str) -> str:
     """A run's ``tag``, or what it meant before it was logged (:data:`TAG_DEFAULTS`)."""
     if tag in tags:
         return tags[tag]
-    kind = kind_of_system(tags.get("frenk.model"), tags.get("frenk.kind"))
+    kind = kind_of_system(tags.get(Tag.MODEL), tags.get(Tag.KIND))
     if tag in TAG_DEFAULTS and TAG_PARAMS[tag] not in kind.ignored_params:
         return TAG_DEFAULTS[tag]
     return f"(no {tag})"
@@ -67,11 +68,11 @@ def tag_or_default(tags: dict[str, str], tag: str) -> str:
 
 def train_runs(experiment: str, group: str, filter_string: str, by: str) -> list:
     """Train runs of ``group`` (or matching ``filter_string``) as comparison records."""
-    clauses = ["tags.`frenk.step` = 'train'"]
+    clauses = [f"{search_tag(Tag.STEP)} = 'train'"]
     if group:
         if "'" in group:
             raise TrackingError(f"group {group!r} contains a quote; use filter= instead")
-        clauses.append(f"tags.`frenk.group` = '{group}'")
+        clauses.append(f"{search_tag(Tag.GROUP)} = '{group}'")
     if filter_string:
         clauses.append(filter_string)
     query = " AND ".join(clauses)
@@ -88,17 +89,17 @@ def train_runs(experiment: str, group: str, filter_string: str, by: str) -> list
         RunRecord(
             run_id=r.info.run_id,
             system=tag_or_default(r.data.tags, tag),
-            seed=r.data.tags.get("frenk.seed"),
-            data_digest=r.data.tags.get("frenk.data_digest"),
+            seed=r.data.tags.get(Tag.SEED),
+            data_digest=r.data.tags.get(Tag.DATA_DIGEST),
             metrics=metric_names.library_names(r.data.metrics),
             status=r.info.status,
             start_time=r.info.start_time,
-            is_parent=r.info.run_id in parents or "frenk.repeats" in r.data.tags,
+            is_parent=r.info.run_id in parents or Tag.REPEATS in r.data.tags,
             parent_status=statuses.get(r.data.tags.get("mlflow.parentRunId", "")),  # "": no parent
             experiment_id=r.info.experiment_id,
-            lang=r.data.tags.get("frenk.lang"),
-            labels=r.data.tags.get("frenk.labels"),
-            results_table=r.data.tags.get(metric_names.LAYOUT_TAG),
+            lang=r.data.tags.get(Tag.LANG),
+            labels=r.data.tags.get(Tag.LABELS),
+            results_table=r.data.tags.get(Tag.RESULTS_TABLE),
             scored_classes=metric_names.scored_classes(r.data.tags),
         )
         for r in runs
@@ -134,7 +135,7 @@ def best_run_predictions(samples: dict[str, list]) -> tuple[dict[str, pd.DataFra
     with tempfile.TemporaryDirectory(prefix="frenk-compare-") as tmp:
         note_temp_dir(tmp)
         for system in sorted(samples):
-            top = max(samples[system], key=lambda r: r.metrics.get("final_val_macro_f1", float("-inf")))
+            top = max(samples[system], key=lambda r: r.metrics.get(Metric.FINAL_VAL_MACRO_F1, float("-inf")))
             try:
                 path = mlflow.artifacts.download_artifacts(run_id=top.run_id, artifact_path="predictions.parquet",
                                                            dst_path=str(Path(tmp) / system.replace(os.sep, "_")))
@@ -179,7 +180,7 @@ def load_report(run_id: str) -> dict:
         except (mlflow.exceptions.MlflowException, OSError):
             raise TrackingError(
                 f"run {run_id} has no compare report (report.json); pass the id of a compare run "
-                "(tags.frenk.step = 'compare') as compare_run, or leave it empty for the newest one"
+                f"({search_tag(Tag.STEP)} = 'compare') as compare_run, or leave it empty for the newest one"
             ) from None
         return json.loads(Path(path).read_text())
 
@@ -191,12 +192,12 @@ def compare_report(compare_run: str, system: str) -> tuple[dict, str]:
     else:
         candidates = mlflow.search_runs(
             search_all_experiments=True,
-            filter_string="tags.`frenk.step` = 'compare' AND attributes.status = 'FINISHED'",
+            filter_string=f"{search_tag(Tag.STEP)} = 'compare' AND attributes.status = 'FINISHED'",
             order_by=["attributes.start_time DESC"],
             output_format="list",
         )
     for run in candidates:
-        if system in run.data.tags.get("frenk.systems", "").split(","):
+        if system in run.data.tags.get(Tag.SYSTEMS, "").split(","):
             return load_report(run.info.run_id), run.info.run_id
     raise TrackingError(
         f"no compare report includes the system {system!r}"
@@ -209,7 +210,7 @@ def group_train_runs(group: str) -> list:
     """The train runs of ``group`` that count (in any experiment): finished, of trainings that finished."""
     return finished_trainings(mlflow.search_runs(
         search_all_experiments=True,
-        filter_string=f"tags.`frenk.step` = 'train' AND tags.`frenk.group` = '{group}'",
+        filter_string=f"{search_tag(Tag.STEP)} = 'train' AND {search_tag(Tag.GROUP)} = '{group}'",
         output_format="list",
     ))
 
@@ -220,7 +221,7 @@ def find_reusable(entry_point: str, params: dict[str, object], experiment_id: st
     one experiment per language and label scheme, in "Default"; or None."""
     clauses = [
         f"tags.`mlflow.project.entryPoint` = '{entry_point}'",
-        f"tags.`frenk.code_version` = '{code_version()}'",
+        f"{search_tag(Tag.CODE_VERSION)} = '{code_version()}'",
         "attributes.status = 'FINISHED'",
     ] + [f"tags.`{k}` = '{v}'" for k, v in (tags or {}).items()]
     runs = mlflow.search_runs(experiment_ids=list(dict.fromkeys([experiment_id, "0"])),
@@ -237,7 +238,7 @@ def run_facts(run) -> RunFacts:
     """The plain facts of an MLflow run that the publishing code reads (its metrics under the
     library's names, the results table's included)."""
     metrics = {**metric_names.library_names(run.data.metrics),
-               **results_table(run.info.run_id, run.data.tags.get(metric_names.LAYOUT_TAG))}
+               **results_table(run.info.run_id, run.data.tags.get(Tag.RESULTS_TABLE))}
     return RunFacts(run.info.run_id, dict(run.data.tags), dict(run.data.params), metrics)
 
 

@@ -29,8 +29,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import click
 
-from ..errors import FrenkError, TrackingError
-from ..secret_params import redact
+from ..core.errors import FrenkError, TrackingError
+from ..core.secret_params import redact
 
 #: the PostgreSQL role a local cluster is created with
 PG_ROLE = "frenk"
@@ -311,7 +311,7 @@ def client_instructions(stack: Stack) -> str:
 @click.option("--db-prefix", default="", help="prefix of the database names (several stacks on one PostgreSQL)")
 def main(data_dir: Path, postgres_url: str, host: str, port: int, pg_port: int, auth: bool, workers: int,
          db_prefix: str) -> None:
-    from ..interrupts import sigterm_as_interrupt
+    from ..core.interrupts import sigterm_as_interrupt
 
     try:
         with sigterm_as_interrupt(), team_stack(data_dir, postgres_url, host, port, auth, workers, pg_port,

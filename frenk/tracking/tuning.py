@@ -13,7 +13,8 @@ from pathlib import Path
 import mlflow
 from mlflow.entities import RunStatus
 
-from ..errors import TrackingError
+from ..core.errors import TrackingError
+from ..core.names import Tag
 from ..tuning import SearchResult, TrialListener
 from .results import epoch_logger, log_figure
 from .runs import frenk_tags, inherited_tags, log_params, step_run
@@ -31,7 +32,7 @@ class TrialRuns(TrialListener):
         self.run_ids: dict[int, str] = {}
 
     def on_trial_start(self, number: int, params: dict) -> None:
-        tags = {**inherited_tags(exclude=("frenk.best_trial",)), **frenk_tags(step="tune-trial", trial=number)}
+        tags = {**inherited_tags(exclude=(Tag.BEST_TRIAL,)), **frenk_tags(step="tune-trial", trial=number)}
         self._context = step_run(self.run_name.format(trial=number), tags, nested=True)
         run = self._context.__enter__()
         self.run_ids[number] = run.info.run_id
@@ -80,8 +81,8 @@ def best_params_of_run(run_id: str) -> dict:
     except mlflow.exceptions.MlflowException:
         raise TrackingError(f"params={run_id}: no such run in {mlflow.get_tracking_uri()}; "
                             "give a tune run id or a best_params.json file") from None
-    if run.data.tags.get("frenk.step") != "tune":
-        raise TrackingError(f"params={run_id}: run {run_id} is a {run.data.tags.get('frenk.step', 'non-frenk')} "
+    if run.data.tags.get(Tag.STEP) != "tune":
+        raise TrackingError(f"params={run_id}: run {run_id} is a {run.data.tags.get(Tag.STEP, 'non-frenk')} "
                             "run, not a tune run")
     with tempfile.TemporaryDirectory() as tmp:
         try:

@@ -1,7 +1,7 @@
 """Training: presets and strict loading, the Trainer engine, memory planning, the TF-IDF
 baseline, evaluation, and :func:`fit` / :func:`fit_seeds`, the one entry the steps call.
 
-May import: :mod:`frenk.data`, :mod:`frenk.errors`. Never :mod:`frenk.comparison`,
+May import: :mod:`frenk.data`, :mod:`frenk.core.errors`. Never :mod:`frenk.comparison`,
 :mod:`frenk.publishing`, :mod:`frenk.tracking` or :mod:`frenk.steps` (no MLflow here);
 progress reaches tracking through :class:`TrainListener` hooks.
 """
@@ -9,7 +9,6 @@ progress reaches tracking through :class:`TrainListener` hooks.
 from .engine import EncodedDataset, check_reload, load_saved, predict_proba, train_transformer
 from .evaluation import Evaluation, core_metrics, evaluate
 from .fit import (
-                  KEEP_CHOICES,
                   FinishedSeeds,
                   SeedResult,
                   SeedsResult,
@@ -33,18 +32,18 @@ from .loading import (
 from .memory import Accelerator, accelerator, gpu_probe, plan_batches, resolve_precision
 from .presets import PRESETS, ModelSpec, Preset, resolve
 from .result import TrainResult
-from .settings import ENGINES, PRECISIONS, TrainSettings, parse_parallel, settings_for
+from .settings import TrainSettings, parse_parallel, settings_for
 from .tfidf import TFIDF_FILE, majority_baseline, train_tfidf
 from .tiny import TINY_MAX_POSITIONS, build_tiny
 
 __all__ = [
     "BASELINE", "CANDIDATE", "KINDS", "ModelKind", "kind_named", "kind_of", "kind_of_system",
-    "FinishedSeeds", "best_seed", "KEEP_CHOICES", "NO_REMOTE_CODE", "TINY_MAX_POSITIONS", "Accelerator", "LoadReport",
-    "PRECISIONS", "PRESETS", "TFIDF_FILE",
+    "FinishedSeeds", "best_seed", "NO_REMOTE_CODE", "TINY_MAX_POSITIONS", "Accelerator", "LoadReport",
+    "PRESETS", "TFIDF_FILE",
     "EncodedDataset", "EpochListener", "Evaluation", "ModelSpec", "accelerator", "check_max_length", "load_with_report",
     "refuse_custom_code",
     "Preset", "SeedResult", "SeedsResult", "TrainListener", "TrainResult", "TrainSettings", "build_tiny",
-    "check_engine", "ENGINES", "parse_parallel", "check_head", "check_reload", "core_metrics", "evaluate", "fit",
+    "check_engine", "parse_parallel", "check_head", "check_reload", "core_metrics", "evaluate", "fit",
     "fit_seeds", "gpu_probe", "load_classifier",
     "load_saved", "majority_baseline", "plan_batches", "predict_proba", "resolve", "resolve_precision",
     "settings_for", "summarise", "train_tfidf", "train_transformer",

@@ -23,8 +23,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..core.interrupts import raise_if_stop_requested
+from ..core.names import Metric
 from ..data import PreparedData, scheme
-from ..interrupts import raise_if_stop_requested
 from .evaluation import core_metrics, evaluate
 from .listeners import EpochListener
 from .loading import NO_REMOTE_CODE, load_classifier, load_with_report
@@ -88,10 +89,10 @@ def _epoch_relay(history: list[dict[str, float]], listeners: Sequence[EpochListe
         def on_evaluate(self, args, state, control, metrics=None, **kwargs):
             epoch = int(round(state.epoch or 0))
             losses = [h["loss"] for h in state.log_history if "loss" in h]
-            row = {"val_loss": float(metrics["eval_loss"]), "val_accuracy": float(metrics["eval_accuracy"]),
-                   "val_macro_f1": float(metrics["eval_macro_f1"])}
+            row = {Metric.VAL_LOSS: float(metrics["eval_loss"]), Metric.VAL_ACCURACY: float(metrics["eval_accuracy"]),
+                   Metric.VAL_MACRO_F1: float(metrics["eval_macro_f1"])}
             if losses:
-                row["train_loss"] = float(losses[-1])
+                row[Metric.TRAIN_LOSS] = float(losses[-1])
             history.append({"epoch": epoch, **row})
             for listener in listeners:
                 listener(epoch, row)

@@ -17,21 +17,22 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.choices import ENGINES, KEEP_CHOICES
+from ..core.errors import ConfigError, ModelError
+from ..core.interrupts import raise_if_stop_requested
+from ..core.names import Metric
 from ..data import PreparedData
-from ..errors import ConfigError, ModelError
-from ..interrupts import raise_if_stop_requested
 from .kinds import kind_named, kind_of
 from .listeners import EpochListener, TrainListener, as_listeners, epoch_hooks
 from .memory import accelerator, seeds_at_once
 from .presets import ModelSpec
 from .result import TrainResult
-from .settings import ENGINES, TrainSettings, parse_parallel
+from .settings import TrainSettings, parse_parallel
 from .simpletransformers_engine import check_available
 
 #: which seeds' weights a training with repeats keeps
-KEEP_CHOICES = ("best", "all", "none")
 #: the validation metric that picks the best seed
-SELECTION_METRIC = "val_macro_f1"
+SELECTION_METRIC = Metric.VAL_MACRO_F1
 
 
 def check_engine(settings: TrainSettings, kind: str) -> None:

@@ -16,8 +16,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..core.errors import ConfigError, ModelError
 from ..data import PreparedData, scheme
-from ..errors import ConfigError, ModelError
 from .listeners import EpochListener
 from .loading import check_head, check_max_length
 from .presets import PRESETS, TFIDF, TINY, TRANSFORMER, ModelSpec

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypedDict
 
-from ..errors import ModelError
+from ..core.errors import ModelError
 
 
 class NoRemoteCode(TypedDict):

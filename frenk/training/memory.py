@@ -10,8 +10,8 @@ import gc
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..errors import ConfigError
-from .settings import PRECISIONS
+from ..core.choices import PRECISIONS
+from ..core.errors import ConfigError
 
 #: share of the free GPU memory a training plan may use
 MEMORY_SHARE = 0.9

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import ModelError
+from ..core.errors import ModelError
 from .loading import NO_REMOTE_CODE, refuse_custom_code
 
 #: the kinds of model (see :mod:`.kinds` for what each one means)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.names import META_FILE
 from .evaluation import Evaluation
 
 #: probabilities of the reloaded model may differ from the in-process ones by at most this
@@ -69,4 +70,4 @@ def weights_digest(model_dir: Path) -> str | None:
 def write_model_meta(model_dir: Path, kind: str, max_length: int, id2label: dict[int, str]) -> None:
     """``frenk.json`` beside the weights: what a reloading wrapper needs besides them."""
     meta = {"kind": kind, "max_length": max_length, "id2label": {str(k): v for k, v in id2label.items()}}
-    (model_dir / "frenk.json").write_text(json.dumps(meta, indent=2) + "\n")
+    (model_dir / META_FILE).write_text(json.dumps(meta, indent=2) + "\n")

@@ -4,12 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..errors import ConfigError
+from ..core.errors import ConfigError
 from .presets import ModelSpec
-
-PRECISIONS = ("auto", "fp32", "fp16", "bf16")
-#: the training loops of transformer models: this project's (the Trainer) or simpletransformers'
-ENGINES = ("frenk", "simpletransformers")
 
 
 @dataclass

@@ -29,9 +29,10 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 
+from ..core.errors import ConfigError
+from ..core.interrupts import raise_if_stop_requested
+from ..core.names import Metric
 from ..data import PreparedData, scheme
-from ..errors import ConfigError
-from ..interrupts import raise_if_stop_requested
 from .engine import check_saved, conclude, load_and_plan
 from .evaluation import core_metrics
 from .listeners import EpochListener
@@ -100,10 +101,10 @@ def _classification_model(model_type: str, source: str, args: dict, num_labels: 
 
         def _evaluate_during_training(self, *a, **kw):
             results = super()._evaluate_during_training(*a, **kw)
-            row = {"val_loss": float(results["eval_loss"]), "val_accuracy": float(results["accuracy"]),
-                   "val_macro_f1": float(results["macro_f1"])}
+            row = {Metric.VAL_LOSS: float(results["eval_loss"]), Metric.VAL_ACCURACY: float(results["accuracy"]),
+                   Metric.VAL_MACRO_F1: float(results["macro_f1"])}
             if self.epoch_losses:  # the mean over the epoch's steps, as the default engine reports it
-                row["train_loss"] = float(sum(self.epoch_losses) / len(self.epoch_losses))
+                row[Metric.TRAIN_LOSS] = float(sum(self.epoch_losses) / len(self.epoch_losses))
                 self.epoch_losses.clear()
             history.append({"epoch": len(history) + 1, **row})
             for listener in listeners:

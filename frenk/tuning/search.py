@@ -21,12 +21,13 @@ import optuna
 import pandas as pd
 from optuna.trial import TrialState
 
+from ..core.choices import TUNE_METRICS
+from ..core.errors import MAX_TRIALS, check_limit
+from ..core.names import Attr, Metric
 from ..data import PreparedData, without_test
-from ..errors import MAX_TRIALS, check_limit
 from ..training import ModelSpec, fit, settings_for
 from .space import SearchSpace
 from .study import (
-    METRICS,
     choose_pruner,
     choose_sampler,
     fail_orphaned_trials,
@@ -47,7 +48,7 @@ class SearchPlan:
     """What to search, where, and how long."""
 
     space: SearchSpace
-    metric: str = "val_macro_f1"
+    metric: str = Metric.VAL_MACRO_F1
     sampler: str = "auto"
     pruner: str = "auto"
     trials: int = 0  # the study's total budget; 0: the grid's size (20 for other samplers)
@@ -59,7 +60,7 @@ class SearchPlan:
     fixed: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        """A budget or a grid above :data:`~frenk.errors.MAX_TRIALS` is refused (unless
+        """A budget or a grid above :data:`~frenk.core.errors.MAX_TRIALS` is refused (unless
         FRENK_ALLOW_LARGE=1) before any work: a typo there would train for weeks."""
         name = sampler_name(self.sampler, self.space)
         if name in ("grid", "bruteforce") and self.space.is_grid:
@@ -126,7 +127,7 @@ def _retry_failed(study: optuna.Study) -> int:
     queued = 0
     for failed in (t for t in trials if t.state == TrialState.FAIL):
         if not any(_same(t, failed.params) for t in trials if t.state in COUNTED) and failed.params:
-            study.enqueue_trial(failed.params, user_attrs={"frenk.retry_of": failed.number})
+            study.enqueue_trial(failed.params, user_attrs={Attr.RETRY_OF: failed.number})
             trials = study.get_trials(deepcopy=False)
             queued += 1
     return queued
@@ -155,7 +156,7 @@ class _Objective:
 
     def __call__(self, trial: optuna.Trial) -> float:
         params = self.plan.space.suggest(trial)
-        trial.set_user_attr("frenk.worker", worker_id())
+        trial.set_user_attr(Attr.WORKER, worker_id())
         for listener in self.listeners:
             listener.on_trial_start(trial.number, params)
         state, value, duplicate = "failed", None, None
@@ -163,7 +164,7 @@ class _Objective:
             earlier = _duplicate_of(trial.study, trial.number, params)
             if earlier is not None:
                 duplicate, state = earlier.number, "duplicate"
-                trial.set_user_attr("frenk.duplicate_of", earlier.number)
+                trial.set_user_attr(Attr.DUPLICATE_OF, earlier.number)
                 if earlier.state == TrialState.PRUNED:
                     raise optuna.TrialPruned(f"same configuration as trial {earlier.number}, which was pruned")
                 value = earlier.value
@@ -183,12 +184,13 @@ def _table(study: optuna.Study, metric: str) -> pd.DataFrame:
     rows = []
     for t in study.get_trials(deepcopy=False):
         rows.append({"trial": t.number, "state": t.state.name.lower(), metric: t.value,
-                     "duplicate_of": t.user_attrs.get("frenk.duplicate_of"), **t.params,
+                     "duplicate_of": t.user_attrs.get(Attr.DUPLICATE_OF), **t.params,
                      "seconds": t.duration.total_seconds() if t.duration else None})
     frame = pd.DataFrame(rows)
     if frame.empty:
         return frame
-    return frame.sort_values(metric, ascending=METRICS[metric] == "minimize", na_position="last").reset_index(drop=True)
+    ascending = TUNE_METRICS[metric] == "minimize"
+    return frame.sort_values(metric, ascending=ascending, na_position="last").reset_index(drop=True)
 
 
 def search(spec: ModelSpec, data: PreparedData, plan: SearchPlan, work_root: Path,

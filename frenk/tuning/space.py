@@ -19,7 +19,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import MAX_EPOCHS, ConfigError, check_limit
+from ..core.errors import MAX_EPOCHS, ConfigError, check_limit
 
 #: tunable hyperparameter -> (type, smallest allowed value, largest allowed value or None)
 HYPERPARAMETERS: dict[str, tuple[type, float, float | None]] = {

@@ -9,19 +9,15 @@ import sys
 import time
 import warnings
 from pathlib import Path
-from typing import Literal
 
 import optuna
 
-from ..errors import ConfigError, explain
+from ..core.choices import PRUNERS, SAMPLERS, TUNE_METRICS
+from ..core.errors import ConfigError, explain
+from ..core.names import Attr
 from .space import SearchSpace
 
 DEFAULT_JOURNAL = "optuna.journal"
-SAMPLERS = ("auto", "grid", "tpe", "random", "bruteforce")
-PRUNERS = ("auto", "median", "hyperband", "none")
-#: validation metrics a study may optimise, and their direction
-METRICS: dict[str, Literal["maximize", "minimize"]] = {"val_macro_f1": "maximize", "val_accuracy": "maximize",
-                                                        "val_loss": "minimize"}
 #: seconds between heartbeats of a running trial (RDB storages); a trial silent for
 #: HEARTBEAT_GRACE seconds belongs to a dead worker: it is failed and retried
 HEARTBEAT_INTERVAL, HEARTBEAT_GRACE = 30, 120
@@ -108,8 +104,8 @@ class CompactGridSampler(optuna.samplers.GridSampler):
     def before_trial(self, study, trial) -> None:
         if "grid_id" in trial.system_attrs or "fixed_params" in trial.system_attrs:
             return  # a retried or enqueued trial keeps its point
-        if "frenk.grid" not in study.user_attrs:
-            study.set_user_attr("frenk.grid", self._grid)
+        if Attr.GRID not in study.user_attrs:
+            study.set_user_attr(Attr.GRID, self._grid)
         if 0 <= trial.number < self._n_min_trials:
             grid_id = trial.number
         else:  # Optuna's rule: an unvisited point at random; a visited one once the grid is done
@@ -153,12 +149,12 @@ def default_study_name(model: str, lang: str, labels: str, space: SearchSpace) -
 
 def open_study(name: str, storage, sampler, pruner, metric: str) -> optuna.Study:
     """Create the study, or resume it when a study of that name exists (same direction)."""
-    direction = METRICS[metric]
+    direction = TUNE_METRICS[metric]
     study = optuna.create_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner,
                                 direction=direction, load_if_exists=True)
-    recorded = study.user_attrs.get("frenk.metric")
+    recorded = study.user_attrs.get(Attr.METRIC)
     if recorded is None:
-        study.set_user_attr("frenk.metric", metric)
+        study.set_user_attr(Attr.METRIC, metric)
     elif recorded != metric:
         raise ConfigError(f"study {name!r} optimises {recorded}, not {metric}; use metric={recorded} or another study "
                           "name")
@@ -176,7 +172,7 @@ def fail_orphaned_trials(study: optuna.Study) -> list[int]:
     host = socket.gethostname()
     orphans = []
     for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
-        owner = trial.user_attrs.get("frenk.worker", "")
+        owner = trial.user_attrs.get(Attr.WORKER, "")
         owner_host, _, pid = owner.rpartition(":")
         if owner_host != host or not pid.isdigit() or _alive(int(pid)):
             continue

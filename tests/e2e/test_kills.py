@@ -177,7 +177,7 @@ def test_a_killed_publish_leaves_no_staging_and_the_next_publish_works(store, tm
     # a staging folder whose run was never recorded (killed before the run could note it) goes by its name
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
-    from frenk.files import staging_prefix
+    from frenk.core.files import staging_prefix
 
     stray = out.parent / (staging_prefix(out).replace(f".{os.getpid()}.", f".{dead.pid}.") + "abc123")
     (stray / "x").mkdir(parents=True)

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from frenk.config import MainConfig
-from frenk.errors import ConfigError
+from frenk.core.errors import ConfigError
 
 from ..helpers import ROOT, all_runs, mlflow_run
 

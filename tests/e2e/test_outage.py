@@ -168,7 +168,7 @@ def test_a_server_that_stays_down_leaves_a_recovery_folder_that_frenk_recover_lo
 
 def test_recover_refuses_a_folder_that_is_not_a_recovery(tmp_path):
     from frenk.config import RecoverConfig
-    from frenk.errors import ConfigError, TrackingError
+    from frenk.core.errors import ConfigError, TrackingError
     from frenk.steps.train_recovery import recover
 
     with pytest.raises(ConfigError, match="not a folder"):

@@ -18,7 +18,7 @@ import mlflow
 import pytest
 
 from frenk.config import PublishConfig, TrainConfig
-from frenk.errors import FrenkError, TrackingError
+from frenk.core.errors import FrenkError, TrackingError
 from frenk.tracking import registry
 
 from ..helpers import compared_store

@@ -26,8 +26,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from frenk.errors import TrackingError
-from frenk.secret_params import STORAGE_ENV
+from frenk.core.errors import TrackingError
+from frenk.core.secret_params import STORAGE_ENV
 from frenk.tracking.server import (
     create_database,
     free_port,

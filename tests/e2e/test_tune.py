@@ -17,8 +17,8 @@ import optuna
 import pytest
 
 from frenk.config import TrainConfig, TuneConfig
+from frenk.core.errors import DataError
 from frenk.data import load_prepared, without_test
-from frenk.errors import DataError
 from frenk.training import TrainSettings, fit, resolve
 
 from ..helpers import ROOT, all_runs, mlflow_run

@@ -26,7 +26,7 @@ from click.testing import CliRunner
 
 from frenk.cli import command
 from frenk.config import TrainConfig
-from frenk.errors import ALLOW_LARGE_ENV, ConfigError, explain
+from frenk.core.errors import ALLOW_LARGE_ENV, ConfigError, explain
 from frenk.tuning import SearchPlan, parse_space
 from frenk.tuning.study import choose_sampler, open_storage
 

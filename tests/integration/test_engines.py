@@ -10,7 +10,7 @@ import mlflow
 import pytest
 
 from frenk.config import CompareConfig, TrainConfig
-from frenk.errors import ConfigError
+from frenk.core.errors import ConfigError
 from frenk.steps import compare, train
 from frenk.training import TrainSettings, check_engine
 from frenk.training.simpletransformers_engine import EXTRA, st_model_type

@@ -6,8 +6,8 @@ import os
 
 import pytest
 
+from frenk.core.errors import ConfigError, ModelError
 from frenk.data.labels import scheme
-from frenk.errors import ConfigError, ModelError
 from frenk.training import PRESETS, check_head, load_classifier, plan_batches, resolve, resolve_precision
 
 

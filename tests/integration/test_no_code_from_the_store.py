@@ -13,8 +13,9 @@ import pandas as pd
 import pytest
 
 from frenk.config import RecoverConfig, TrainConfig
-from frenk.errors import TrackingError
-from frenk.state import StateError, read_state, types_of, write_state
+from frenk.core.errors import TrackingError
+from frenk.core.names import Tag
+from frenk.core.state import StateError, read_state, types_of, write_state
 from frenk.tracking import resume
 from frenk.training import Evaluation, SeedResult, TrainResult
 
@@ -95,7 +96,7 @@ def _plant_run(experiment_id: str, tags: dict[str, str], folder: Path) -> str:
     """What the attacker of the probe did: a KILLED run with the victim's tags, naming a folder."""
     client = mlflow.MlflowClient()
     planted = client.create_run(experiment_id, tags={k: v for k, v in tags.items() if not k.startswith("mlflow.")})
-    client.set_tag(planted.info.run_id, resume.FOLDER_TAG, str(folder))
+    client.set_tag(planted.info.run_id, Tag.RESUME_FOLDER, str(folder))
     client.set_terminated(planted.info.run_id, "KILLED")
     return planted.info.run_id
 
@@ -113,7 +114,7 @@ def test_a_planted_resume_folder_in_another_experiment_is_never_read(mlflow_stor
     planted_outside = _plant_run(attacker_experiment, victim.data.tags, outside)
     planted_here = _plant_run(attacker_experiment, victim.data.tags, Path.cwd() / "frenk-resume-placeholder")
     inside = Path.cwd() / f"frenk-resume-{planted_here}"
-    mlflow.MlflowClient().set_tag(planted_here, resume.FOLDER_TAG, str(inside))
+    mlflow.MlflowClient().set_tag(planted_here, Tag.RESUME_FOLDER, str(inside))
     _plant_pickle(inside, resume.OLD_RESUME_FILE, marker)
     # and in the victim's own experiment, a run naming a folder outside the working directory
     planted_same = _plant_run(victim.info.experiment_id, victim.data.tags, outside)
@@ -123,7 +124,7 @@ def test_a_planted_resume_folder_in_another_experiment_is_never_read(mlflow_stor
     assert "continuing the training stopped" not in capsys.readouterr().out
     assert [r.seed for r in done.runs] == [42, 43]  # trained anew, nothing adopted
     for planted in (planted_outside, planted_here, planted_same):
-        assert resume.FOLDER_TAG in mlflow.get_run(planted).data.tags  # left as it was: not ours
+        assert Tag.RESUME_FOLDER in mlflow.get_run(planted).data.tags  # left as it was: not ours
 
 
 @pytest.mark.slow
@@ -135,7 +136,7 @@ def test_an_old_pickle_resume_folder_of_this_user_is_refused_with_how_to_finish_
     marker = tmp_path / "code-ran"
     stopped = _plant_run(victim.info.experiment_id, victim.data.tags, Path("placeholder"))
     folder = Path.cwd() / f"frenk-resume-{stopped}"
-    mlflow.MlflowClient().set_tag(stopped, resume.FOLDER_TAG, str(folder))
+    mlflow.MlflowClient().set_tag(stopped, Tag.RESUME_FOLDER, str(folder))
     mlflow.MlflowClient().set_tag(stopped, "mlflow.user", victim.data.tags["mlflow.user"])
     _plant_pickle(folder, resume.OLD_RESUME_FILE, marker)
     with pytest.raises(TrackingError, match=r"older frenk as a pickle .*rm -r"):

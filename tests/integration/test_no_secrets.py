@@ -14,7 +14,7 @@ import mlflow
 import pytest
 
 from frenk.config import TuneConfig
-from frenk.secret_params import STORAGE_ENV, SecretInParameter, refuse_credentials, shown_storage, storage_url
+from frenk.core.secret_params import STORAGE_ENV, SecretInParameter, refuse_credentials, shown_storage, storage_url
 
 from ..helpers import ROOT, mlflow_run, subprocess_env
 
@@ -99,7 +99,7 @@ def test_the_stacks_user_database_is_the_owners_only(tmp_path):
 
 
 def test_every_form_of_a_password_is_caught_and_hidden():
-    from frenk.secret_params import argv_params, redact, url_password
+    from frenk.core.secret_params import argv_params, redact, url_password
 
     hidden = ["postgresql://u:pa/ss@h/db", "postgresql://u:p?a#s@h/db", "postgresql://u:p@ss@h/db",
               "postgresql://u@h/db?password=pa55", "postgresql:///db?host=h&user=u&password=pa55",

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from frenk.core.errors import ConfigError
 from frenk.data import PreprocessOptions, prepare
-from frenk.errors import ConfigError
 from frenk.training import PRESETS, TrainSettings, fit, load_classifier, resolve
 
 

@@ -9,7 +9,7 @@ import mlflow
 import pytest
 
 from frenk.config import PublishConfig, TrainConfig
-from frenk.errors import FrenkError
+from frenk.core.errors import FrenkError
 from frenk.publishing import gate
 
 from ..helpers import FAST, compared_store
@@ -245,7 +245,7 @@ def test_main_publishes_the_best_transformer_by_validation_not_test():
 
 
 def test_wrong_compare_run_or_version_is_a_tracking_error(mlflow_store, tmp_path):
-    from frenk.errors import TrackingError
+    from frenk.core.errors import TrackingError
     from frenk.steps import publish
     from frenk.tracking import search
 

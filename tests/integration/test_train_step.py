@@ -8,7 +8,7 @@ import mlflow
 import pytest
 
 from frenk.config import TrainConfig
-from frenk.errors import ConfigError, DataError, ModelError, TrackingError
+from frenk.core.errors import ConfigError, DataError, ModelError, TrackingError
 from frenk.steps import train
 
 from ..helpers import FAST, all_runs, mlflow_run

@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 
 from frenk.config import TrainConfig
+from frenk.core.errors import ConfigError
 from frenk.data import load_prepared
 from frenk.data.labels import scheme
-from frenk.errors import ConfigError
 from frenk.training import (
     TrainSettings,
     evaluate,

@@ -21,7 +21,7 @@ import pytest
 from frenk.comparison import RunRecord
 from frenk.comparison.design import select_samples
 from frenk.config import PublishConfig, TrainConfig
-from frenk.errors import ConfigError, DataError, FrenkError, ModelError
+from frenk.core.errors import ConfigError, DataError, FrenkError, ModelError
 from frenk.tracking import registry, runs
 from frenk.training import TrainListener
 

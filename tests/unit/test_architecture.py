@@ -61,6 +61,13 @@ def test_library_never_imports_tracking_or_steps(path):
     assert not offending, f"{path.relative_to(ROOT)} imports {offending}: the library must not know about tracking or steps"
 
 
+@pytest.mark.parametrize("path", [p for p in SOURCES if p.relative_to(PACKAGE).parts[0] == "core"],
+                         ids=lambda p: str(p.relative_to(ROOT)))
+def test_the_core_imports_no_other_frenk_package(path):
+    offending = [m for m, _ in _imports(path) if m.startswith("frenk") and not m.startswith("frenk.core")]
+    assert not offending, f"{path.relative_to(ROOT)} imports {offending}: frenk.core is the bottom layer"
+
+
 @pytest.mark.parametrize("path", SOURCES + sorted((ROOT / "bench").glob("*.py")) + sorted((ROOT / "tests").rglob("*.py")),
                          ids=lambda p: str(p.relative_to(ROOT)))
 def test_no_private_names_are_imported_from_other_modules(path):

@@ -13,7 +13,7 @@ from statsmodels.stats.power import TTestPower
 from frenk.comparison import CompareOptions, RunRecord, build_report, render_markdown
 from frenk.comparison.design import compare_pair, newest_per_seed
 from frenk.config import CompareConfig
-from frenk.errors import ConfigError, FrenkError
+from frenk.core.errors import ConfigError, FrenkError
 
 A = [0.80, 0.82, 0.81, 0.83, 0.84]
 B = [0.79, 0.80, 0.80, 0.81, 0.81]

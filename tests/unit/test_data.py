@@ -7,8 +7,8 @@ import json
 import pandas as pd
 import pytest
 
+from frenk.core.errors import ConfigError, DataError
 from frenk.data import PreprocessOptions, load_prepared, prepare, write_prepared
-from frenk.errors import ConfigError, DataError
 
 
 def _rows(topic: str, n: int, split: str, offset: int = 0, labels=("Acceptable speech", "Other offensive")):

@@ -8,9 +8,9 @@ import stat
 
 import pytest
 
+from frenk.core.errors import DataError, FrenkError
+from frenk.core.files import replace_folder
 from frenk.data import PreprocessOptions, prepare, write_prepared
-from frenk.errors import DataError, FrenkError
-from frenk.files import replace_folder
 
 
 def _write(folder, names):

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from frenk.interrupts import raise_if_stop_requested, sigterm_as_interrupt
+from frenk.core.interrupts import raise_if_stop_requested, sigterm_as_interrupt
 
 
 class _SignalsInFinaliser:

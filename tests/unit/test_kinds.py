@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from frenk.errors import ConfigError
+from frenk.core.errors import ConfigError
 from frenk.publishing import exportable, registry_alias
 from frenk.training import BASELINE, CANDIDATE, KINDS, kind_named, kind_of_system
 

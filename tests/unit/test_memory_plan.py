@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from frenk.errors import ConfigError
+from frenk.core.errors import ConfigError
 from frenk.training import Accelerator, load_classifier, plan_batches, resolve_precision
 from frenk.training.memory import MEMORY_SHARE, fits_in_memory, worst_case_step
 

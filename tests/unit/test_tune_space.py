@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from frenk.errors import ConfigError
+from frenk.core.errors import ConfigError
 from frenk.training import PRESETS
 from frenk.tuning import load_space, parse_space, sampler_name
 from frenk.tuning.space import Range

@@ -1,0 +1,31 @@
+"""The closed sets the steps accept, one home each: the configs (:mod:`frenk.config`) offer them
+as click choices, the library packages check against them, and the README's parameter tables
+list them (``tests/unit/test_names.py`` checks the README against these)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from .names import Metric
+
+#: FRENK's languages, and their names on the model card and in experiment descriptions
+LANGS = ("hr", "sl", "en")
+LANGUAGE_NAMES = {"hr": "Croatian", "sl": "Slovenian", "en": "English"}
+#: FRENK's topics
+TOPICS = ("lgbt", "migrants")
+#: label schemes: Acceptable/Offensive, or the six FRENK classes
+SCHEMES = ("binary", "multiclass")
+#: numeric precision of a training ("auto": bf16/fp16 on a GPU that has it, fp32 on CPU)
+PRECISIONS = ("auto", "fp32", "fp16", "bf16")
+#: the training loops of transformer models: this project's (the Trainer) or simpletransformers'
+ENGINES = ("frenk", "simpletransformers")
+#: with repeats, whose weights stay on disk
+KEEP_CHOICES = ("best", "all", "none")
+#: Optuna samplers and pruners of the tune step
+SAMPLERS = ("auto", "grid", "tpe", "random", "bruteforce")
+PRUNERS = ("auto", "median", "hyperband", "none")
+#: validation metrics a study may optimise, and their direction
+TUNE_METRICS: dict[str, Literal["maximize", "minimize"]] = {
+    Metric.VAL_MACRO_F1: "maximize", Metric.VAL_ACCURACY: "maximize", Metric.VAL_LOSS: "minimize"}
+#: the hyperparameters a search space, params= and args= may set
+TUNABLE = ("learning_rate", "epochs", "batch_size", "warmup_ratio", "weight_decay", "max_length")

@@ -1,0 +1,125 @@
+"""The names frenk writes into a tracking store, one home each: run tags, registered-model and
+version tags, Optuna study and trial attributes, the files beside a model's weights, and the
+library's metric names.
+
+Nothing else in ``frenk/`` spells a ``frenk.*`` name (``tests/unit/test_names.py`` fails on such
+a literal anywhere else); :mod:`frenk.tracking` serialises these, and the README's tag table lists
+them. A value here is part of users' stores: change one only with a reader for the old name.
+"""
+
+from __future__ import annotations
+
+#: the namespace of every frenk tag and attribute
+PREFIX = "frenk."
+
+
+class Tag:
+    """Run tags (and, where named so, registered-model and model-version tags)."""
+
+    # what a run is
+    STEP = "frenk.step"  #: the entry point: preprocess, train, tune, compare, publish, main
+    LANG = "frenk.lang"
+    LABELS = "frenk.labels"
+    DATA_DIGEST = "frenk.data_digest"  #: digest of the prepared splits
+    DATA_SOURCE = "frenk.data_source"  #: the preprocess source: hub, sample or a path
+    CODE_VERSION = "frenk.code_version"  #: digest of the project's source (frenk.core.provenance)
+    MAIN_RUN = "frenk.main_run"  #: the main run a step ran under
+    # a train run and its seed runs
+    MODEL = "frenk.model"  #: the preset's name
+    KIND = "frenk.kind"  #: the model kind (frenk.training.kinds), which decides the registry alias
+    ENGINE = "frenk.engine"  #: a transformer's training loop
+    SEED = "frenk.seed"
+    GROUP = "frenk.group"  #: the comparison group compare selects on
+    REPEATS = "frenk.repeats"
+    BEST_RUN_ID = "frenk.best_run_id"
+    BEST_SEED = "frenk.best_seed"
+    MODEL_ID = "frenk.model_id"  #: the Hub id of the base model
+    TUNE_RUN = "frenk.tune_run"  #: the tune run whose best parameters a training used
+    RELOAD_CHECK = "frenk.reload_check"
+    RESULTS_TABLE = "frenk.results_table"  #: a run logged in the sectioned layout (value: the table's file)
+    SCORED_CLASSES = "frenk.scored_classes"  #: JSON list of the classes test macro-F1 averages over
+    # stop and resume
+    RESUME_FOLDER = "frenk.resume_folder"
+    CONTINUED_BY = "frenk.continued_by"  #: on a stopped parent: the run that resumed it
+    TRAIN_DIGEST = "frenk.train_digest"  #: digest of what a resumed training must match
+    TRACKING_USER = "frenk.tracking_user"  #: the basic-auth user that started a run
+    # orphans: who started a run, and what it left on disk
+    HOST = "frenk.host"
+    PID = "frenk.pid"
+    TEMP_DIRS = "frenk.temp_dirs"
+    ORPHANED = "frenk.orphaned"
+    # tune
+    STUDY = "frenk.study"
+    SAMPLER = "frenk.sampler"
+    BEST_TRIAL = "frenk.best_trial"
+    TRIAL = "frenk.trial"
+    TRIAL_STATE = "frenk.trial_state"
+    DUPLICATE_OF = "frenk.duplicate_of"  #: a trial run that repeated an earlier configuration
+    # compare
+    SYSTEMS = "frenk.systems"
+    COMPARED_RUNS = "frenk.compared_runs"
+    BEST_SYSTEM = "frenk.best_system"
+    # model versions (publish) and the promotion lock's registered model
+    RUN_ID = "frenk.run_id"
+    WEIGHTS_SHA256 = "frenk.weights_sha256"
+    MODEL_VERSION = "frenk.model_version"
+    COMPARE_RUN = "frenk.compare_run"
+    GATE = "frenk.gate"
+    FORCED = "frenk.forced"
+    PROMOTED_ON = "frenk.promoted_on"
+    PUBLISHED_TO = "frenk.published_to"
+    LOCK_FOR = "frenk.lock_for"
+    LOCK_HOST = "frenk.lock_host"
+    LOCK_PID = "frenk.lock_pid"
+    LOCK_STARTED = "frenk.lock_started"
+    LOCK_TOKEN = "frenk.lock_token"
+    # dataset inputs
+    SOURCE = "frenk.source"
+    PREPARED = "frenk.prepared"
+
+
+class Attr:
+    """Optuna study and trial user attributes."""
+
+    GRID = "frenk.grid"  #: a study's grid, stored once
+    METRIC = "frenk.metric"
+    WORKER = "frenk.worker"
+    DUPLICATE_OF = "frenk.duplicate_of"
+    RETRY_OF = "frenk.retry_of"
+
+
+class Metric:
+    """The library's metric names (training results, the comparison, the card). The tracking
+    store shows the top-level ones in UI sections (``test/macro_f1``):
+    :mod:`frenk.tracking.metric_names` maps between the two."""
+
+    TEST_ACCURACY = "test_accuracy"
+    TEST_MACRO_F1 = "test_macro_f1"
+    FINAL_VAL_ACCURACY = "final_val_accuracy"
+    FINAL_VAL_MACRO_F1 = "final_val_macro_f1"
+    TRAIN_SECONDS = "train_seconds"
+    PEAK_GPU_MEMORY_MB = "peak_gpu_memory_mb"
+    RELOAD_MAX_PROB_DIFF = "reload_max_prob_diff"
+    TEST_ACCURACY_MEAN = "test_accuracy_mean"
+    TEST_ACCURACY_STD = "test_accuracy_std"
+    TEST_MACRO_F1_MEAN = "test_macro_f1_mean"
+    TEST_MACRO_F1_STD = "test_macro_f1_std"
+    # per epoch
+    VAL_MACRO_F1 = "val_macro_f1"
+    VAL_ACCURACY = "val_accuracy"
+    VAL_LOSS = "val_loss"
+    TRAIN_LOSS = "train_loss"
+
+
+#: the file beside a saved model's weights: max_length, labels, what a reloading wrapper needs
+META_FILE = "frenk.json"
+
+
+def tag_names() -> frozenset[str]:
+    """Every tag of :class:`Tag`."""
+    return frozenset(v for k, v in vars(Tag).items() if k.isupper())
+
+
+def search_tag(tag: str) -> str:
+    """A tag as an MLflow search filter spells it: ``tags.`frenk.step```."""
+    return f"tags.`{tag}`"
