@@ -22,6 +22,7 @@ from collections.abc import Callable
 import click
 
 from .core.errors import FrenkError, explain
+from .core.log import configure as configure_logging
 from .core.secret_params import SecretInParameter, refuse_credentials
 
 
@@ -101,6 +102,7 @@ def command(config_cls: type, step: Callable[[typing.Any], typing.Any]) -> click
 
     def run(debug: bool = False, **kwargs: typing.Any) -> None:
         debug = debug or debug_wanted()
+        configure_logging(verbose=debug)
         try:
             _configure_and_run(config_cls, step, kwargs)
         except SecretInParameter as exc:

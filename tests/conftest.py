@@ -13,6 +13,14 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("MLFLOW_ENABLE_ASYNC_LOGGING", "false")
 
 
+@pytest.fixture(autouse=True, scope="session")
+def frenk_logging():
+    """frenk's messages as the CLI prints them (frenk.core.log), for the steps the tests call."""
+    from frenk.core.log import configure
+
+    configure()
+
+
 @pytest.fixture(scope="session")
 def empty_store_database(tmp_path_factory):
     """An MLflow SQLite database with its tables made and no experiment: MLflow's migrations take

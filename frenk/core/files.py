@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import re
 import shutil
@@ -13,6 +14,8 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from .errors import FrenkError
+
+log = logging.getLogger(__name__)
 
 #: the record of a replaceable folder lists the entries the step wrote under this key
 FILES_KEY = "files"
@@ -119,7 +122,7 @@ def remove_stale_staging(output: str | os.PathLike, what: str) -> list[Path]:
             entry.unlink(missing_ok=True)
         removed.append(entry)
     if removed:
-        print(f"frenk: removed what a stopped {what} left beside {out} (its process is gone): "
+        log.info(f"removed what a stopped {what} left beside {out} (its process is gone): "
               + ", ".join(e.name for e in removed))
     return removed
 

@@ -24,6 +24,7 @@ class Tag:
     DATA_SOURCE = "frenk.data_source"  #: the preprocess source: hub, sample or a path
     CODE_VERSION = "frenk.code_version"  #: digest of the project's source (frenk.core.provenance)
     MAIN_RUN = "frenk.main_run"  #: the main run a step ran under
+    STEPS = "frenk.steps"  #: on a main run: its steps, step:run id, comma-separated
     # a train run and its seed runs
     MODEL = "frenk.model"  #: the preset's name
     KIND = "frenk.kind"  #: the model kind (frenk.training.kinds), which decides the registry alias

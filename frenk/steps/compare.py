@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, fields
 
 from ..comparison import CompareOptions, build_report, check_comparable, render_markdown
 from ..config import CompareConfig
+from ..core.log import result
 from ..tracking import access, experiments, results, runs, search
+
+log = logging.getLogger(__name__)
 
 #: metrics every train run logs at the top level (others are read from its results table)
 TOP_LEVEL = {"accuracy", "macro_f1"}
@@ -38,8 +42,8 @@ def compare(cfg: CompareConfig) -> CompareOutcome:
     readable = access.read_only([("experiment", target)])  # where the run would go
     if readable:  # a reader may compare; the report is printed, not logged
         report, markdown = _report(cfg, records, opts, samples)
-        print(markdown)
-        print(f"compare report not logged: you may only read {readable[0]}")
+        result(markdown)
+        log.info(f"compare report not logged: you may only read {readable[0]}")
         return CompareOutcome(report, markdown, None)
     with runs.step_run(_run_name(cfg, samples), runs.frenk_tags(step="compare", group=cfg.group or None),
                        experiment_id=target) as run:
@@ -48,8 +52,8 @@ def compare(cfg: CompareConfig) -> CompareOutcome:
         if len(digests) == 1:
             runs.set_tags(runs.frenk_tags(data_digest=digests[0]))
         results.log_compare(report, markdown, {f.name: getattr(cfg, f.name) for f in fields(cfg)})
-    print(markdown)
-    print(f"compare run {run.info.run_id}")
+    result(markdown)
+    result(f"compare run {run.info.run_id}")
     return CompareOutcome(report, markdown, run.info.run_id)
 
 

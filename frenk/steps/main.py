@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -12,6 +13,8 @@ from ..core.provenance import code_version
 from ..data import load_prepared
 from ..publishing import exportable, system_to_publish
 from ..tracking import projects, registry, results, runs, search
+
+log = logging.getLogger(__name__)
 
 #: the checkout whose MLproject main runs (frenk/steps/main.py -> the checkout)
 PROJECT = Path(__file__).resolve().parents[2]
@@ -34,10 +37,10 @@ class _Chain:
     def step(self, entry_point: str, params: dict, valid=lambda run: True, reuse_tags=None):
         previous = search.find_reusable(entry_point, params, self.experiment, reuse_tags)
         if previous is not None and valid(previous):
-            print(f"[main] {entry_point}: reusing finished run {previous.info.run_id}")
+            log.info(f"main: {entry_point}: reusing finished run {previous.info.run_id}")
             self.done.append(StepRecord(entry_point, previous.info.run_id, True))
             return previous
-        print(f"[main] {entry_point}: running")
+        log.info(f"main: {entry_point}: running")
         run = projects.run_entry_point(PROJECT, entry_point, params, self.experiment, self.main_run_id)
         self.done.append(StepRecord(entry_point, run.info.run_id, False))
         return run
@@ -96,7 +99,7 @@ def main(cfg: MainConfig) -> list[StepRecord]:
                          reuse_tags={Tag.DATA_DIGEST: digest})
         report = search.load_report(cmp.info.run_id)
         system = system_to_publish(report)  # by mean validation score over seeds, never by test
-        print(f"[main] publishing {system}: {report['validation_choice']['text']}")
+        log.info(f"main: publishing {system}: {report['validation_choice']['text']}")
         version = registry.version_of(name, {r.info.run_id for r in group_runs
                                              if r.data.tags.get(Tag.MODEL) == system})
         if version is None:
@@ -105,12 +108,12 @@ def main(cfg: MainConfig) -> list[StepRecord]:
         chain.step("publish", {"name": name, "lang": cfg.lang, "version": version.version,
                                "compare_run": cmp.info.run_id, "output": output, "force": cfg.force},
                    valid=lambda run: (output / "frenk_publish.json").is_file())
-        runs.set_tags({Tag.GROUP: group, "frenk.steps": ",".join(f"{d.step}:{d.run_id}" for d in chain.done)})
+        runs.set_tags({Tag.GROUP: group, Tag.STEPS: ",".join(f"{d.step}:{d.run_id}" for d in chain.done)})
         results.describe(f"Published **{system}** ({results.version_link(name, version.version)}): "
                          f"{report['validation_choice']['text']}. Steps: "
                          + ", ".join(f"{d.step} {results.run_link(d.run_id)}" + (" (reused)" if d.reused else "")
                                      for d in chain.done) + ".")
     reused = sum(d.reused for d in chain.done)
-    print(f"[main] done: {len(chain.done)} steps, {reused} reused; "
+    log.info(f"main: done: {len(chain.done)} steps, {reused} reused; "
           f"published {system} ({name} version {version.version}) to {output}")
     return chain.done

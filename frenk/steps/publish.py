@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import logging
 import shutil
 import tempfile
 from dataclasses import dataclass, fields
@@ -14,9 +15,12 @@ from ..core import interrupts
 from ..core.errors import FrenkError
 from ..core.files import FILES_KEY, check_replaceable, rewrite_file, staged_folder
 from ..core.interrupts import sigterm_as_interrupt
+from ..core.log import result
 from ..core.names import META_FILE, Tag
 from ..publishing import card_facts, check_export, check_exportable, gate, hub, render_card
 from ..tracking import access, experiments, registry, results, runs, search
+
+log = logging.getLogger(__name__)
 
 #: the record of a publication; it lists the files publish wrote into the folder
 PUBLISH_RECORD = "frenk_publish.json"
@@ -96,7 +100,7 @@ def _publish(cfg: PublishConfig) -> PublishOutcome:
     complete_pending(cfg.name, out)  # a promotion that a killed publish left half-done
     champion = registry.alias_version(cfg.name, cfg.alias)
     if same_weights(champion, mv) and str(champion.version) != version:
-        print(f"{cfg.name} version {version} has the same weights as the @{cfg.alias} version {champion.version} "
+        result(f"{cfg.name} version {version} has the same weights as the @{cfg.alias} version {champion.version} "
               f"({Tag.WEIGHTS_SHA256}): nothing to promote, {out} left as it is")
         return PublishOutcome(cfg.name, str(champion.version), out, "", False, "same weights as the champion")
     decision = gate(report, system, has_champion=champion is not None and str(champion.version) != version)
@@ -104,7 +108,7 @@ def _publish(cfg: PublishConfig) -> PublishOutcome:
         raise _refusal(cfg, version, system, decision.reason)
     prun_id = _export_and_promote(cfg, out, run, version, champion, decision, (report, compare_run_id))
     verb = "forced" if not decision.allowed else "promoted"
-    print(f"{verb} {cfg.name} version {version} ({system}) to alias {cfg.alias}: {decision.reason}; "
+    result(f"{verb} {cfg.name} version {version} ({system}) to alias {cfg.alias}: {decision.reason}; "
           f"Hugging Face folder in {out}")
     return PublishOutcome(cfg.name, version, out, prun_id, not decision.allowed, decision.reason)
 
@@ -134,7 +138,7 @@ def _export_and_promote(cfg: PublishConfig, out: Path, run, version: str, champi
                                               Tag.FORCED: str(not decision.allowed).lower()},
                                         promotion["run_description"])
         if cfg.push and not interrupts.stop_requested():
-            print(f"pushed to {hub.push_folder(out, cfg.repo_id)}")
+            result(f"pushed to {hub.push_folder(out, cfg.repo_id)}")
     return prun.info.run_id
 
 
@@ -228,12 +232,12 @@ def complete_pending(name: str, out: Path) -> None:
         now = registry.alias_version(name, alias)
         now = str(now.version) if now is not None else None
         if now not in (version, pending.get("previous_version")):
-            print(f"frenk: {out} holds {name} version {version}, whose promotion (publish run {stopped}) was stopped "
+            log.info(f"{out} holds {name} version {version}, whose promotion (publish run {stopped}) was stopped "
                   f"half-way, but @{alias} is now version {now}: the folder is not the champion's until a publish "
                   "replaces it")
             return
         if now != version:
             _promote(name, version, pending, pending.get("previous_version"), known=True)
-            print(f"frenk: completed the promotion of {name} version {version} to @{alias} that publish run {stopped} "
+            log.info(f"completed the promotion of {name} version {version} to @{alias} that publish run {stopped} "
                   f"left half-done ({out} already held that version)")
         _settle_record(out)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
-import sys
 import tempfile
 from collections.abc import Sequence
 from dataclasses import fields
@@ -20,6 +20,8 @@ from ..training import EpochListener, TrainListener, check_engine, kind_of, reso
 from .train_finish import TrainOutcome, outcome
 from .train_recovery import fit_and_finish
 
+log = logging.getLogger(__name__)
+
 
 def _checked_inputs(cfg: TrainConfig):
     """Everything that can be checked before training, in order of cost; returns (spec, data, settings)."""
@@ -32,7 +34,7 @@ def _checked_inputs(cfg: TrainConfig):
     data = load_or_prepare(cfg.data, PreprocessOptions(lang=cfg.lang, labels=cfg.labels))
     check_scheme(data, cfg.lang, cfg.labels, cfg.data)
     for line in missing_class_warnings(data):  # a class without examples in a split: macro-F1 over fewer classes
-        print(f"frenk: warning: {line}", file=sys.stderr, flush=True)
+        log.warning(line)
     kind_of(spec).check_before_training(spec, cfg.labels, cfg.max_length)
     settings = settings_for(spec, epochs=cfg.epochs, learning_rate=cfg.learning_rate, batch_size=cfg.batch_size,
                             max_length=cfg.max_length, seed=cfg.seed, precision=cfg.precision,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..config import TrainConfig
+from ..core.log import result
 from ..core.names import Metric, Tag
 from ..publishing import registry_alias
 from ..tracking import registry, results, runs
@@ -68,7 +69,7 @@ def outcome(cfg: TrainConfig, model: str, fitted, run_ids: dict[int, str], versi
 
 
 def _report(cfg: TrainConfig, model: str, done: list[SeedRun], best: SeedRun, version: str | None) -> None:
-    print(
+    result(
         f"trained {model} on {cfg.lang}/{cfg.labels} with seeds {[r.seed for r in done]}: test macro-F1 "
         + ", ".join(f"{r.metrics[Metric.TEST_MACRO_F1]:.4f}" for r in done)
         + f"; best seed {best.seed} (validation macro-F1 {best.val_macro_f1:.4f})"

@@ -7,6 +7,7 @@ leaves a recovery folder that ``frenk-recover`` logs when it is back (:mod:`fren
 
 from __future__ import annotations
 
+import logging
 import shutil
 from pathlib import Path
 
@@ -20,6 +21,8 @@ from ..tracking.listeners import SeedRuns
 from ..training import FinishedSeeds, best_seed, fit_seeds, kind_of
 from .train_finish import TrainOutcome, finish, outcome
 
+log = logging.getLogger(__name__)
+
 
 def fit_and_finish(cfg: TrainConfig, inputs, seed_runs: SeedRuns, tags: dict[str, str], run_id: str, work_root: Path,
                     resumable: resume.Resumable | None, listeners):
@@ -31,7 +34,7 @@ def fit_and_finish(cfg: TrainConfig, inputs, seed_runs: SeedRuns, tags: dict[str
         resume.adopt(resumable, run_id)
         seed_runs.adopt(resumable.run_ids, resumable.model_uris)
         finished = resumable.finished
-        print(f"frenk: continuing the training stopped in run {resumable.parent_run_id}: seeds "
+        log.info(f"continuing the training stopped in run {resumable.parent_run_id}: seeds "
               f"{[r.seed for r in finished]} finished there; training "
               f"{[s for s in seeds if s not in resumable.run_ids]}")
     guard = outage.OutageGuard(seed_runs)  # a server that stays down does not stop the training
@@ -63,8 +66,8 @@ def _keep_stopped(run_id: str, earlier: list, collected: FinishedSeeds, resumabl
     folder = resume.save_stopped(run_id, finished, best_work, seed_runs.run_ids, seed_runs.model_uris, Path.cwd())
     if resumable is not None:
         resume.close(resumable)
-    print(f"frenk: seeds {[r.seed for r in finished]} finished and keep their runs; the best one's weights are kept "
-          f"in {folder}: run the same command again to train the missing seeds only", flush=True)
+    log.info(f"seeds {[r.seed for r in finished]} finished and keep their runs; the best one's weights are kept "
+             f"in {folder}: run the same command again to train the missing seeds only")
 
 
 def _finish_or_save(cfg: TrainConfig, fitted, guard: outage.OutageGuard, tags: dict[str, str], run_id: str,
@@ -122,6 +125,6 @@ def recover(cfg: RecoverConfig) -> TrainOutcome:
             getattr(seed_runs, name)(*args)
         version = finish(train_cfg, saved.tags[Tag.MODEL], saved.fitted, seed_runs, saved.tags, state["nested"])
     shutil.rmtree(folder)
-    print(f"frenk: logged the training saved in {folder} to run {saved.run_id} (the folder is removed)")
+    log.info(f"logged the training saved in {folder} to run {saved.run_id} (the folder is removed)")
     return outcome(train_cfg, saved.tags[Tag.MODEL], saved.fitted, seed_runs.run_ids, version,
                     saved.run_id if state["nested"] else None)

@@ -10,6 +10,7 @@ from pathlib import Path
 from ..config import TuneConfig
 from ..core.errors import ConfigError, FrenkError
 from ..core.interrupts import sigterm_as_interrupt
+from ..core.log import result as show
 from ..core.secret_params import shown_storage, storage_url
 from ..data import PreprocessOptions, check_scheme, load_or_prepare
 from ..tracking import access, experiments, results, runs
@@ -77,11 +78,11 @@ def tune(cfg: TuneConfig) -> TuneOutcome:
 
 def _report(result: SearchResult, run_id: str) -> None:
     counts = result.table["state"].value_counts().to_dict() if len(result.table) else {}
-    print(f"study {result.study}: {result.new_trials} new trial(s), {len(result.table)} in all "
+    show(f"study {result.study}: {result.new_trials} new trial(s), {len(result.table)} in all "
           f"({', '.join(f'{n} {s}' for s, n in sorted(counts.items()))}); sampler {result.sampler}, pruner "
           f"{result.pruner}")
     if result.best_trial is None:
-        print("no trial has finished yet")
+        show("no trial has finished yet")
     else:
-        print(f"best {result.metric} {result.best_value:.4f} (trial {result.best_trial}): {result.best_params}")
-        print(f"train it over seeds: mlflow run . -e train -P params={run_id} ...  (tune run {run_id})")
+        show(f"best {result.metric} {result.best_value:.4f} (trial {result.best_trial}): {result.best_params}")
+        show(f"train it over seeds: mlflow run . -e train -P params={run_id} ...  (tune run {run_id})")

@@ -29,6 +29,8 @@ from ..training import BASELINE
 from .pyfunc import ARTIFACT, FrenkTextClassifier
 from .runs import resume_run, verbose
 
+log = logging.getLogger(__name__)
+
 #: the package folder, logged with each model so that the pyfunc wrapper loads anywhere
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
 
@@ -276,7 +278,7 @@ def repair_versions(name: str) -> list[str]:
             _complete(client, name, v, run)
             completed.append(str(v.version))
     if deleted or completed:
-        print(f"frenk: registered model {name}: "
+        log.info(f"registered model {name}: "
               + "; ".join(filter(None, [
                   f"deleted version(s) {', '.join(deleted)} (their training did not finish)" if deleted else "",
                   f"completed the tags of version(s) {', '.join(completed)}" if completed else ""])))
@@ -342,7 +344,7 @@ def _break(client: MlflowClient, lock: str, held: dict) -> None:
             f"the promotion lock {lock} was left by {_who(held)}, whose process is gone or which has held it over "
             f"{LOCK_STALE_S:g} s, and this user may not delete it ({exc.error_code}): ask an admin of the tracking "
             f"server to delete the registered model {lock}, then publish again") from None
-    print(f"frenk: removed the promotion lock {lock} left by {_who(held)} (the process is gone)")
+    log.info(f"removed the promotion lock {lock} left by {_who(held)} (the process is gone)")
 
 
 @contextlib.contextmanager
@@ -379,7 +381,7 @@ def promotion_lock(name: str, purpose: str, wait_s: float | None = None) -> Iter
                 f"within {wait:g} s; run again later. If no publish is running there, delete the registered "
                 f"model {lock} (MLflow UI, or MlflowClient().delete_registered_model)")
         if held is not None and not told:
-            print(f"frenk: waiting for {_who(held)} to finish promoting {name}")
+            log.info(f"waiting for {_who(held)} to finish promoting {name}")
             told = True
         time.sleep(0.25)
     try:

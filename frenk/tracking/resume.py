@@ -20,6 +20,7 @@ from __future__ import annotations
 import getpass
 import hashlib
 import json
+import logging
 import os
 import shutil
 import socket
@@ -35,6 +36,8 @@ from ..core.provenance import code_version
 from ..core.state import StateError, check_owned, read_state, types_of
 from ..training import Evaluation, SeedResult, TrainResult
 from .outage import keep_folder
+
+log = logging.getLogger(__name__)
 
 RESUME_FILE = "resume.json"
 #: the pickle of frenk before f37cd20, never read
@@ -110,7 +113,7 @@ def _read_payload(folder: Path) -> dict | None:
         payload = read_state(folder, RESUME_FILE, RESUME_TYPES, "resume folder")
     except Exception as exc:  # a damaged folder (a missing or broken data file too): train every seed instead
         why = exc if isinstance(exc, StateError) else type(exc).__name__
-        print(f"frenk: warning: not continuing from {folder}: {why}", flush=True)
+        log.warning(f"not continuing from {folder}: {why}")
         return None
     return payload if isinstance(payload, dict) and {"finished", "run_ids", "model_uris"} <= set(payload) else None
 

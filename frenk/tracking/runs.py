@@ -6,6 +6,7 @@ Nothing happens at import time: the tracking URI is resolved when a run starts.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import shutil
 import socket
@@ -22,6 +23,8 @@ from ..core.names import PREFIX, Tag, tag_names
 from ..core.provenance import code_version
 from . import experiments
 from .server import redact
+
+log = logging.getLogger(__name__)
 
 #: the embedded default store: MLflow's SQLite store in the working directory
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
@@ -236,7 +239,7 @@ def clean_orphans() -> list[str]:
                 shutil.rmtree(folder, ignore_errors=True)
                 removed.append(folder)
     if orphans:
-        print(f"frenk: marked {len(orphans)} orphaned run(s) FAILED, their process on {host} is gone: "
+        log.info(f"marked {len(orphans)} orphaned run(s) FAILED, their process on {host} is gone: "
               f"{', '.join(orphans)}" + (f"; removed their temporary folders {', '.join(removed)}" if removed else ""))
     return orphans
 

@@ -3,9 +3,9 @@ as PostgreSQL across machines), sampler, pruner and name; resumed, never duplica
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
-import sys
 import time
 import warnings
 from pathlib import Path
@@ -16,6 +16,8 @@ from ..core.choices import PRUNERS, SAMPLERS, TUNE_METRICS
 from ..core.errors import ConfigError, explain
 from ..core.names import Attr
 from .space import SearchSpace
+
+log = logging.getLogger(__name__)
 
 DEFAULT_JOURNAL = "optuna.journal"
 #: seconds between heartbeats of a running trial (RDB storages); a trial silent for
@@ -70,9 +72,8 @@ class _SteadyRDBStorage(optuna.storages.RDBStorage):
         except Exception as exc:  # the database is away: the trial goes on, the next beat retries
             where = self.url.split("@")[-1]
             reason = explain(exc) or f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
-            print(f"frenk: warning: the heartbeat of trial {trial_id} could not reach the Optuna storage {where} "
-                  f"({reason}); the trial goes on and the next heartbeat tries again in {HEARTBEAT_INTERVAL} s",
-                  file=sys.stderr, flush=True)
+            log.warning(f"the heartbeat of trial {trial_id} could not reach the Optuna storage {where} "
+                        f"({reason}); the trial goes on and the next heartbeat tries again in {HEARTBEAT_INTERVAL} s")
 
 
 def _lost_creation_race(exc: Exception) -> bool:

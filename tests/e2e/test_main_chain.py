@@ -54,7 +54,7 @@ def test_main_runs_the_chain_and_a_rerun_reuses_every_step(tmp_path):
 
     shutil.rmtree(out)  # as if publishing had failed: the rerun continues there
     third = run()
-    assert "5 steps, 4 reused" in third and "[main] publish: running" in third
+    assert "5 steps, 4 reused" in third and "frenk: main: publish: running" in third
     assert (out / "model.safetensors").is_file()
 
 
@@ -66,7 +66,7 @@ def test_main_with_tune_trains_the_tuned_model_with_its_best_parameters(tmp_path
               "output": tmp_path / "hf", "data_dir": tmp_path / "data"}
     proc = mlflow_run("main", params, uri, tmp_path, timeout=1500)
     assert proc.returncode == 0, proc.stderr[-4000:]
-    assert "[main] tune: running" in proc.stdout and "6 steps, 0 reused" in proc.stdout
+    assert "frenk: main: tune: running" in proc.stdout and "6 steps, 0 reused" in proc.stdout
     mlflow.set_tracking_uri(uri)
     runs = all_runs()
     (tune_run,) = [r for r in runs if r.data.tags.get("frenk.step") == "tune"]
