@@ -76,6 +76,12 @@ def test_no_private_names_are_imported_from_other_modules(path):
     assert not private, f"{path.relative_to(ROOT)} imports private names {private}"
 
 
+def test_the_library_prints_through_the_frenk_logger():
+    calls = [f"{path.relative_to(ROOT)}:{node.lineno}" for path in SOURCES for node in ast.walk(ast.parse(path.read_text()))
+             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "print"]
+    assert not calls, f"print() in {calls}: use logging.getLogger(__name__) or frenk.core.log.result"
+
+
 def test_no_sys_path_edits_in_benchmarks():
     for path in (ROOT / "bench").glob("*.py"):
         assert "sys.path" not in path.read_text(), f"{path}: import the installed package instead"
