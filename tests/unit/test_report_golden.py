@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from frenk.comparison import build_report, render_markdown
+from frenk.comparison import REPORT_VERSION, ComparisonReport, build_report, render_markdown
 from tests.unit.golden.cases import cases
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -36,6 +36,12 @@ def _same(got, want, where="report") -> None:
 def test_report_matches_its_golden_file(name):
     records, opts, predictions, best = cases()[name]
     report = build_report(records, opts, predictions, best)
-    saved = json.loads(json.dumps(report))  # what report.json holds
-    _same(saved, json.loads((GOLDEN / f"{name}.json").read_text()))
+    saved = json.loads(json.dumps(report.to_dict()))  # what report.json holds
+    assert saved.pop("version") == REPORT_VERSION  # the one key the typed report added
+    golden = json.loads((GOLDEN / f"{name}.json").read_text())
+    _same(saved, golden)
     assert render_markdown(report) == (GOLDEN / f"{name}.md").read_text()
+    # a report.json written before the typed report (no version) reads back as the same report
+    again = ComparisonReport.from_dict(golden)
+    _same(json.loads(json.dumps(again.to_dict())), {**golden, "version": REPORT_VERSION})
+    assert render_markdown(again) == render_markdown(report)
