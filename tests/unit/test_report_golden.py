@@ -31,8 +31,11 @@ def _same(got, want, where="report") -> None:
         assert got == want, f"{where}: {got!r} != {want!r}"
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("name", sorted(cases()))
+#: the case the fast loop checks (each takes about a second; the others run with the slow tests)
+FAST = {"paired"}
+
+
+@pytest.mark.parametrize("name", [n if n in FAST else pytest.param(n, marks=pytest.mark.slow) for n in sorted(cases())])
 def test_report_matches_its_golden_file(name):
     records, opts, predictions, best = cases()[name]
     report = build_report(records, opts, predictions, best)

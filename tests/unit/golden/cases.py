@@ -2,9 +2,13 @@
 options and predictions that reach every part of the report (paired and independent designs,
 Holm and Friedman, a baseline, no spread, validation choice, class sets, per-fold and per-example
 views). The files were written by the report code before the typed report; the report of these
-inputs must stay the same, number for number."""
+inputs must stay the same, number for number. A change to the report that is meant (a new key)
+rewrites them with ``python -m tests.unit.golden.cases`` (then review the diff)."""
 
 from __future__ import annotations
+
+import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -72,3 +76,19 @@ def cases() -> dict[str, tuple]:
         "mismatched_predictions": (_records("a", A) + _records("b", B), CompareOptions(metrics=("macro_f1",)),
                                    {"a": _predictions(1, 0.8), "b": _predictions(3, 0.8)}, {"a": "a-0", "b": "b-0"}),
     }
+
+
+def write_golden_files(folder: Path = Path(__file__).parent) -> None:
+    """The report.json (without its ``version``) and report.md of every case, as the golden files."""
+    from frenk.comparison import build_report, render_markdown
+
+    for name, (records, opts, predictions, best) in cases().items():
+        report = build_report(records, opts, predictions, best)
+        saved = report.to_dict()
+        saved.pop("version")
+        (folder / f"{name}.json").write_text(json.dumps(saved, indent=1) + "\n")
+        (folder / f"{name}.md").write_text(render_markdown(report))
+
+
+if __name__ == "__main__":
+    write_golden_files()
