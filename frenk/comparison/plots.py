@@ -6,6 +6,8 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.figure import Figure
 
+from .model import ComparisonReport
+
 
 def scores_by_system(scores: dict[str, list[float]], metric: str) -> Figure:
     """Box plot with the individual runs drawn on top (strip plot)."""
@@ -53,15 +55,15 @@ def critical_difference(avg_ranks: dict[str, float], cd: float, title: str) -> F
     return fig
 
 
-def report_figures(report: dict) -> dict[str, Figure]:
+def report_figures(report: ComparisonReport) -> dict[str, Figure]:
     """The report's figures by artifact path: a box/strip plot per metric, and a critical-
     difference diagram where a Friedman test was made."""
     figures = {}
-    for metric, by_system in report["descriptives"].items():
-        values = {s: d["values"] for s, d in by_system.items()}
+    for metric, by_system in report.descriptives.items():
+        values = {s: d.values for s, d in by_system.items()}
         figures[f"plots/{metric}_by_system.png"] = scores_by_system(values, metric)
-        if metric in report["friedman"]:
-            f = report["friedman"][metric]
+        if metric in report.friedman:
+            f = report.friedman[metric]
             figures[f"plots/{metric}_critical_difference.png"] = critical_difference(
-                f["average_ranks"], f["critical_difference"], f"{metric}: average ranks (Nemenyi CD)")
+                f.average_ranks, f.critical_difference, f"{metric}: average ranks (Nemenyi CD)")
     return figures

@@ -2,99 +2,99 @@
 
 from __future__ import annotations
 
-from .design import PROTOCOL, fmt
+from .model import ComparisonReport, PairResult
+from .verdict import PROTOCOL, fmt
 
 
-def _header(report: dict) -> list[str]:
+def _header(report: ComparisonReport) -> list[str]:
     """The protocol (stated before any data), then the summary line."""
-    lines = ["# Model comparison", "", f"**Protocol.** {report.get('protocol', PROTOCOL)}.", "",
-             f"**{report['summary']}.**", ""]
-    choice = report.get("validation_choice")
-    if choice and choice["system"]:
-        lines += [f"**Selection:** {choice['text']}:", ""] + [f"- {v}" for v in choice["test_verdicts"]] + [""]
-    lines += [f"alpha = {report['alpha']}; systems: {', '.join(report['systems'])}"
-              + (f"; baseline: {report['baseline']}" if report["baseline"] else ""), ""]
+    lines = ["# Model comparison", "", f"**Protocol.** {report.protocol or PROTOCOL}.", "",
+             f"**{report.summary}.**", ""]
+    choice = report.validation_choice
+    if choice and choice.system:
+        lines += [f"**Selection:** {choice.text}:", ""] + [f"- {v}" for v in choice.test_verdicts] + [""]
+    lines += [f"alpha = {report.alpha}; systems: {', '.join(report.systems)}"
+              + (f"; baseline: {report.baseline}" if report.baseline else ""), ""]
     return lines
 
 
-def _descriptives(report: dict, metric: str) -> list[str]:
+def _descriptives(report: ComparisonReport, metric: str) -> list[str]:
     """Test scores and, beside them, the validation scores of the same runs."""
-    validation = report.get("validation", {}).get(metric, {})
+    validation = report.validation.get(metric, {})
     lines = [f"## {metric}", "", "| system | n | test mean | sd | median | 95% CI | validation mean | validation sd |",
              "|---|---|---|---|---|---|---|---|"]
-    for s, d in report["descriptives"][metric].items():
+    for s, d in report.descriptives[metric].items():
         v = validation.get(s)
-        lines.append(f"| {s} | {d['n']} | {fmt(d['mean'])} | {fmt(d['sd'])} | {fmt(d['median'])} | "
-                     f"[{fmt(d['ci_low'])}, {fmt(d['ci_high'])}] | {fmt(v['mean']) if v else 'n/a'} | "
-                     f"{fmt(v['sd']) if v else 'n/a'} |")
+        lines.append(f"| {s} | {d.n} | {fmt(d.mean)} | {fmt(d.sd)} | {fmt(d.median)} | "
+                     f"[{fmt(d.ci_low)}, {fmt(d.ci_high)}] | {fmt(v.mean) if v else 'n/a'} | "
+                     f"{fmt(v.sd) if v else 'n/a'} |")
     return lines
 
 
-def _pair_rows(comps: list[dict]) -> list[str]:
+def _pair_rows(comps: list[PairResult]) -> list[str]:
     lines = ["", "| pair | design | n | primary test | p | p (Holm) | min. detectable difference (power 0.8) "
              "| Cohen's d | Cliff's delta | ASO eps_min | seeds for power 0.8 (95% range) |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for c in comps:
-        r, e, pw = c["recommended"], c["effect"], c["power"]
-        span = pw.get("seeds_needed_interval")
+        r, e, pw = c.verdict, c.effect, c.power
+        span = pw.seeds_needed_interval
         lines.append(
-            f"| {c['a']} vs {c['b']} | {c['design']} | {c['n_a']} | {r['name']} | {fmt(r['p_value'])} | "
-            f"{fmt(r.get('p_holm'))} | {fmt(pw.get('min_detectable_difference'), 3)} | {fmt(e['cohens_d'], 3)} | "
-            f"{fmt(e['cliffs_delta'], 3)} | {fmt(e['aso_eps_min'], 3)} | {fmt(pw['seeds_needed'])}"
+            f"| {c.a} vs {c.b} | {c.design} | {c.n_a} | {r.name} | {fmt(r.p_value)} | "
+            f"{fmt(r.p_holm)} | {fmt(pw.min_detectable_difference, 3)} | {fmt(e.cohens_d, 3)} | "
+            f"{fmt(e.cliffs_delta, 3)} | {fmt(e.aso_eps_min, 3)} | {fmt(pw.seeds_needed)}"
             + (f" ({fmt(span[0])} to {fmt(span[1])})" if span else "") + " |"
         )
     lines += ["", "Verdicts (primary test):", ""]
-    lines += [f"- {c['recommended']['verdict']}. Why this test: {c['recommended']['reason']}." for c in comps]
-    notes = [c["class_note"] for c in comps if c.get("class_note")]  # reports saved before it have none
+    lines += [f"- {c.verdict.text}. Why this test: {c.verdict.reason}." for c in comps]
+    notes = [c.class_note for c in comps if c.class_note]  # reports saved before it have none
     lines += ["", "Class sets:", ""] + [f"- Note: {n}." for n in notes] if notes else []
     return lines
 
 
-def _all_tests(c: dict) -> list[str]:
-    pair = f"{c['a']} vs {c['b']}"
+def _all_tests(c: PairResult) -> list[str]:
+    pair = f"{c.a} vs {c.b}"
     lines = []
-    norm = c["normality"]
-    if "p_value" in norm:
-        lines.append(f"| {pair} | Shapiro-Wilk ({norm['of']}) | {fmt(norm['statistic'])} | {fmt(norm['p_value'])} "
-                     f"| {norm.get('note', '')} |")
-    for key, t in c["tests"].items():
-        role = "primary" if key == c["recommended"]["test"] else "secondary"
-        lines.append(f"| {pair} | {t['name']} ({role}) | {fmt(t['statistic'])} | {fmt(t['p_value'])} | {t['note']} |")
-    if c.get("fold_view"):
-        fv = c["fold_view"]
-        lines.append(f"| {pair} | per-fold paired t ({fv['n_folds']} folds) | {fmt(fv['paired_t']['statistic'])} "
-                     f"| {fmt(fv['paired_t']['p_value'])} | mean difference {fmt(fv['mean_difference'])} |")
-    ev = c.get("example_view")
-    if ev and "mcnemar" in ev:
-        bs = ev["bootstrap_macro_f1"]
-        lines.append(f"| {pair} | {ev['mcnemar']['name']} (best runs, {ev['n_examples']} examples) "
-                     f"| {fmt(ev['mcnemar']['statistic'])} | {fmt(ev['mcnemar']['p_value'])} "
-                     f"| {ev['mcnemar']['note']} |")
-        lines.append(f"| {pair} | paired bootstrap of macro-F1 difference | {fmt(bs['difference'])} "
-                     f"| {fmt(bs['p_value'])} | 95% CI [{fmt(bs['ci_low'])}, {fmt(bs['ci_high'])}], "
-                     f"{bs['n_resamples']} resamples |")
+    norm = c.normality.result
+    if norm is not None:
+        lines.append(f"| {pair} | Shapiro-Wilk ({c.normality.of}) | {fmt(norm.statistic)} | {fmt(norm.p_value)} "
+                     f"| {norm.note} |")
+    for key, t in c.tests.items():
+        role = "primary" if key == c.verdict.test else "secondary"
+        lines.append(f"| {pair} | {t.name} ({role}) | {fmt(t.statistic)} | {fmt(t.p_value)} | {t.note} |")
+    if c.fold_view:
+        fv = c.fold_view
+        lines.append(f"| {pair} | per-fold paired t ({fv.n_folds} folds) | {fmt(fv.paired_t.statistic)} "
+                     f"| {fmt(fv.paired_t.p_value)} | mean difference {fmt(fv.mean_difference)} |")
+    ev = c.example_view
+    if ev and ev.mcnemar and ev.bootstrap_macro_f1:
+        mc, bs = ev.mcnemar, ev.bootstrap_macro_f1
+        lines.append(f"| {pair} | {mc.name} (best runs, {ev.n_examples} examples) "
+                     f"| {fmt(mc.statistic)} | {fmt(mc.p_value)} | {mc.note} |")
+        lines.append(f"| {pair} | paired bootstrap of macro-F1 difference | {fmt(bs.difference)} "
+                     f"| {fmt(bs.p_value)} | 95% CI [{fmt(bs.ci_low)}, {fmt(bs.ci_high)}], "
+                     f"{bs.n_resamples} resamples |")
     return lines
 
 
-def render_markdown(report: dict) -> str:
+def render_markdown(report: ComparisonReport) -> str:
     """The report as Markdown tables (report.md, and the terminal)."""
     lines = _header(report)
-    for metric in report["descriptives"]:
-        comps = [c for c in report["comparisons"] if c["metric"] == metric]
+    for metric in report.descriptives:
+        comps = [c for c in report.comparisons if c.metric == metric]
         lines += _descriptives(report, metric) + _pair_rows(comps)
         lines += ["", "All tests (secondary analyses are reported, never used to pick the test):", "",
                   "| pair | test | statistic | p | note |", "|---|---|---|---|---|"]
         for c in comps:
             lines += _all_tests(c)
-        if metric in report["friedman"]:
-            f = report["friedman"][metric]
-            ranks = ", ".join(f"{s} {r:.2f}" for s, r in sorted(f["average_ranks"].items(), key=lambda x: x[1]))
-            lines += ["", f"Friedman test over {f['n']} seeds: chi2 = {fmt(f['statistic'])}, p = {fmt(f['p_value'])}; "
-                          f"average ranks {ranks}; Nemenyi critical difference {f['critical_difference']:.3f}."]
+        if metric in report.friedman:
+            f = report.friedman[metric]
+            ranks = ", ".join(f"{s} {r:.2f}" for s, r in sorted(f.average_ranks.items(), key=lambda x: x[1]))
+            lines += ["", f"Friedman test over {f.n} seeds: chi2 = {fmt(f.statistic)}, p = {fmt(f.p_value)}; "
+                          f"average ranks {ranks}; Nemenyi critical difference {f.critical_difference:.3f}."]
         lines.append("")
-    if report["warnings"]:
-        lines += ["## Warnings", ""] + [f"- {w}" for w in dict.fromkeys(report["warnings"])] + [""]
-    lines += ["## Runs", ""] + [f"- {s}: {', '.join(ids)}" for s, ids in report["runs"].items()]
-    if report["skipped"]:
-        lines += ["", "Skipped:", ""] + [f"- {s['run_id']} ({s['system']}): {s['reason']}" for s in report["skipped"]]
+    if report.warnings:
+        lines += ["## Warnings", ""] + [f"- {w}" for w in dict.fromkeys(report.warnings)] + [""]
+    lines += ["## Runs", ""] + [f"- {s}: {', '.join(ids)}" for s, ids in report.runs.items()]
+    if report.skipped:
+        lines += ["", "Skipped:", ""] + [f"- {s.run_id} ({s.system}): {s.reason}" for s in report.skipped]
     return "\n".join(lines) + "\n"

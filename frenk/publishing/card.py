@@ -10,6 +10,7 @@ import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -18,6 +19,9 @@ from ..core.choices import LANGUAGE_NAMES
 from ..core.names import Metric, Tag
 from ..training import KINDS
 from .export import selection_text
+
+if TYPE_CHECKING:
+    from ..comparison import ComparisonReport
 
 TEMPLATE = Path(__file__).resolve().parent / "templates" / "model_card.md"
 
@@ -198,7 +202,7 @@ class CardFacts:
     hyperparameters: dict[str, str]
     published: RunFacts
     seeds: list[RunFacts]
-    report: dict
+    report: ComparisonReport
     compare_run_id: str
     repo_id: str = ""
     max_length: int = 128
@@ -250,20 +254,18 @@ class CardFacts:
     def comparison_rows(self) -> list[ComparisonRow]:
         """The report's comparisons of this system, seen from its side."""
         rows = []
-        for c in self.report["comparisons"]:
-            if self.system not in (c["a"], c["b"]):
-                continue
-            first = c["a"] == self.system
-            r, e = c["recommended"], c["effect"]
+        for c in self.report.pairs_of(self.system):
+            first = c.a == self.system
+            r, e = c.verdict, c.effect
             sign = 1 if first else -1
-            verdict = ("better" if r["better"] == self.system else "worse" if r["better"]
+            verdict = ("better" if r.better == self.system else "worse" if r.better
                        else "no significant difference")
             rows.append(ComparisonRow(
-                metric=c["metric"], other=c["b"] if first else c["a"], design=c["design"], n=c["n_a"], test=r["name"],
-                p=r["p_value"], p_holm=r.get("p_holm"), cohens_d=sign * e["cohens_d"],
-                cliffs_delta=sign * e["cliffs_delta"],
-                aso_eps_min=e["aso_eps_min"] if first else e["aso_eps_min_reverse"], verdict=verdict,
-                full_verdict=r["verdict"]))
+                metric=c.metric, other=c.other(self.system), design=c.design, n=c.n_a, test=r.name,
+                p=r.p_value, p_holm=r.p_holm, cohens_d=sign * e.cohens_d,
+                cliffs_delta=sign * e.cliffs_delta,
+                aso_eps_min=e.aso_eps_min if first else e.aso_eps_min_reverse, verdict=verdict,
+                full_verdict=r.text))
         return rows
 
 
@@ -271,8 +273,8 @@ def _names(params: str | Sequence[str]) -> Sequence[str]:
     return (params,) if isinstance(params, str) else params
 
 
-def card_facts(name: str, version: str, published: RunFacts, seeds: list[RunFacts], report: dict, compare_run_id: str,
-               id2label: dict[int, str], repo_id: str = "", lang: str = "hr") -> CardFacts:
+def card_facts(name: str, version: str, published: RunFacts, seeds: list[RunFacts], report: ComparisonReport,
+               compare_run_id: str, id2label: dict[int, str], repo_id: str = "", lang: str = "hr") -> CardFacts:
     """The card's facts from the published run, its sibling seed runs and the compare report."""
     tags, params = published.tags, published.params
     return CardFacts(

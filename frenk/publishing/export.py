@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..core.errors import FrenkError, ModelError
 from ..core.names import META_FILE
 from ..training import NO_REMOTE_CODE, kind_of_system, load_classifier
+
+if TYPE_CHECKING:
+    from ..comparison import ComparisonReport
 
 
 def check_export(folder: Path) -> dict[int, str]:
@@ -57,31 +61,33 @@ def check_exportable(name: str, version: str, system: str) -> None:
         )
 
 
-def system_to_publish(report: dict) -> str:
+def system_to_publish(report: ComparisonReport) -> str:
     """The system a chained run publishes, chosen off the test set: the exportable system with
     the highest mean validation score over its seeds (the report's ``validation_choice``
     ranking, on the deciding metric). The test-set verdicts for it are in the report."""
-    ranking = report.get("validation_choice", {}).get("ranking", [])
+    choice = report.validation_choice
+    ranking = choice.ranking if choice else ()
     candidates = [s for s in ranking if exportable(s)]
     if candidates:
         return candidates[0]
-    if not any(exportable(s) for s in report["systems"]):
+    if not any(exportable(s) for s in report.systems):
         raise FrenkError("no transformer among the compared models: nothing to publish as a Hugging Face model")
-    metric = report.get("validation_choice", {}).get("metric", f"final_val_{report['metrics'][0]}")
+    metric = choice.metric if choice else f"final_val_{report.primary_metric}"
     raise FrenkError(
         f"the compared transformer runs have no validation metric {metric}, so the system cannot be chosen off the "
         "test set; retrain them with this version of frenk (train logs final_val_<metric>) and compare again"
     )
 
 
-def selection_text(report: dict, system: str) -> str:
+def selection_text(report: ComparisonReport, system: str) -> str:
     """How ``system`` came to be the one published, in one sentence (for the card)."""
-    choice = report.get("validation_choice") or {}
-    means = choice.get("means", {})
-    transformers = [s for s in choice.get("ranking", []) if exportable(s)]
-    metric = choice.get("metric", "the validation metric")
+    choice = report.validation_choice
+    means = choice.means if choice else {}
+    ranking = choice.ranking if choice else ()
+    transformers = [s for s in ranking if exportable(s)]
+    metric = choice.metric if choice else "the validation metric"
     if transformers and transformers[0] == system:
-        others = ", ".join(f"{s} {means[s]:.4f}" for s in choice["ranking"] if s != system)
+        others = ", ".join(f"{s} {means[s]:.4f}" for s in ranking if s != system)
         return (f"{system} has the highest mean {metric} over its seeds among the compared transformers "
                 f"({means[system]:.4f}{'; ' + others if others else ''}); test scores played no part in the "
                 "choice, and the test-set verdicts below are those of this choice")

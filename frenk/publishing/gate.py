@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..comparison import ComparisonReport, PairResult
 
 
 @dataclass
@@ -11,9 +15,9 @@ class GateDecision:
     reason: str
 
 
-def _seeds_needed(comps: list[dict]) -> str:
+def _seeds_needed(comps: list[PairResult]) -> str:
     """What a verdict would take: the seeds per system each open comparison's power analysis names."""
-    needed = [c.get("power", {}).get("seeds_needed") for c in comps]
+    needed = [c.power.seeds_needed for c in comps]
     known = [n for n in needed if isinstance(n, (int, float))]
     if not known:
         return "no number of seeds would give a verdict (the means do not differ)"
@@ -21,20 +25,15 @@ def _seeds_needed(comps: list[dict]) -> str:
     return f"a verdict would need about {int(n) if float(n).is_integer() else n} seeds per system (power 0.8)"
 
 
-def _mean(report: dict, metric: str, system: str) -> float | None:
-    value = report.get("descriptives", {}).get(metric, {}).get(system, {}).get("mean")
-    return float(value) if isinstance(value, (int, float)) else None
-
-
-def _worse_means(report: dict, metric: str, system: str, others: list[str]) -> list[str]:
+def _worse_means(report: ComparisonReport, metric: str, system: str, others: list[str]) -> list[str]:
     """The systems among ``others`` whose mean beats ``system``'s (all of them when a mean is unknown)."""
-    mine = _mean(report, metric, system)
+    mine = report.mean(metric, system)
     if mine is None:
         return others
-    return [o for o in others if (theirs := _mean(report, metric, o)) is None or theirs > mine]
+    return [o for o in others if (theirs := report.mean(metric, o)) is None or theirs > mine]
 
 
-def gate(report: dict, system: str, has_champion: bool) -> GateDecision:
+def gate(report: ComparisonReport, system: str, has_champion: bool) -> GateDecision:
     """May ``system`` be promoted on the strength of ``report``?
 
     Yes when, on the report's deciding (first) metric, it is significantly better than every
@@ -42,17 +41,17 @@ def gate(report: dict, system: str, has_champion: bool) -> GateDecision:
     least as high as every system it ties with, and there is no current champion to displace.
     A refusal on a tie says how many seeds a verdict would need.
     """
-    metric = report["metrics"][0]
-    comps = [c for c in report["comparisons"] if c["metric"] == metric and system in (c["a"], c["b"])]
+    metric = report.primary_metric
+    comps = report.pairs_of(system, metric)
     if not comps:
         return GateDecision(False, f"the compare report has no comparison of {system} on {metric}")
-    losses = [c for c in comps if c["recommended"]["better"] not in (None, system)]
-    ties = [c for c in comps if c["recommended"]["better"] is None]
+    losses = [c for c in comps if c.verdict.better not in (None, system)]
+    ties = [c for c in comps if c.verdict.better is None]
     if losses:
-        return GateDecision(False, "; ".join(f"not supported: {c['recommended']['verdict']}" for c in losses))
+        return GateDecision(False, "; ".join(f"not supported: {c.verdict.text}" for c in losses))
     if not ties:
         return GateDecision(True, f"{system} is significantly better than every alternative on {metric}")
-    tied = [c["b"] if c["a"] == system else c["a"] for c in ties]
+    tied = [c.other(system) for c in ties]
     others = ", ".join(tied)
     if has_champion:
         return GateDecision(

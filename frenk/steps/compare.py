@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 
-from ..comparison import CompareOptions, build_report, check_comparable, render_markdown
+from ..comparison import CompareOptions, ComparisonReport, build_report, check_comparable, render_markdown
 from ..config import CompareConfig
 from ..core.log import result
 from ..tracking import access, experiments, results, runs, search
@@ -18,7 +18,7 @@ TOP_LEVEL = {"accuracy", "macro_f1"}
 
 @dataclass
 class CompareOutcome:
-    report: dict
+    report: ComparisonReport
     markdown: str
     run_id: str | None
 
@@ -48,7 +48,7 @@ def compare(cfg: CompareConfig) -> CompareOutcome:
     with runs.step_run(_run_name(cfg, samples), runs.frenk_tags(step="compare", group=cfg.group or None),
                        experiment_id=target) as run:
         report, markdown = _report(cfg, records, opts, samples)
-        digests = report["data_digests"]
+        digests = report.data_digests
         if len(digests) == 1:
             runs.set_tags(runs.frenk_tags(data_digest=digests[0]))
         results.log_compare(report, markdown, {f.name: getattr(cfg, f.name) for f in fields(cfg)})
@@ -57,11 +57,11 @@ def compare(cfg: CompareConfig) -> CompareOutcome:
     return CompareOutcome(report, markdown, run.info.run_id)
 
 
-def _report(cfg: CompareConfig, records, opts: CompareOptions, samples) -> tuple[dict, str]:
+def _report(cfg: CompareConfig, records, opts: CompareOptions, samples) -> tuple[ComparisonReport, str]:
     """The report (the best runs' predictions downloaded for the per-example view) and its Markdown."""
     predictions, best = search.best_run_predictions(samples)
-    report = build_report(records, opts, predictions, best)
-    report["selection"] = {"group": cfg.group, "filter": cfg.filter, "by": cfg.by, "experiment": cfg.experiment}
+    report = replace(build_report(records, opts, predictions, best),
+                     selection={"group": cfg.group, "filter": cfg.filter, "by": cfg.by, "experiment": cfg.experiment})
     return report, render_markdown(report)
 
 

@@ -99,7 +99,7 @@ def main(cfg: MainConfig) -> list[StepRecord]:
                          reuse_tags={Tag.DATA_DIGEST: digest})
         report = search.load_report(cmp.info.run_id)
         system = system_to_publish(report)  # by mean validation score over seeds, never by test
-        log.info(f"main: publishing {system}: {report['validation_choice']['text']}")
+        log.info(f"main: publishing {system}: {report.choice_text}")
         version = registry.version_of(name, {r.info.run_id for r in group_runs
                                              if r.data.tags.get(Tag.MODEL) == system})
         if version is None:
@@ -110,7 +110,7 @@ def main(cfg: MainConfig) -> list[StepRecord]:
                    valid=lambda run: (output / "frenk_publish.json").is_file())
         runs.set_tags({Tag.GROUP: group, Tag.STEPS: ",".join(f"{d.step}:{d.run_id}" for d in chain.done)})
         results.describe(f"Published **{system}** ({results.version_link(name, version.version)}): "
-                         f"{report['validation_choice']['text']}. Steps: "
+                         f"{report.choice_text}. Steps: "
                          + ", ".join(f"{d.step} {results.run_link(d.run_id)}" + (" (reused)" if d.reused else "")
                                      for d in chain.done) + ".")
     reused = sum(d.reused for d in chain.done)

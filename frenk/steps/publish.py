@@ -10,6 +10,7 @@ import tempfile
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+from ..comparison import ComparisonReport
 from ..config import PublishConfig
 from ..core import interrupts
 from ..core.errors import FrenkError
@@ -142,7 +143,7 @@ def _export_and_promote(cfg: PublishConfig, out: Path, run, version: str, champi
     return prun.info.run_id
 
 
-def _stage(cfg: PublishConfig, folder: Path, version: str, run, report: dict, compare_run_id: str):
+def _stage(cfg: PublishConfig, folder: Path, version: str, run, report: ComparisonReport, compare_run_id: str):
     """Export the registered version into ``folder``, check it loads and predicts, write the card."""
     with tempfile.TemporaryDirectory(prefix="frenk-publish-") as download:
         runs.note_temp_dir(download)

@@ -13,7 +13,7 @@ import pandas as pd
 from mlflow.data.code_dataset_source import CodeDatasetSource
 from mlflow.data.pandas_dataset import from_pandas
 
-from ..comparison import report_figures
+from ..comparison import ComparisonReport, report_figures
 from ..core.names import Metric, Tag
 from ..data.plots import distribution_table, label_distribution
 from ..training import TrainResult
@@ -142,32 +142,32 @@ def log_summary(metrics: dict[str, float], tags: dict[str, str]) -> None:
     mlflow.set_tags(tags)
 
 
-def log_compare(report: dict, markdown: str, params: dict) -> None:
+def log_compare(report: ComparisonReport, markdown: str, params: dict) -> None:
     """The compare run's parameters, links to the runs it used, its verdict as the description,
     p-values and effect sizes as one table (``comparisons.json``, not hundreds of metrics), and
     the report (Markdown, JSON, plots) as artifacts."""
     log_params(params)
-    used = [rid for ids in report["runs"].values() for rid in ids]
+    used = [rid for ids in report.runs.values() for rid in ids]
     mlflow.set_tags({
         Tag.COMPARED_RUNS: ",".join(used)[:5000],
-        Tag.SYSTEMS: ",".join(report["systems"]),
-        Tag.BEST_SYSTEM: report["best_system"] or "none",
+        Tag.SYSTEMS: ",".join(report.systems),
+        Tag.BEST_SYSTEM: report.best_system or "none",
     })
     rows = [
-        {"metric": c["metric"], "a": c["a"], "b": c["b"], "design": c["design"], "n": c["n_a"],
-         "test": c["recommended"]["name"], "p_value": _number(c["recommended"]["p_value"]),
-         "p_holm": _number(c["recommended"].get("p_holm")), "mean_difference": _number(c["mean_difference"]),
-         "cohens_d": _number(c["effect"]["cohens_d"]), "cliffs_delta": _number(c["effect"]["cliffs_delta"]),
-         "aso_eps_min": _number(c["effect"]["aso_eps_min"]), "seeds_needed": _number(c["power"]["seeds_needed"]),
-         "better": c["recommended"].get("better") or "", "verdict": c["recommended"]["verdict"]}
-        for c in report["comparisons"]
+        {"metric": c.metric, "a": c.a, "b": c.b, "design": c.design, "n": c.n_a,
+         "test": c.verdict.name, "p_value": _number(c.verdict.p_value),
+         "p_holm": _number(c.verdict.p_holm), "mean_difference": _number(c.mean_difference),
+         "cohens_d": _number(c.effect.cohens_d), "cliffs_delta": _number(c.effect.cliffs_delta),
+         "aso_eps_min": _number(c.effect.aso_eps_min), "seeds_needed": _number(c.power.seeds_needed),
+         "better": c.verdict.better or "", "verdict": c.verdict.text}
+        for c in report.comparisons
     ]
     if rows:
         mlflow.log_table(pd.DataFrame(rows), "comparisons.json")
     mlflow.log_text(markdown, "report.md")
-    mlflow.log_dict(report, "report.json")
-    verdicts = "".join(f"\n- {c['recommended']['verdict']}" for c in report["comparisons"])
-    describe(f"**{report['summary']}.**{verdicts}\n\n"
+    mlflow.log_dict(report.to_dict(), "report.json")
+    verdicts = "".join(f"\n- {c.verdict.text}" for c in report.comparisons)
+    describe(f"**{report.summary}.**{verdicts}\n\n"
              "Full report: `report.md`; statistics table: `comparisons.json` (artifacts).")
     for path, fig in report_figures(report).items():
         log_figure(fig, path)

@@ -12,7 +12,7 @@ import mlflow
 import pandas as pd
 from mlflow import MlflowClient
 
-from ..comparison import RunRecord
+from ..comparison import ComparisonReport, RunRecord
 from ..core.errors import TrackingError
 from ..core.names import Metric, Tag, search_tag
 from ..core.provenance import code_version
@@ -172,8 +172,9 @@ def seed_runs(run) -> list:
     )
 
 
-def load_report(run_id: str) -> dict:
-    """``report.json`` of a compare run (downloaded into a temporary folder that is removed)."""
+def load_report(run_id: str) -> ComparisonReport:
+    """``report.json`` of a compare run (downloaded into a temporary folder that is removed), of
+    any layout frenk wrote."""
     with tempfile.TemporaryDirectory(prefix="frenk-report-") as tmp:
         try:
             path = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path="report.json", dst_path=tmp)
@@ -182,10 +183,10 @@ def load_report(run_id: str) -> dict:
                 f"run {run_id} has no compare report (report.json); pass the id of a compare run "
                 f"({search_tag(Tag.STEP)} = 'compare') as compare_run, or leave it empty for the newest one"
             ) from None
-        return json.loads(Path(path).read_text())
+        return ComparisonReport.from_dict(json.loads(Path(path).read_text()))
 
 
-def compare_report(compare_run: str, system: str) -> tuple[dict, str]:
+def compare_report(compare_run: str, system: str) -> tuple[ComparisonReport, str]:
     """The report of ``compare_run``, or of the newest finished compare run that includes ``system``."""
     if compare_run:
         candidates = [get_run(compare_run, "compare run")]

@@ -9,8 +9,10 @@ from pathlib import Path
 import mlflow
 import pytest
 
+from frenk.comparison import REPORT_VERSION
 from frenk.config import CompareConfig
 from frenk.steps import compare
+from frenk.tracking import search
 
 from ..helpers import mlflow_run
 
@@ -39,11 +41,11 @@ def test_compare_step_reads_runs_by_tag_and_logs_the_report(mlflow_store):
 
     outcome = compare(CompareConfig(group="hr-binary"))
     report = outcome.report
-    assert report["systems"] == ["bertic", "xlmr"]
-    macro = [c for c in report["comparisons"] if c["metric"] == "macro_f1"][0]
-    assert macro["recommended"]["p_value"] == pytest.approx(0.0085809, abs=5e-8)
-    assert macro["fold_view"]["n_folds"] == 3
-    assert any(s["reason"] == "status FAILED" for s in report["skipped"])
+    assert report.systems == ("bertic", "xlmr")
+    macro = [c for c in report.comparisons if c.metric == "macro_f1"][0]
+    assert macro.verdict.p_value == pytest.approx(0.0085809, abs=5e-8)
+    assert macro.fold_view.n_folds == 3
+    assert any(s.reason == "status FAILED" for s in report.skipped)
 
     run = mlflow.get_run(outcome.run_id)
     assert run.data.tags["frenk.step"] == "compare" and run.data.tags["frenk.best_system"] == "bertic"
@@ -55,12 +57,15 @@ def test_compare_step_reads_runs_by_tag_and_logs_the_report(mlflow_store):
     row = next(dict(zip(table["columns"], r)) for r in table["data"]
                if dict(zip(table["columns"], r))["metric"] == "macro_f1")
     assert (row["a"], row["b"], row["better"]) == ("bertic", "xlmr", "bertic")
-    assert row["p_value"] == pytest.approx(0.0085809, abs=5e-8) and row["cohens_d"] == pytest.approx(macro["effect"]["cohens_d"])
+    assert row["p_value"] == pytest.approx(0.0085809, abs=5e-8) and row["cohens_d"] == pytest.approx(macro.effect.cohens_d)
     assert "bertic is better than xlmr" in run.data.tags["mlflow.note.content"]
     artifacts = {a.path for a in mlflow.MlflowClient().list_artifacts(outcome.run_id)}
     assert {"report.md", "report.json", "plots", "comparisons.json"} <= artifacts
     saved = json.loads(Path(mlflow.artifacts.download_artifacts(run_id=outcome.run_id, artifact_path="report.json")).read_text())
-    assert saved["best_system"] == "bertic"
+    assert saved["best_system"] == "bertic" and saved["version"] == REPORT_VERSION
+    assert saved["selection"]["group"] == "hr-binary" and saved["comparisons"][0]["recommended"]["better"] == "bertic"
+    again = search.load_report(outcome.run_id)  # what publish and main read back
+    assert json.dumps(again.to_dict()) == json.dumps(outcome.report.to_dict())
     assert "bertic is better than xlmr" in outcome.markdown
 
 

@@ -112,9 +112,9 @@ def test_simpletransformers_run_is_logged_like_the_default_and_compared_beside_i
     assert left == []
 
     outcome = compare(CompareConfig(group="hr-binary", by="frenk.engine"))
-    assert sorted(outcome.report["systems"]) == ["frenk", "simpletransformers"]
-    assert {len(ids) for ids in outcome.report["runs"].values()} == {2}
-    assert default.best.run_id in outcome.report["runs"]["frenk"]
+    assert sorted(outcome.report.systems) == ["frenk", "simpletransformers"]
+    assert {len(ids) for ids in outcome.report.runs.values()} == {2}
+    assert default.best.run_id in outcome.report.runs["frenk"]
 
 
 def test_runs_logged_before_the_engine_tag_count_as_the_default_engine(mlflow_store):
@@ -129,5 +129,5 @@ def test_runs_logged_before_the_engine_tag_count_as_the_default_engine(mlflow_st
                 else:
                     mlflow.log_metrics({"test_macro_f1": value, "test_accuracy": value, "final_val_macro_f1": value})
     report = compare(CompareConfig(group="hr-binary", by="frenk.engine")).report
-    assert sorted(report["systems"]) == ["frenk", "simpletransformers"]
-    assert {len(ids) for ids in report["runs"].values()} == {5}
+    assert sorted(report.systems) == ["frenk", "simpletransformers"]
+    assert {len(ids) for ids in report.runs.values()} == {5}

@@ -8,6 +8,7 @@ from pathlib import Path
 import mlflow
 import pytest
 
+from frenk.comparison import ComparisonReport
 from frenk.config import PublishConfig, TrainConfig
 from frenk.core.errors import FrenkError
 from frenk.publishing import gate
@@ -16,8 +17,9 @@ from ..helpers import FAST, compared_store
 
 
 def _report(verdicts: dict[tuple[str, str], str | None], metric="macro_f1", means: dict[str, float] | None = None,
-            seeds_needed: float | None = 9) -> dict:
-    return {
+            seeds_needed: float | None = 9) -> ComparisonReport:
+    """A report with only the keys the gate reads (as a report.json of an older frenk may be)."""
+    return ComparisonReport.from_dict({
         "metrics": [metric],
         "descriptives": {metric: {s: {"mean": m} for s, m in (means or {}).items()}},
         "comparisons": [
@@ -25,7 +27,7 @@ def _report(verdicts: dict[tuple[str, str], str | None], metric="macro_f1", mean
              "power": {"seeds_needed": seeds_needed}}
             for (a, b), better in verdicts.items()
         ],
-    }
+    })
 
 
 def test_gate_rules():
@@ -79,8 +81,8 @@ def test_publish_promotes_exports_and_writes_an_honest_card(store, capfd):
     from frenk.steps import publish
 
     out = store["root"] / "hf"
-    means = store["compare"].report["descriptives"]["macro_f1"]
-    worse = means["tiny"]["mean"] < means["tfidf"]["mean"]  # one epoch of a tiny model: often worse than tfidf
+    means = store["compare"].report.descriptives["macro_f1"]
+    worse = means["tiny"].mean < means["tfidf"].mean  # one epoch of a tiny model: often worse than tfidf
     result = publish(PublishConfig(output=str(out), force=worse))
     client = mlflow.MlflowClient()
     champion = client.get_model_version_by_alias("frenk-hr", "champion")
@@ -141,7 +143,7 @@ def test_publish_promotes_exports_and_writes_an_honest_card(store, capfd):
     parent = mlflow.get_run(store["tiny"].parent_run_id).data.tags["mlflow.note.content"]
     assert parent.startswith("**tiny** on hr/binary, 2 seeds: test macro-F1 ") and store["tiny"].best.run_id in parent
     compare_note = mlflow.get_run(store["compare"].run_id).data.tags["mlflow.note.content"]
-    assert store["compare"].report["summary"] in compare_note
+    assert store["compare"].report.summary in compare_note
 
 
 @pytest.mark.slow
@@ -219,10 +221,11 @@ def test_push_without_token_fails_before_anything(store, monkeypatch):
 # ---------------------------------------------------------------- selection off the test set (issue 10)
 
 
-def _choice_report(ranking, means, systems=("tfidf", "tiny", "mbert")) -> dict:
-    return {"metrics": ["macro_f1"], "systems": list(systems), "comparisons": [],
-            "validation_choice": {"metric": "final_val_macro_f1", "ranking": ranking, "means": means,
-                                  "system": ranking[0] if ranking else None, "test_verdicts": []}}
+def _choice_report(ranking, means, systems=("tfidf", "tiny", "mbert")) -> ComparisonReport:
+    return ComparisonReport.from_dict({
+        "metrics": ["macro_f1"], "systems": list(systems), "comparisons": [],
+        "validation_choice": {"metric": "final_val_macro_f1", "ranking": ranking, "means": means,
+                              "system": ranking[0] if ranking else None, "test_verdicts": []}})
 
 
 def test_main_publishes_the_best_transformer_by_validation_not_test():
@@ -369,8 +372,9 @@ def _card(tags: dict, params: dict):
                "test_topic.lgbt.macro_f1": 0.5, "test_topic.lgbt.accuracy": 0.55}
     seeds = [RunFacts(f"run{s}", {**base, **tags, "frenk.seed": str(s)}, {**params, "seed": str(s)},
                       {k: v + s / 1000 for k, v in metrics.items()}) for s in (42, 43)]
-    report = {"alpha": 0.05, "comparisons": [], "runs": {"tiny": ["run42", "run43"]},
-              "validation_choice": {"metric": "final_val_macro_f1", "ranking": ["tiny"], "means": {"tiny": 0.65}}}
+    report = ComparisonReport.from_dict({
+        "alpha": 0.05, "comparisons": [], "runs": {"tiny": ["run42", "run43"]},
+        "validation_choice": {"metric": "final_val_macro_f1", "ranking": ["tiny"], "means": {"tiny": 0.65}}})
     return card_facts("frenk-hr", "1", seeds[1], seeds, report, "cmp", {0: "Acceptable", 1: "Offensive"})
 
 

@@ -110,15 +110,15 @@ def _records(system, values, classes):
 def test_compare_notes_a_pair_scored_over_different_class_sets():
     records = _records("bertic", [0.30, 0.31, 0.32], FIVE) + _records("xlmr", [0.25, 0.26, 0.26], FRENK_CLASSES)
     report = build_report(records, CompareOptions(metrics=("macro_f1", "accuracy")))
-    by_metric = {c["metric"]: c for c in report["comparisons"]}
-    note = by_metric["macro_f1"]["class_note"]
+    by_metric = {c.metric: c for c in report.comparisons}
+    note = by_metric["macro_f1"].class_note
     assert note.startswith("bertic vs xlmr: the runs were scored over different class sets (bertic: 5 classes "
                            f"(without '{ABSENT}'); xlmr: 6 classes)")
-    assert by_metric["accuracy"]["class_note"] is None  # accuracy averages no classes
+    assert by_metric["accuracy"].class_note is None  # accuracy averages no classes
     assert f"- Note: {note}." in render_markdown(report)
     same = build_report(_records("bertic", [0.30, 0.31, 0.32], FIVE) + _records("xlmr", [0.25, 0.26, 0.26], FIVE),
                         CompareOptions(metrics=("macro_f1",)))
-    assert same["comparisons"][0]["class_note"] is None and "Note:" not in render_markdown(same)
+    assert same.comparisons[0].class_note is None and "Note:" not in render_markdown(same)
 
 
 def test_compare_counts_an_old_run_without_the_tag_as_scored_over_its_whole_scheme(mlflow_store):
@@ -131,8 +131,8 @@ def test_compare_counts_an_old_run_without_the_tag_as_scored_over_its_whole_sche
             with mlflow.start_run(tags=tags):
                 mlflow.log_metrics({"test_macro_f1": v, "test_accuracy": v, "final_val_macro_f1": v})
     outcome = compare(CompareConfig(group="hr-multiclass"))
-    (c,) = [c for c in outcome.report["comparisons"] if c["metric"] == "macro_f1"]
-    assert "(bertic: 5 classes (without 'Background violence'); xlmr: 6 classes)" in c["class_note"]
+    (c,) = [c for c in outcome.report.comparisons if c.metric == "macro_f1"]
+    assert "(bertic: 5 classes (without 'Background violence'); xlmr: 6 classes)" in c.class_note
     assert "different class sets" in outcome.markdown
 
 

@@ -19,7 +19,7 @@ import mlflow
 import pytest
 
 from frenk.comparison import RunRecord
-from frenk.comparison.design import select_samples
+from frenk.comparison.selection import select_samples
 from frenk.config import PublishConfig, TrainConfig
 from frenk.core.errors import ConfigError, DataError, FrenkError, ModelError
 from frenk.tracking import registry, runs
@@ -229,9 +229,9 @@ def test_sigterm_and_sigkill_of_real_trainings_leave_only_finished_seeds(mlflow_
     assert _parent_of(200).info.status == "FAILED" and _seed_run(201).info.status == "FAILED"
     assert leftovers(child_tmp) == []  # its work folder removed
     report = compare(CompareConfig(group="hr-binary")).report
-    assert sorted(report["runs"]["tiny"]) == sorted(r.run_id for r in done.runs)  # the continued training, n = 3
-    assert report["descriptives"]["macro_f1"]["tiny"]["n"] == 3
-    skipped = {s["run_id"]: s["reason"] for s in report["skipped"]}
+    assert sorted(report.runs["tiny"]) == sorted(r.run_id for r in done.runs)  # the continued training, n = 3
+    assert report.descriptives["macro_f1"]["tiny"].n == 3
+    skipped = {s.run_id: s.reason for s in report.skipped}
     assert skipped[killed_seed.info.run_id] == "status KILLED"
     assert skipped[_seed_run(200).info.run_id].startswith("its parent run did not finish")  # the SIGKILLed one's
     publish(PublishConfig(output=str(tmp_path / "hf"), force=True))  # tiny vs tfidf: the gate's verdict is not the point

@@ -11,7 +11,8 @@ from scipy import stats as sps
 from statsmodels.stats.power import TTestPower
 
 from frenk.comparison import CompareOptions, RunRecord, build_report, render_markdown
-from frenk.comparison.design import compare_pair, newest_per_seed
+from frenk.comparison.design import compare_pair
+from frenk.comparison.selection import newest_per_seed
 from frenk.config import CompareConfig
 from frenk.core.errors import ConfigError, FrenkError
 
@@ -26,16 +27,16 @@ def _records(system, values, seeds=None, digest="d1", metric="test_macro_f1"):
 
 def test_paired_design_and_known_numbers():
     report = build_report(_records("bertic", A) + _records("xlmr", B), CompareOptions(metrics=("macro_f1",)))
-    (c,) = report["comparisons"]
-    assert (c["a"], c["b"], c["design"], c["n_a"]) == ("bertic", "xlmr", "paired", 5)
-    assert c["tests"]["paired_t"]["statistic"] == pytest.approx(4.8107, abs=5e-5)
-    assert c["tests"]["paired_t"]["p_value"] == pytest.approx(0.0085809, abs=5e-8)
-    assert c["recommended"]["test"] == "paired_t"  # differences pass Shapiro-Wilk
-    assert c["recommended"]["better"] == "bertic"
-    assert report["best_system"] == "bertic"
-    assert c["recommended"]["verdict"].startswith("bertic is better than xlmr on macro_f1 (paired t-test, p=0.008581")
-    assert report["descriptives"]["macro_f1"]["bertic"]["mean"] == pytest.approx(0.82)
-    assert c["power"]["seeds_needed"] is not None
+    (c,) = report.comparisons
+    assert (c.a, c.b, c.design, c.n_a) == ("bertic", "xlmr", "paired", 5)
+    assert c.tests["paired_t"].statistic == pytest.approx(4.8107, abs=5e-5)
+    assert c.tests["paired_t"].p_value == pytest.approx(0.0085809, abs=5e-8)
+    assert c.verdict.test == "paired_t" and c.verdict.p_holm is None  # one pair: no Holm
+    assert c.verdict.significant and c.verdict.better == "bertic"
+    assert report.best_system == "bertic"
+    assert c.verdict.text.startswith("bertic is better than xlmr on macro_f1 (paired t-test, p=0.008581")
+    assert report.descriptives["macro_f1"]["bertic"].mean == pytest.approx(0.82)
+    assert c.power.seeds_needed is not None
     md = render_markdown(report)
     assert "| bertic vs xlmr | paired | 5 | paired t-test | 0.008581 |" in md
 
@@ -43,9 +44,9 @@ def test_paired_design_and_known_numbers():
 def test_unpaired_when_seeds_differ():
     report = build_report(_records("a", A, seeds=range(5)) + _records("b", B, seeds=range(10, 15)),
                           CompareOptions(metrics=("macro_f1",)))
-    (c,) = report["comparisons"]
-    assert c["design"] == "independent"
-    assert set(c["tests"]) == {"welch_t", "mann_whitney", "permutation"}
+    (c,) = report.comparisons
+    assert c.design == "independent" and not c.paired
+    assert set(c.tests) == {"welch_t", "mann_whitney", "permutation"}
 
 
 def test_the_primary_test_is_fixed_by_the_design_and_secondary_floors_are_pointed_out():
@@ -54,12 +55,15 @@ def test_the_primary_test_is_fixed_by_the_design_and_secondary_floors_are_pointe
     a = [0.80, 0.80, 0.80, 0.80, 0.90]  # differences 0.01 x4 and 0.11: far from normal
     b = [0.79, 0.79, 0.79, 0.79, 0.79]
     report = build_report(_records("a", a) + _records("b", b), CompareOptions(metrics=("macro_f1",)))
-    (c,) = report["comparisons"]
-    assert c["normality"]["p_value"] < 0.05  # reported, not acted on
-    assert c["recommended"]["name"] == "paired t-test" and c["recommended"]["primary"]
-    assert c["recommended"]["p_value"] == pytest.approx(sps.ttest_rel(a, b).pvalue)
-    assert c["tests"]["wilcoxon"]["note"].startswith("exact permutation")
-    floors = [w for w in report["warnings"] if "can never give p < 0.05" in w]
+    (c,) = report.comparisons
+    assert c.normality.result.p_value < 0.05  # reported, not acted on
+    assert c.verdict.name == "paired t-test" and c.verdict.primary
+    assert c.verdict.p_value == pytest.approx(sps.ttest_rel(a, b).pvalue)
+    assert c.tests["wilcoxon"].note.startswith("exact permutation")
+    floors = {k: t.smallest_possible_p for k, t in c.tests.items()}
+    assert floors["paired_t"] == 0 and floors["wilcoxon"] >= 0.05 and floors["permutation"] >= 0.05
+    assert c.verdict.smallest_possible_p == 0
+    floors = [w for w in report.warnings if "can never give p < 0.05" in w]  # what the user reads
     assert any("Wilcoxon signed-rank (a secondary test) with 5 vs 5 runs" in w and "at least 6 seeds" in w for w in floors)
     assert any("sign-flip permutation (a secondary test)" in w for w in floors)
     assert not any("paired t-test" in w for w in floors)
@@ -69,21 +73,21 @@ def test_independent_runs_always_use_welch():
     skewed = [0.80, 0.80, 0.80, 0.80, 0.70]  # fails Shapiro-Wilk
     report = build_report(_records("a", A, seeds=range(5)) + _records("b", skewed, seeds=range(10, 15)),
                           CompareOptions(metrics=("macro_f1",)))
-    (c,) = report["comparisons"]
-    assert c["normality"]["b"]["p_value"] < 0.05
-    assert c["recommended"]["name"] == "Welch's t-test"
-    assert c["recommended"]["p_value"] == pytest.approx(sps.ttest_ind(A, skewed, equal_var=False).pvalue)
-    assert c["tests"]["mann_whitney"]["note"] == "exact permutation (ties)"
+    (c,) = report.comparisons
+    assert c.normality.by_system["b"].p_value < 0.05
+    assert c.verdict.name == "Welch's t-test" and c.verdict.test == "welch_t"
+    assert c.verdict.p_value == pytest.approx(sps.ttest_ind(A, skewed, equal_var=False).pvalue)
+    assert c.tests["mann_whitney"].note == "exact permutation (ties)"
 
 
 def test_report_states_the_protocol_and_the_minimum_detectable_difference_before_the_data():
     report = build_report(_records("a", A) + _records("b", B), CompareOptions(metrics=("macro_f1",)))
-    (c,) = report["comparisons"]
+    (c,) = report.comparisons
     sd = np.std(np.array(A) - np.array(B), ddof=1)
     d = TTestPower().solve_power(nobs=5, alpha=0.05, power=0.8)
-    assert c["power"]["min_detectable_difference"] == pytest.approx(d * sd)
-    low, high = c["power"]["seeds_needed_interval"]
-    assert low <= c["power"]["seeds_needed"] <= high
+    assert c.power.min_detectable_difference == pytest.approx(d * sd) and c.power.sd == pytest.approx(sd)
+    low, high = c.power.seeds_needed_interval
+    assert low <= c.power.seeds_needed <= high
     md = render_markdown(report)
     assert md.index("paired t-test when the runs pair") < md.index("| a | 5 |")
     assert f"| {sd * d:.3g} |" in md
@@ -100,13 +104,13 @@ def test_simulation_primary_test_reaches_significance_where_the_old_rule_could_n
     for _ in range(draws):
         a, b = rng.normal(0.81, 0.005, 5), rng.normal(0.80, 0.005, 5)
         c = compare_pair("a", "b", _records("a", a), _records("b", b), "macro_f1", 0.05)
-        assert c["recommended"]["name"] == "paired t-test"
-        primary += c["recommended"]["p_value"] < 0.05
-        if c["normality"]["p_value"] > 0.05:
-            old += c["tests"]["paired_t"]["p_value"] < 0.05
+        assert c.verdict.name == "paired t-test"
+        primary += c.verdict.p_value < 0.05
+        if c.normality.result.p_value > 0.05:
+            old += c.tests["paired_t"].p_value < 0.05
         else:  # the old rule's switch: Wilcoxon with 5 pairs, smallest p 0.0625
             old_impossible += 1
-            assert c["tests"]["wilcoxon"]["p_value"] >= 0.0625
+            assert c.tests["wilcoxon"].p_value >= 0.0625
     assert primary > draws / 2
     assert old_impossible > 0 and old < primary
 
@@ -120,13 +124,13 @@ def test_a_duplicate_seed_never_changes_the_pairing(system, newer_first):
     dup = RunRecord(f"{system}-again", system, "2", "d1", {"test_macro_f1": 0.5, "test_accuracy": 0.5}, start_time=2000)
     records = [dup] + records if newer_first else records + [dup]
     report = build_report(records, CompareOptions(metrics=("macro_f1",)))
-    (c,) = report["comparisons"]
-    assert c["design"] == "paired" and (c["n_a"], c["n_b"]) == (5, 5)
-    assert f"{system}-again" in report["runs"][system] and f"{system}-2" not in report["runs"][system]
-    (skip,) = report["skipped"]
-    assert skip["run_id"] == f"{system}-2"
-    assert skip["reason"] == f"duplicate: seed 2 on the same data as the newer run {system}-again, which counts instead"
-    assert 0.5 in c["scores"][system]
+    (c,) = report.comparisons
+    assert c.design == "paired" and (c.n_a, c.n_b) == (5, 5)
+    assert f"{system}-again" in report.runs[system] and f"{system}-2" not in report.runs[system]
+    (skip,) = report.skipped
+    assert skip.run_id == f"{system}-2"
+    assert skip.reason == f"duplicate: seed 2 on the same data as the newer run {system}-again, which counts instead"
+    assert 0.5 in c.scores[system]
 
 
 @pytest.mark.parametrize("newer_first", [True, False])
@@ -142,10 +146,11 @@ def test_validation_metrics_beside_test_and_the_choice_made_on_validation():
     for r in recs:  # b is better on validation, a on test
         r.metrics["final_val_macro_f1"] = r.metrics["test_macro_f1"] + (0.1 if r.system == "b" else 0.0)
     report = build_report(recs, CompareOptions(metrics=("macro_f1",)))
-    assert report["validation"]["macro_f1"]["b"]["mean"] == pytest.approx(np.mean(B) + 0.1)
-    choice = report["validation_choice"]
-    assert choice["system"] == "b" and choice["ranking"] == ["b", "a"] and choice["metric"] == "final_val_macro_f1"
-    assert choice["test_verdicts"] == [report["comparisons"][0]["recommended"]["verdict"]]
+    assert report.validation["macro_f1"]["b"].mean == pytest.approx(np.mean(B) + 0.1)
+    choice = report.validation_choice
+    assert choice.system == "b" and choice.ranking == ("b", "a") and choice.metric == "final_val_macro_f1"
+    assert choice.test_verdicts == (report.comparisons[0].verdict.text,)
+    assert report.best_system == "a"  # on test, a
     md = render_markdown(report)
     assert "chosen on validation, not test: b" in md and "| validation mean |" in md
 
@@ -156,7 +161,7 @@ def test_parents_failures_and_missing_metrics_are_skipped_with_reasons():
     records.append(RunRecord("failed", "b", "9", "d1", {}, status="FAILED"))
     records.append(RunRecord("nometric", "b", "8", "d1", {"test_accuracy": 0.5}))
     report = build_report(records, CompareOptions(metrics=("macro_f1",)))
-    reasons = {s["run_id"]: s["reason"] for s in report["skipped"]}
+    reasons = {s.run_id: s.reason for s in report.skipped}
     assert reasons == {"parent": "parent run of repeats (its child runs are the samples)", "failed": "status FAILED",
                        "nometric": "no metric macro_f1"}
 
@@ -164,17 +169,18 @@ def test_parents_failures_and_missing_metrics_are_skipped_with_reasons():
 def test_three_systems_holm_and_friedman():
     c_scores = [0.70, 0.71, 0.72, 0.70, 0.69]
     report = build_report(_records("a", A) + _records("b", B) + _records("c", c_scores), CompareOptions(metrics=("macro_f1",)))
-    comps = report["comparisons"]
-    assert len(comps) == 3 and all("p_holm" in c["recommended"] for c in comps)
-    raw = sorted(c["recommended"]["p_value"] for c in comps)
-    assert min(c["recommended"]["p_holm"] for c in comps) == pytest.approx(min(3 * raw[0], 1))
-    f = report["friedman"]["macro_f1"]
-    assert f["n"] == 5 and f["average_ranks"] == {"a": 1.0, "b": 2.0, "c": 3.0}
+    comps = report.comparisons
+    assert len(comps) == 3 and all(c.verdict.p_holm is not None for c in comps)
+    raw = sorted(c.verdict.p_value for c in comps)
+    assert min(c.verdict.p_holm for c in comps) == pytest.approx(min(3 * raw[0], 1))
+    assert all(c.verdict.significant == (c.verdict.p_holm < 0.05) for c in comps)  # Holm decides
+    f = report.friedman["macro_f1"]
+    assert f.n == 5 and f.average_ranks == {"a": 1.0, "b": 2.0, "c": 3.0}
 
 
 def test_a_deterministic_system_is_pointed_out():
     report = build_report(_records("tiny", A) + _records("tfidf", [0.8] * 5), CompareOptions(metrics=("macro_f1",)))
-    assert any("all 5 runs of tfidf have the same score" in w for w in report["warnings"])
+    assert any("all 5 runs of tfidf have the same score" in w for w in report.warnings)
 
 
 def test_differences_without_spread_claim_nothing():
@@ -182,16 +188,17 @@ def test_differences_without_spread_claim_nothing():
     primary test cannot decide, and says so."""
     report = build_report(_records("tiny", [0.7, 0.7, 0.7]) + _records("tfidf", [0.8, 0.8, 0.8]),
                           CompareOptions(metrics=("macro_f1",)))
-    (c,) = report["comparisons"]
-    assert math.isnan(c["recommended"]["p_value"]) and not c["recommended"]["significant"]
-    assert c["power"]["seeds_needed"] is None
-    assert any("do not vary over seeds" in w for w in report["warnings"])
+    (c,) = report.comparisons
+    assert math.isnan(c.verdict.p_value) and not c.verdict.significant and c.verdict.better is None
+    assert math.isnan(c.tests["paired_t"].p_value)
+    assert c.power.seeds_needed is None and report.best_system is None
+    assert any("do not vary over seeds" in w for w in c.warnings)
 
 
 def test_baseline_compares_against_it_only():
     report = build_report(_records("a", A) + _records("b", B) + _records("tfidf", [0.6] * 5),
                           CompareOptions(metrics=("macro_f1",), baseline="tfidf"))
-    assert {(c["a"], c["b"]) for c in report["comparisons"]} == {("a", "tfidf"), ("b", "tfidf")}
+    assert {(c.a, c.b) for c in report.comparisons} == {("a", "tfidf"), ("b", "tfidf")}
 
 
 @pytest.mark.parametrize(
@@ -211,7 +218,8 @@ def test_bad_input(records, fragment):
 def test_mixed_data_can_be_allowed():
     report = build_report(_records("a", A) + _records("b", B, digest="d2"),
                           CompareOptions(metrics=("macro_f1",), allow_mixed_data=True))
-    assert report["comparisons"][0]["design"] == "independent"  # different data never pair
+    assert report.comparisons[0].design == "independent"  # different data never pair
+    assert report.data_digests == ("d1", "d2")
 
 
 def test_config_needs_a_selection():

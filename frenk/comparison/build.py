@@ -1,0 +1,108 @@
+"""The report of a comparison, assembled: the usable runs (:mod:`.selection`), each pair's
+statistics (:mod:`.design`), Holm over the pairs, the verdicts and summary (:mod:`.verdict`)."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import pandas as pd
+
+from ..core.errors import FrenkError
+from . import stats
+from .design import compare_pair, descriptive, example_view, fold_view, friedman
+from .model import ComparisonReport, Descriptive, Friedman, PairResult
+from .selection import CompareOptions, RunRecord, check_comparable, metric_value, validation_key
+from .verdict import PROTOCOL, constant_score_warning, decide, no_friedman_warning, summarise, validation_choice
+
+
+@dataclass
+class _Metrics:
+    """What each metric adds to the report, collected metric by metric."""
+
+    descriptives: dict[str, dict[str, Descriptive]] = field(default_factory=dict)
+    validation: dict[str, dict[str, Descriptive]] = field(default_factory=dict)
+    comparisons: list[PairResult] = field(default_factory=list)
+    friedman: dict[str, Friedman] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+def _validation_descriptives(samples: dict[str, list[RunRecord]], systems: list[str],
+                             metric: str) -> dict[str, Descriptive]:
+    """Validation scores of the same runs, per system (systems whose runs all logged them)."""
+    key = validation_key(metric)
+    return {s: descriptive([r.metrics[key] for r in samples[s]])
+            for s in systems if all(key in r.metrics for r in samples[s])}
+
+
+def _holm(comps: list[PairResult]) -> list[PairResult]:
+    """The pairs with Holm-adjusted primary p-values (an undefined p counts as 1)."""
+    raw = [1.0 if math.isnan(c.verdict.p_value) else c.verdict.p_value for c in comps]
+    return [replace(c, verdict=replace(c.verdict, p_holm=p)) for c, p in zip(comps, stats.holm(raw), strict=True)]
+
+
+def _pair_results(samples: dict[str, list[RunRecord]], pairs, metric: str, opts: CompareOptions,
+                  predictions, best_runs) -> list[PairResult]:
+    """Pairwise comparisons on one metric (Holm-corrected when several), decided, with their secondary views."""
+    comps = [compare_pair(a, b, samples[a], samples[b], metric, opts.alpha) for a, b in pairs]
+    holm_applied = len(comps) > 1
+    if holm_applied:
+        comps = _holm(comps)
+    tried = metric == "macro_f1" and bool(predictions)
+    return [replace(decide(c, opts.alpha, holm_applied), fold_view=fold_view(samples[c.a], samples[c.b], metric),
+                    example_view=example_view(c.a, c.b, predictions, best_runs or {}, opts) if tried else None,
+                    example_view_tried=tried)
+            for c in comps]
+
+
+def _compare_metric(out: _Metrics, samples: dict[str, list[RunRecord]], systems: list[str], pairs, metric: str,
+                    opts: CompareOptions, predictions, best_runs) -> None:
+    """Descriptives, pairwise comparisons and Friedman for one metric."""
+    out.warnings.extend(constant_score_warning(metric, s, len(samples[s])) for s in systems
+                        if len({metric_value(r.metrics, metric) for r in samples[s]}) == 1)
+    out.descriptives[metric] = {s: descriptive([metric_value(r.metrics, metric) for r in samples[s]]) for s in systems}
+    out.validation[metric] = _validation_descriptives(samples, systems, metric)
+    comps = _pair_results(samples, pairs, metric, opts, predictions, best_runs)
+    for c in comps:
+        out.warnings.extend(c.warnings)
+    out.comparisons.extend(comps)
+    if len(systems) >= 3:
+        result = friedman(samples, systems, metric, opts.alpha)
+        if result is not None:
+            out.friedman[metric] = result
+        else:
+            out.warnings.append(no_friedman_warning(metric))
+
+
+def build_report(
+    records: list[RunRecord],
+    opts: CompareOptions,
+    predictions: dict[str, pd.DataFrame] | None = None,
+    best_runs: dict[str, str] | None = None,
+) -> ComparisonReport:
+    """Compare the systems in ``records`` on each metric (see :func:`check_comparable` for the
+    comparisons that cannot be made)."""
+    samples, skipped, digests = check_comparable(records, opts)
+    primary = opts.metrics[0]
+    systems = sorted(samples, key=lambda s: -np.mean([metric_value(r.metrics, primary) for r in samples[s]]))
+    if opts.baseline and opts.baseline not in samples:
+        raise FrenkError(f"baseline {opts.baseline!r} is not among the systems {systems}")
+    if opts.baseline:
+        pairs = [(s, opts.baseline) for s in systems if s != opts.baseline]
+    else:
+        pairs = list(itertools.combinations(systems, 2))
+    out = _Metrics()
+    for metric in opts.metrics:
+        _compare_metric(out, samples, systems, pairs, metric, opts, predictions, best_runs)
+    best, summary = summarise(systems, out.comparisons, out.descriptives[primary], primary)
+    return ComparisonReport(
+        alpha=opts.alpha, metrics=tuple(opts.metrics), systems=tuple(systems), baseline=opts.baseline,
+        runs={s: [r.run_id for r in samples[s]] for s in systems},
+        seeds={s: [r.seed for r in samples[s]] for s in systems},
+        data_digests=tuple(sorted(d for d in digests if d)), skipped=tuple(skipped), protocol=PROTOCOL,
+        descriptives=out.descriptives, validation=out.validation, comparisons=tuple(out.comparisons),
+        friedman=out.friedman, warnings=tuple(out.warnings), best_system=best, summary=summary,
+        validation_choice=validation_choice(out.validation.get(primary, {}), out.comparisons, primary),
+    )

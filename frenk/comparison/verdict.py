@@ -1,0 +1,157 @@
+"""What a comparison says in words: the protocol, the verdict of each pair, the summary, the
+choice made on validation, and the warnings and notes. The numbers come from :mod:`.design`."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+from ..core.names import Tag
+from . import stats
+from .model import Descriptive, PairResult, ValidationChoice
+from .selection import RunRecord, validation_key
+
+PROTOCOL = (
+    "Primary test, fixed before the data: the paired t-test when the runs pair by seed and data digest, "
+    "Welch's t-test when they do not (both robust to the mild non-normality of seed scores); Holm-corrected "
+    "over the pairs when there are several. Shapiro-Wilk, Wilcoxon signed-rank, Mann-Whitney U and the "
+    "permutation tests are secondary analyses: they are reported, never used to pick the test. ASO is the "
+    "dominance check. Power 0.8 and alpha as stated give the minimum detectable difference of each pair"
+)
+
+#: the primary test's note where the scores have no spread
+NO_SPREAD_NOTE = "undefined: the scores have no spread, so the t statistic is 0/0 or infinite"
+
+
+def fmt(x: float | None, digits: int = 4) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "n/a"
+    if isinstance(x, float) and math.isinf(x):
+        return "inf" if x > 0 else "-inf"
+    return f"{x:.{digits}g}"
+
+
+def no_spread_warning(metric: str, a: str, b: str, paired: bool, test_name: str) -> str:
+    return (f"{metric}: {a} vs {b}: the {'paired differences' if paired else 'scores of both systems'} do not vary "
+            f"over seeds (deterministic learners, or learners that learnt nothing), so the {test_name} cannot "
+            "decide; no significant difference is claimed")
+
+
+def floor_warning(metric: str, test_name: str, primary: bool, n: tuple[int, int], zeros: int, alpha: float,
+                  smallest: float, min_n: int) -> str:
+    """A test that can never reach p < alpha with these runs, and the seeds it would need."""
+    role = "the primary test" if primary else "a secondary test"
+    return (f"{metric}: {test_name} ({role}) with {n[0]} vs {n[1]} runs"
+            + (f" ({zeros} zero differences dropped)" if zeros else "")
+            + f" can never give p < {alpha} (its smallest p is {fmt(smallest)}); it would need at least "
+            f"{min_n} seeds per system")
+
+
+def power_note(needed: float | None, interval, effect: float, n: int, alpha: float) -> str:
+    if needed is None:
+        return ("no difference observed: no number of seeds is implied" if effect == 0 else
+                "the observed scores have no spread (infinite effect size): a number of seeds cannot be estimated")
+    return (f"{fmt(needed)} seeds per system would detect the observed difference with power 0.8 at alpha {alpha} "
+            f"(t-test); a post-hoc figure from {n} seeds: " + (
+                f"the 95% interval of the effect size gives {fmt(interval[0])} to {fmt(interval[1])} seeds"
+                if interval else "the effect size is too large (scores with almost no spread) for an interval"))
+
+
+def constant_score_warning(metric: str, system: str, n: int) -> str:
+    return (f"{metric}: all {n} runs of {system} have the same score: its seed changes nothing "
+            "(a deterministic learner), so its spread is zero and t-based numbers rest on the other system's spread")
+
+
+def no_friedman_warning(metric: str) -> str:
+    return f"{metric}: no Friedman test / critical-difference diagram: it needs at least 5 seeds shared by all systems"
+
+
+def class_set_note(a: str, b: str, runs_a: list[RunRecord], runs_b: list[RunRecord], metric: str) -> str | None:
+    """A note when the runs of two systems were scored over different class sets, so that their
+    macro-F1 averages count different classes (runs whose class set is not known are left out)."""
+    if metric != "macro_f1":
+        return None
+    sets = {s: list(dict.fromkeys(r.scored_classes for r in runs if r.scored_classes is not None))
+            for s, runs in ((a, runs_a), (b, runs_b))}
+    distinct = set(sets[a]) | set(sets[b])
+    if len(distinct) < 2:
+        return None
+    every = list(dict.fromkeys(c for classes in sorted(distinct, key=len, reverse=True) for c in classes))
+
+    def described(system: str) -> str:
+        return " or ".join(f"{len(classes)} classes" + (
+            f" (without {', '.join(repr(c) for c in every if c not in classes)})" if len(classes) < len(every) else "")
+            for classes in sets[system]) or "not known"
+
+    return (f"{a} vs {b}: the runs were scored over different class sets ({a}: {described(a)}; {b}: {described(b)}), "
+            "so their macro-F1 averages count different classes; a class that a run's test labels lack counts only "
+            f"where it was predicted, and runs logged before frenk recorded {Tag.SCORED_CLASSES} count every class "
+            "of their scheme")
+
+
+def decide(c: PairResult, alpha: float, holm_applied: bool) -> PairResult:
+    """The pair with its verdict: significant when the (Holm-adjusted) primary p < alpha, the
+    better system by the sign of the mean difference, and the sentence that says so."""
+    rec, eff = c.verdict, c.effect
+    significant = bool(rec.p < alpha)
+    better = (c.a if c.mean_difference > 0 else c.b) if significant else None
+    worse = c.b if better == c.a else c.a
+    detail = (
+        f"{rec.name}, p={fmt(rec.p_value)}"
+        + (f", Holm-adjusted p={fmt(rec.p_holm)}" if holm_applied else "")
+        + f", Cohen's {'d_z' if c.paired else 'd'}={fmt(eff.cohens_d, 3)}"
+        + f", Cliff's delta={fmt(eff.cliffs_delta, 3)}"
+    )
+    if significant:
+        text = f"{better} is better than {worse} on {c.metric} ({detail})"
+    else:
+        text = (f"no significant difference between {c.a} and {c.b} on {c.metric} ({detail}); "
+                f"with these runs the {rec.name} detects a true difference of "
+                f"{fmt(c.power.min_detectable_difference, 3)} with power 0.8; {c.power.note}")
+    aso_eps = eff.aso_eps_min if c.mean_difference >= 0 else eff.aso_eps_min_reverse
+    leader = c.a if c.mean_difference >= 0 else c.b
+    text += (
+        f". ASO: eps_min({leader} over {c.other(leader)}) = {aso_eps:.3f}, "
+        + ("almost stochastically dominant (< 0.2)" if aso_eps < stats.ASO_THRESHOLD else "not dominant (>= 0.2)")
+    )
+    return replace(c, verdict=replace(rec, significant=significant, better=better, text=text))
+
+
+def summarise(systems: list[str], comparisons: list[PairResult], descriptives: dict[str, Descriptive],
+              primary: str) -> tuple[str | None, str]:
+    """``best_system`` (significantly better than every system it was compared with on the
+    deciding metric, else None) and the one-sentence summary."""
+    on_primary = [c for c in comparisons if c.metric == primary]
+    winners = [
+        s for s in systems
+        if all(c.verdict.better == s for c in on_primary if s in (c.a, c.b))
+        and any(s in (c.a, c.b) for c in on_primary)
+    ]
+    if winners:
+        return winners[0], f"{winners[0]} is significantly better than every system it was compared with on {primary}"
+    leader = systems[0]
+    open_pairs = [c for c in on_primary if leader in (c.a, c.b) and c.verdict.better != leader]
+    detail = "; ".join(
+        f"vs {c.other(leader)}: {c.verdict.name} p={fmt(c.verdict.p)}, "
+        f"{fmt(c.power.seeds_needed)} seeds per system for power 0.8"
+        for c in open_pairs
+    )
+    return None, (f"no system is significantly better than every other on {primary}: {leader} has the highest mean "
+                  f"({fmt(descriptives[leader].mean)}), but not significantly ({detail})")
+
+
+def validation_choice(by_val: dict[str, Descriptive], comparisons: list[PairResult], primary: str) -> ValidationChoice:
+    """The systems ranked by mean validation score over seeds (the selection that never looks at
+    the test set), and the test-set verdicts of the first."""
+    metric = validation_key(primary)
+    ranking = sorted(by_val, key=lambda s: -by_val[s].mean)
+    if not ranking:
+        return ValidationChoice(metric, (), {}, None, (), f"no system logged {metric}")
+    top = ranking[0]
+    verdicts = tuple(c.verdict.text for c in comparisons if c.metric == primary and top in (c.a, c.b))
+    return ValidationChoice(
+        metric, tuple(ranking), {s: by_val[s].mean for s in ranking}, top, verdicts,
+        f"chosen on validation, not test: {top} has the highest mean {metric} over its seeds "
+        f"({fmt(by_val[top].mean)}); its test-set verdicts on {primary} follow",
+    )
+
