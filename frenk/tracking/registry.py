@@ -19,7 +19,7 @@ import mlflow.pyfunc
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
-from ..config import PROMOTION_LOCK_SUFFIX
+from ..core.checks import PROMOTION_LOCK_SUFFIX
 from ..core.errors import TrackingError
 from ..core.files import process_alive
 from ..core.interrupts import stop_requested
