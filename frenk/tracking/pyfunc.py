@@ -20,29 +20,15 @@ ARTIFACT = "model"
 
 class FrenkTextClassifier(PythonModel):
     def load_context(self, context) -> None:
-        from ..training import TFIDF_FILE, load_saved
+        from ..training import kind_of_saved
 
         folder = Path(context.artifacts[ARTIFACT])
         meta = json.loads((folder / META_FILE).read_text())
         self._id2label = {int(k): v for k, v in meta["id2label"].items()}
-        self._max_length = int(meta.get("max_length", 128))
-        if (folder / TFIDF_FILE).is_file():
-            import joblib
-
-            self._pipeline = joblib.load(folder / TFIDF_FILE)["pipeline"]
-            self._model = None
-        else:
-            self._pipeline = None
-            self._model, self._tokenizer = load_saved(folder)
+        self._predict = kind_of_saved(folder, meta).load_predictor(folder, int(meta.get("max_length", 128)))
 
     def predict(self, context, model_input: list[str], params=None) -> list[str]:
         texts = [str(t) for t in model_input]
         if not texts:
             return []
-        if self._pipeline is not None:
-            ids = self._pipeline.predict(texts)
-        else:
-            from ..training import predict_proba
-
-            ids = predict_proba(self._model, self._tokenizer, texts, self._max_length).argmax(axis=1)
-        return [self._id2label[int(i)] for i in ids]
+        return [self._id2label[int(i)] for i in self._predict(texts)]

@@ -18,7 +18,7 @@ from .fit import (
                   fit_seeds,
                   summarise,
 )
-from .kinds import BASELINE, CANDIDATE, KINDS, ModelKind, kind_named, kind_of, kind_of_system
+from .kinds import BASELINE, CANDIDATE, KINDS, ModelKind, kind_named, kind_of, kind_of_saved, kind_of_system
 from .listeners import EpochListener, TrainListener
 from .loading import (
                   NO_REMOTE_CODE,
@@ -37,7 +37,7 @@ from .tfidf import TFIDF_FILE, majority_baseline, train_tfidf
 from .tiny import TINY_MAX_POSITIONS, build_tiny
 
 __all__ = [
-    "BASELINE", "CANDIDATE", "KINDS", "ModelKind", "kind_named", "kind_of", "kind_of_system",
+    "BASELINE", "CANDIDATE", "KINDS", "ModelKind", "kind_named", "kind_of", "kind_of_saved", "kind_of_system",
     "FinishedSeeds", "best_seed", "NO_REMOTE_CODE", "TINY_MAX_POSITIONS", "Accelerator", "LoadReport",
     "PRESETS", "TFIDF_FILE",
     "EncodedDataset", "EpochListener", "Evaluation", "ModelSpec", "accelerator", "check_max_length", "load_with_report",

@@ -16,6 +16,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from ..core.errors import ConfigError, ModelError
 from ..data import PreparedData, scheme
 from .listeners import EpochListener
@@ -32,6 +34,8 @@ GRADIENT_PARAMS = ("epochs", "learning_rate", "batch_size", "max_length", "preci
                    "warmup_ratio", "weight_decay", "engine", "parallel")
 
 Learner = Callable[[ModelSpec, PreparedData, TrainSettings, Path, Sequence[EpochListener], bool], TrainResult]
+#: a saved model's predictions: texts -> class ids
+Predict = Callable[[list[str]], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,11 @@ class ModelKind:
     check: Callable[[ModelSpec, str, int], None] | None = None
     #: how messages name it
     title: str = "a transformer"
+    #: reloads a saved model folder for prediction: (folder, max_length) -> predict (the pyfunc model)
+    predictor: Callable[[Path, int], Predict] | None = None
+
+    def load_predictor(self, folder: Path, max_length: int) -> Predict:
+        return (self.predictor or _hf_predictor)(folder, max_length)
 
     def fit(self, spec: ModelSpec, data: PreparedData, settings: TrainSettings, work_dir: Path,
             listeners: Sequence[EpochListener] = (), final: bool = True) -> TrainResult:
@@ -98,6 +107,23 @@ def _fit_tfidf(spec, data, settings, work_dir, listeners, final) -> TrainResult:
     return train_tfidf(data, settings, work_dir, listeners)
 
 
+def _hf_predictor(folder: Path, max_length: int) -> Predict:
+    """A Hugging Face folder, reloaded strictly (a weight that does not match is an error)."""
+    from .engine import load_saved, predict_proba
+
+    model, tokenizer = load_saved(folder)
+    return lambda texts: predict_proba(model, tokenizer, texts, max_length).argmax(axis=1)
+
+
+def _tfidf_predictor(folder: Path, max_length: int) -> Predict:
+    import joblib
+
+    from .tfidf import TFIDF_FILE
+
+    pipeline = joblib.load(folder / TFIDF_FILE)["pipeline"]
+    return lambda texts: np.asarray(pipeline.predict(texts))
+
+
 def _check_transformer(spec: ModelSpec, labels: str, max_length: int) -> None:
     if spec.source is None:  # resolve gives every transformer its source
         raise ModelError(f"model={spec.name}: a transformer needs a Hugging Face model id or a folder")
@@ -115,7 +141,8 @@ KINDS: dict[str, ModelKind] = {
         ModelKind(TRANSFORMER, _fit_transformer, check=_check_transformer),
         ModelKind(TINY, _fit_tiny, check=_check_tiny, has_base_model=False, title="the tiny model"),
         ModelKind(TFIDF, _fit_tfidf, ignored_params=GRADIENT_PARAMS, tunable=False, exportable=False,
-                  registry_alias=BASELINE, has_base_model=False, title="the TF-IDF baseline"),
+                  registry_alias=BASELINE, has_base_model=False, title="the TF-IDF baseline",
+                  predictor=_tfidf_predictor),
     )
 }
 
@@ -130,6 +157,16 @@ def kind_named(name: str) -> ModelKind:
 
 def kind_of(spec: ModelSpec) -> ModelKind:
     return kind_named(spec.kind)
+
+
+def kind_of_saved(folder: Path, meta: dict) -> ModelKind:
+    """The kind of a saved model folder: its ``frenk.json`` names it; a folder saved before that
+    is the TF-IDF baseline when it holds the pipeline, else a Hugging Face folder."""
+    if meta.get("kind") in KINDS:
+        return KINDS[meta["kind"]]
+    from .tfidf import TFIDF_FILE
+
+    return KINDS[TFIDF] if (folder / TFIDF_FILE).is_file() else KINDS[TRANSFORMER]
 
 
 def kind_of_system(model: str | None, kind: str | None = None) -> ModelKind:
