@@ -50,9 +50,9 @@ def test_the_lock_is_exclusive_waits_boundedly_and_is_released(mlflow_store):
         tags = mlflow.MlflowClient().get_registered_model("m.frenk-lock").tags
         assert tags["frenk.lock_pid"] == str(os.getpid()) and tags["frenk.lock_host"] == socket.gethostname()
         with pytest.raises(TrackingError, match=r"another publish holds the promotion lock of m \(test, process "
-                                                rf"{os.getpid()}.*delete the registered model m.frenk-lock"):
-            with registry.promotion_lock("m", "a second one", wait_s=0.5):
-                pass
+                                                rf"{os.getpid()}.*delete the registered model m.frenk-lock"), \
+                registry.promotion_lock("m", "a second one", wait_s=0.5):
+            pass
     assert _models() == ["m"]  # released
     with pytest.raises(RuntimeError), registry.promotion_lock("m", "test"):
         raise RuntimeError("a failed promotion")
@@ -65,9 +65,9 @@ def test_a_dead_holders_lock_is_broken_and_a_remote_ones_waited_for(mlflow_store
         assert mlflow.MlflowClient().get_registered_model("m.frenk-lock").tags["frenk.lock_pid"] == str(os.getpid())
     assert "removed the promotion lock m.frenk-lock" in capsys.readouterr().out
     _hold("r", _dead_pid(), host="another-machine")  # its process cannot be checked from here: wait, then refuse
-    with pytest.raises(TrackingError, match="another publish holds the promotion lock of r"):
-        with registry.promotion_lock("r", "test", wait_s=0.5):
-            pass
+    with pytest.raises(TrackingError, match="another publish holds the promotion lock of r"), \
+            registry.promotion_lock("r", "test", wait_s=0.5):
+        pass
 
 
 def test_a_dead_holders_lock_this_user_may_not_delete_is_one_line_not_a_loop(mlflow_store, monkeypatch):
@@ -81,9 +81,8 @@ def test_a_dead_holders_lock_this_user_may_not_delete_is_one_line_not_a_loop(mlf
     monkeypatch.setattr(mlflow.MlflowClient, "delete_registered_model", refused)
     started = time.monotonic()
     with pytest.raises(TrackingError, match="may not delete it .*ask an admin .*delete the registered model "
-                                            "d.frenk-lock"):
-        with registry.promotion_lock("d", "test", wait_s=30):
-            pass
+                                            "d.frenk-lock"), registry.promotion_lock("d", "test", wait_s=30):
+        pass
     assert time.monotonic() - started < 10  # at once, not after the wait
 
 

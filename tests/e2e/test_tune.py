@@ -129,7 +129,7 @@ def test_two_workers_divide_a_grid_on_one_journal(tmp_path):
     journal = tmp_path / "shared.journal"
     workers = [_tune_process(tmp_path, uri, "shared", tmp_path / "grid.yaml", journal) for _ in range(2)]
     outputs = [w.communicate(timeout=900) for w in workers]
-    for worker, (out, err) in zip(workers, outputs):
+    for worker, (_out, err) in zip(workers, outputs, strict=False):
         assert worker.returncode == 0, err[-3000:]
     trials = _journal_study(journal, "shared").get_trials()
     assert len(trials) == 9 and {t.state for t in trials} == {optuna.trial.TrialState.COMPLETE}

@@ -235,7 +235,7 @@ def test_four_mlflow_runs_start_together_on_a_fresh_sqlite_store(tmp_path):
     procs = [subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for _ in range(4)]
     outputs = [proc.communicate(timeout=900) for proc in procs]
-    for proc, (_, err) in zip(procs, outputs):
+    for proc, (_, err) in zip(procs, outputs, strict=False):
         assert proc.returncode == 0, err[-3000:]
     import mlflow
 

@@ -54,8 +54,8 @@ def test_compare_step_reads_runs_by_tag_and_logs_the_report(mlflow_store):
     # the statistics are one table, not metrics; the verdict is the run's description
     assert not run.data.metrics
     table = mlflow.artifacts.load_dict(f"runs:/{outcome.run_id}/comparisons.json")
-    row = next(dict(zip(table["columns"], r)) for r in table["data"]
-               if dict(zip(table["columns"], r))["metric"] == "macro_f1")
+    row = next(dict(zip(table["columns"], r, strict=False)) for r in table["data"]
+               if dict(zip(table["columns"], r, strict=False))["metric"] == "macro_f1")
     assert (row["a"], row["b"], row["better"]) == ("bertic", "xlmr", "bertic")
     assert row["p_value"] == pytest.approx(0.0085809, abs=5e-8) and row["cohens_d"] == pytest.approx(macro.effect.cohens_d)
     assert "bertic is better than xlmr" in run.data.tags["mlflow.note.content"]

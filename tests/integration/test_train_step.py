@@ -42,7 +42,7 @@ def test_tiny_repeats_make_a_parent_children_and_one_registered_model(mlflow_sto
         assert {"test/accuracy", "test/macro_f1", "val/macro_f1", "val/final_macro_f1"} <= set(child.data.metrics)
         assert len(child.data.metrics) <= 10 and all("/" in name for name in child.data.metrics), child.data.metrics
         table = mlflow.artifacts.load_dict(f"runs:/{child.info.run_id}/results.json")
-        rows = [dict(zip(table["columns"], row)) for row in table["data"]]
+        rows = [dict(zip(table["columns"], row, strict=False)) for row in table["data"]]
         assert {("topic", "lgbt", "macro_f1"), ("fold", "4", "macro_f1"), ("class", "Offensive", "f1")} <= {
             (r["by"], r["slice"], r["measure"]) for r in rows}
         assert (child.data.params["epochs"], child.data.params["batch_size"]) == ("1.0", "32")  # as used, not 0
@@ -114,7 +114,7 @@ def test_tfidf_single_run_beats_majority(mlflow_store, prepared_sample):
 
 def test_failure_mid_training_marks_the_run_failed_and_cleans_up(mlflow_store, prepared_sample, private_tmp):
     def explode(epoch, metrics):
-        raise RuntimeError("power cut in epoch %d" % epoch)
+        raise RuntimeError(f"power cut in epoch {epoch}")
 
     with pytest.raises(RuntimeError, match="power cut"):
         train(TrainConfig(model="tiny", data=str(prepared_sample), args='{"num_train_epochs": 2}'), listeners=[explode])
@@ -155,7 +155,7 @@ def test_parallel_seeds_run_at_once_and_log_what_one_after_another_logs(mlflow_s
     one_by_one = train(TrainConfig(model="tiny", data=str(prepared_sample), repeats=2, seed=20, args=FAST))
     at_once = train(TrainConfig(model="tiny", data=str(prepared_sample), repeats=2, seed=20, args=FAST, parallel="2"))
     client = mlflow.MlflowClient()
-    for a, b in zip(one_by_one.runs, at_once.runs):
+    for a, b in zip(one_by_one.runs, at_once.runs, strict=False):
         assert a.seed == b.seed and a.run_id != b.run_id
         assert b.metrics["test_macro_f1"] == pytest.approx(a.metrics["test_macro_f1"], abs=1e-3)
         assert b.val_macro_f1 == pytest.approx(a.val_macro_f1, abs=1e-3)

@@ -400,7 +400,7 @@ def test_two_steps_starting_together_on_a_fresh_store(tmp_path):
         procs = [subprocess.Popen(c, cwd=work, env=_env(uri), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE, text=True) for c in cmds]
         outs = [p.communicate(timeout=300) for p in procs]
-        for proc, (_, err) in zip(procs, outs):
+        for proc, (_, err) in zip(procs, outs, strict=False):
             assert proc.returncode == 0, err[-3000:]
         mlflow.set_tracking_uri(uri)
         assert sorted(r.info.status for r in all_runs()) == ["FINISHED", "FINISHED"]

@@ -72,7 +72,7 @@ def test_merge_of_topic_files_with_mismatched_columns(tmp_path):
     assert len(merged) == 120
     expected = {text: int(not lab.startswith("Acceptable")) for text, lab in
                 ((r["text"], r["label"]) for r in _rows("migrants", 40, "train") + _rows("migrants", 20, "test", offset=100))}
-    got = dict(zip(merged.loc[merged.topic == "migrants", "text"], merged.loc[merged.topic == "migrants", "label"]))
+    got = dict(zip(merged.loc[merged.topic == "migrants", "text"], merged.loc[merged.topic == "migrants", "label"], strict=False))
     assert got == expected
     assert data.manifest["counts"]["test"]["lgbt"] == {"Acceptable": 10, "Offensive": 10}
 

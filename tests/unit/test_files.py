@@ -59,9 +59,9 @@ def test_unreadable_record_symlink_and_file_outputs(tmp_path):
     broken.mkdir()
     (broken / "rec.json").write_text("{not json")
     (broken / "weights.bin").write_text("x")
-    with pytest.raises(FrenkError, match="did not write there: weights.bin"):
-        with replace_folder(broken, "rec.json", "publication"):
-            pass
+    with pytest.raises(FrenkError, match="did not write there: weights.bin"), \
+            replace_folder(broken, "rec.json", "publication"):
+        pass
     with replace_folder(broken, "rec.json", "publication", known=["weights.bin"]) as staging:
         _write(staging, ["new.bin"])
     assert [p.name for p in broken.iterdir()] == ["new.bin"]
