@@ -103,7 +103,7 @@ def test_simulation_primary_test_reaches_significance_where_the_old_rule_could_n
     draws = 100
     for _ in range(draws):
         a, b = rng.normal(0.81, 0.005, 5), rng.normal(0.80, 0.005, 5)
-        c = compare_pair("a", "b", _records("a", a), _records("b", b), "macro_f1", 0.05)
+        c = compare_pair("a", "b", _records("a", a), _records("b", b), "macro_f1", 0.05, pairing="seed")
         assert c.verdict.name == "paired t-test"
         primary += c.verdict.p_value < 0.05
         if c.normality.result.p_value > 0.05:
