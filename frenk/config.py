@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .core.checks import check_alias, check_model_name, coerce
-from .core.choices import LANGS, PRECISIONS, PRUNERS, SAMPLERS, SCHEMES, TUNABLE
+from .core.choices import LANGS, PAIRINGS, PRECISIONS, PRUNERS, SAMPLERS, SCHEMES, TUNABLE
 from .core.errors import MAX_EPOCHS, ConfigError, check_limit
 from .core.fields import option
 from .core.names import Metric, Tag, search_tag
@@ -210,6 +210,8 @@ class CompareConfig:
     alpha: float = option(0.05, "significance level")
     experiment: str = option("", "experiment name or id (empty: the current one)")
     allow_mixed_data: bool = option(False, "compare runs trained on different data digests")
+    pairing: str = option("none", "none: every run of each system as independent samples (Welch); seed: runs "
+                          "with the same seed and data digest share randomness (paired t)", PAIRINGS)
 
     def __post_init__(self) -> None:
         if not self.group and not self.filter:

@@ -10,12 +10,16 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
+from ..core.choices import PAIRINGS
 from ..core.errors import FrenkError
 from . import stats
 from .design import compare_pair, descriptive, example_view, fold_view, friedman
 from .model import ComparisonReport, Descriptive, Friedman, PairResult
 from .selection import CompareOptions, RunRecord, check_comparable, metric_value, validation_key
 from .verdict import PROTOCOL, constant_score_warning, decide, no_friedman_warning, summarise, validation_choice
+
+#: ASO's confidence for one pair
+ASO_CONFIDENCE = 0.95
 
 
 @dataclass
@@ -46,7 +50,10 @@ def _holm(comps: list[PairResult]) -> list[PairResult]:
 def _pair_results(samples: dict[str, list[RunRecord]], pairs, metric: str, opts: CompareOptions,
                   predictions, best_runs) -> list[PairResult]:
     """Pairwise comparisons on one metric (Holm-corrected when several), decided, with their secondary views."""
-    comps = [compare_pair(a, b, samples[a], samples[b], metric, opts.alpha) for a, b in pairs]
+    # ASO's confidence Bonferroni-corrected over the pairs (as deepsig does for several systems)
+    aso_confidence = 1 - (1 - ASO_CONFIDENCE) / max(len(pairs), 1)
+    comps = [compare_pair(a, b, samples[a], samples[b], metric, opts.alpha, opts.pairing, aso_confidence)
+             for a, b in pairs]
     holm_applied = len(comps) > 1
     if holm_applied:
         comps = _holm(comps)
@@ -84,6 +91,8 @@ def build_report(
 ) -> ComparisonReport:
     """Compare the systems in ``records`` on each metric (see :func:`check_comparable` for the
     comparisons that cannot be made)."""
+    if opts.pairing not in PAIRINGS:
+        raise FrenkError(f"pairing={opts.pairing!r}: must be one of {', '.join(PAIRINGS)}")
     samples, skipped, digests = check_comparable(records, opts)
     primary = opts.metrics[0]
     systems = sorted(samples, key=lambda s: -np.mean([metric_value(r.metrics, primary) for r in samples[s]]))
@@ -105,4 +114,5 @@ def build_report(
         descriptives=out.descriptives, validation=out.validation, comparisons=tuple(out.comparisons),
         friedman=out.friedman, warnings=tuple(out.warnings), best_system=best, summary=summary,
         validation_choice=validation_choice(out.validation.get(primary, {}), out.comparisons, primary),
+        pairing=opts.pairing,
     )

@@ -17,7 +17,7 @@ from . import stats
 from .model import Descriptive, Friedman, PairResult
 from .parts import Effect, ExampleView, FoldView, Normality, Power, ReportedTest, Verdict
 from .selection import CompareOptions, RunRecord, metric_value
-from .verdict import NO_SPREAD_NOTE, class_set_note, floor_warning, no_spread_warning, power_note
+from .verdict import NO_SPREAD_NOTE, class_set_note, floor_warning, no_spread_warning, not_paired_warning, power_note
 
 #: the pre-specified primary test of each design, fixed before any data is seen
 PRIMARY_TESTS = {"paired": "paired_t", "independent": "welch_t"}
@@ -38,16 +38,23 @@ def _min_n_for(test: str, alpha: float) -> int:
     return n
 
 
-def _scores(runs_a: list[RunRecord], runs_b: list[RunRecord], metric: str) -> tuple[bool, np.ndarray, np.ndarray]:
-    """(paired, scores of a, scores of b): paired by seed and data digest when every run of the
-    smaller system has a partner (and at least two pairs exist), else all runs independently."""
-    pairs = _pairs(runs_a, runs_b)
-    paired = len(pairs) >= 2 and len(pairs) == min(len(runs_a), len(runs_b))
+def _scores(runs_a: list[RunRecord], runs_b: list[RunRecord], metric: str,
+            pairing: str) -> tuple[bool, np.ndarray, np.ndarray, dict[str, list[str]]]:
+    """(paired, scores of a, scores of b, the runs left out of the paired test by system). Paired
+    only when declared (``pairing="seed"``) and at least two runs share seed and data digest;
+    then the runs without a partner are named, never silently dropped. Otherwise every run of
+    each system, as independent samples."""
+    pairs = _pairs(runs_a, runs_b) if pairing == "seed" else []
+    paired = len(pairs) >= 2
+    left_out: dict[str, list[str]] = {}
     if paired:
+        kept = {id(r) for p in pairs for r in p}
+        left_out = {runs[0].system: [r.run_id for r in runs if id(r) not in kept] for runs in (runs_a, runs_b)}
+        left_out = {s: ids for s, ids in left_out.items() if ids}
         runs_a, runs_b = [p[0] for p in pairs], [p[1] for p in pairs]
     xa = np.array([metric_value(r.metrics, metric) for r in runs_a])
     xb = np.array([metric_value(r.metrics, metric) for r in runs_b])
-    return paired, xa, xb
+    return paired, xa, xb, left_out
 
 
 def _tests(paired: bool, a: str, b: str, xa: np.ndarray,
@@ -92,36 +99,46 @@ def _power(effect: float, paired: bool, alpha: float, xa: np.ndarray, xb: np.nda
     return Power(needed, interval, mdd, sd, power_note(needed, interval, effect, n, alpha))
 
 
-def _effect(xa: np.ndarray, xb: np.ndarray, paired: bool) -> Effect:
-    return Effect(stats.cohens_d(xa, xb, paired=paired), "d_z (paired differences)" if paired else "pooled-sd d",
-                  stats.cliffs_delta(xa, xb), stats.aso(xa, xb), stats.aso(xb, xa))
+def _effect(xa: np.ndarray, xb: np.ndarray, paired: bool, aso_confidence: float) -> Effect:
+    d = stats.cohens_d(xa, xb, paired=paired)
+    df = len(xa) - 1 if paired else len(xa) + len(xb) - 2
+    return Effect(d, "d_z (paired differences)" if paired else "pooled-sd d", stats.cliffs_delta(xa, xb),
+                  stats.aso(xa, xb, aso_confidence), stats.aso(xb, xa, aso_confidence), stats.hedges_g(d, df))
+
+
+def _pairing_text(paired: bool, pairing: str) -> str:
+    if paired:
+        return f"same {Tag.SEED} and {Tag.DATA_DIGEST} (pairing=seed declared)"
+    if pairing == "seed":
+        return "pairing=seed declared, but fewer than 2 runs share seed and data digest: independent samples"
+    return "pairing=none: every run of each system, as independent samples"
 
 
 def compare_pair(a: str, b: str, runs_a: list[RunRecord], runs_b: list[RunRecord], metric: str,
-                 alpha: float) -> PairResult:
-    """All tests of one metric for one pair of systems; the primary one (``verdict``) follows
-    from the design alone. Its decision (significant, better, the sentence) is made by
-    :func:`.verdict.decide`, after the Holm correction over the pairs."""
-    paired, xa, xb = _scores(runs_a, runs_b, metric)
+                 alpha: float, pairing: str = "none", aso_confidence: float = 0.95) -> PairResult:
+    """All tests of one metric for one pair of systems; the design follows from the declared
+    ``pairing`` alone, the primary test from the design. Its decision (significant, better, the
+    sentence) is made by :func:`.verdict.decide`, after the Holm correction over the pairs."""
+    paired, xa, xb, left_out = _scores(runs_a, runs_b, metric, pairing)
     design = "paired" if paired else "independent"
     chosen = PRIMARY_TESTS[design]
     normality, tests = _tests(paired, a, b, xa, xb)
-    warnings = []
-    if (np.ptp(xa - xb) == 0) if paired else (np.ptp(xa) == 0 and np.ptp(xb) == 0):
+    warnings = [not_paired_warning(metric, a, b, left_out)] if left_out else []
+    if stats.no_spread(xa, xb, paired):
         tests[chosen] = replace(tests[chosen], p_value=math.nan, note=NO_SPREAD_NOTE)
         warnings.append(no_spread_warning(metric, a, b, paired, tests[chosen].name))
     reported, floors = _with_floors(metric, tests, chosen, xa, xb, paired, alpha)
     test = reported[chosen]
-    effect = _effect(xa, xb, paired)
+    effect = _effect(xa, xb, paired, aso_confidence)
     return PairResult(
-        metric=metric, a=a, b=b, design=design,
-        pairing=f"same {Tag.SEED} and {Tag.DATA_DIGEST}" if paired else "runs do not share seeds and data digests",
+        metric=metric, a=a, b=b, design=design, pairing=_pairing_text(paired, pairing),
         n_a=len(xa), n_b=len(xb), mean_difference=float(xa.mean() - xb.mean()), tests=reported,
         warnings=tuple(warnings + floors), normality=normality,
         verdict=Verdict(chosen, test.name, test.p_value, PRIMARY_REASON.format(design), True,
                         test.smallest_possible_p),
         effect=effect, power=_power(effect.cohens_d, paired, alpha, xa, xb),
         scores={a: xa.tolist(), b: xb.tolist()}, class_note=class_set_note(a, b, runs_a, runs_b, metric),
+        not_paired=left_out,
     )
 
 

@@ -9,7 +9,7 @@ publish and main.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 from ..core.errors import FrenkError
 from .parts import Effect, ExampleView, FoldView, Normality, Power, ReportedTest, Verdict
@@ -17,7 +17,7 @@ from .selection import Skipped
 
 #: the layout of report.json that :meth:`ComparisonReport.to_dict` writes; reports without
 #: ``"version"`` are layout 1 (the same keys, some missing in the oldest)
-REPORT_VERSION = 2
+REPORT_VERSION = 3
 
 NAN = float("nan")
 
@@ -47,6 +47,8 @@ class PairResult:
     #: predictions), null when a system had no predictions
     example_view: ExampleView | None = None
     example_view_tried: bool = False
+    #: runs that the declared pairing=seed left out of the paired test (no partner), by system
+    not_paired: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def paired(self) -> bool:
@@ -65,7 +67,7 @@ class PairResult:
              "class_note": self.class_note, "fold_view": self.fold_view.to_dict() if self.fold_view else None}
         if self.example_view_tried:
             d["example_view"] = self.example_view.to_dict() if self.example_view else None
-        return d
+        return {**d, "not_paired": self.not_paired}
 
     @classmethod
     def from_dict(cls, d: dict) -> PairResult:
@@ -77,7 +79,7 @@ class PairResult:
             Normality.from_dict(d.get("normality")), Verdict.from_dict(d.get("recommended")),
             Effect.from_dict(d.get("effect")), Power.from_dict(d.get("power")), d.get("scores", {}),
             d.get("class_note"), FoldView.from_dict(d.get("fold_view")),
-            ExampleView.from_dict(ev) if ev else None, "example_view" in d,
+            ExampleView.from_dict(ev) if ev else None, "example_view" in d, d.get("not_paired", {}),
         )
 
 
@@ -112,6 +114,8 @@ class Friedman:
     average_ranks: dict[str, float]
     critical_difference: float
     n: int
+    #: how p was computed: "exact permutation", or "chi-square approximation" (and in older reports)
+    method: str = "chi-square approximation"
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -119,7 +123,7 @@ class Friedman:
     @classmethod
     def from_dict(cls, d: dict) -> Friedman:
         return cls(d.get("statistic", NAN), d.get("p_value", NAN), d.get("average_ranks", {}),
-                   d.get("critical_difference", NAN), d.get("n", 0))
+                   d.get("critical_difference", NAN), d.get("n", 0), d.get("method", "chi-square approximation"))
 
 
 @dataclass(frozen=True)
@@ -174,6 +178,9 @@ class ComparisonReport:
     validation_choice: ValidationChoice | None = None
     #: how the compared runs were selected (the compare step's group, filter, by, experiment)
     selection: dict[str, str] | None = None
+    #: the declared design (``pairing``: "none" or "seed"); a report from before the declaration
+    #: reads as the design it recorded per pair ("seed" when a pair was paired)
+    pairing: str = "none"
 
     @property
     def primary_metric(self) -> str:
@@ -209,7 +216,7 @@ class ComparisonReport:
             d["validation_choice"] = self.validation_choice.to_dict()
         if self.selection is not None:
             d["selection"] = self.selection
-        return {**d, "version": REPORT_VERSION}
+        return {**d, "pairing": self.pairing, "version": REPORT_VERSION}
 
     @classmethod
     def from_dict(cls, d: dict) -> ComparisonReport:
@@ -219,13 +226,15 @@ class ComparisonReport:
             raise FrenkError(f"report.json has layout version {version!r}, newer than this frenk reads "
                              f"({REPORT_VERSION}); upgrade frenk to read this compare run")
         choice = d.get("validation_choice")
+        comparisons = tuple(PairResult.from_dict(c) for c in d.get("comparisons", ()))
+        pairing = d.get("pairing") or ("seed" if any(c.paired for c in comparisons) else "none")
         return cls(
             d.get("alpha", 0.05), tuple(d.get("metrics", ())), tuple(d.get("systems", ())), d.get("baseline"),
             d.get("runs", {}), d.get("seeds", {}), tuple(d.get("data_digests", ())),
             tuple(Skipped(s.get("run_id", ""), s.get("system", ""), s.get("reason", "")) for s in d.get("skipped", ())),
             d.get("protocol"), _by_metric(d.get("descriptives")), _by_metric(d.get("validation")),
-            tuple(PairResult.from_dict(c) for c in d.get("comparisons", ())),
-            {m: Friedman.from_dict(f) for m, f in d.get("friedman", {}).items()}, tuple(d.get("warnings", ())),
+            comparisons, {m: Friedman.from_dict(f) for m, f in d.get("friedman", {}).items()},
+            tuple(d.get("warnings", ())),
             d.get("best_system"), d.get("summary", ""), ValidationChoice.from_dict(choice) if choice else None,
-            d.get("selection"),
+            d.get("selection"), pairing,
         )

@@ -108,6 +108,8 @@ class Effect:
     cliffs_delta: float
     aso_eps_min: float
     aso_eps_min_reverse: float
+    #: Cohen's d with Hedges' small-sample correction J(df) (nan in a report from before it)
+    hedges_g: float = float("nan")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -116,7 +118,7 @@ class Effect:
     def from_dict(cls, d: dict | None) -> Effect:
         d, nan = d or {}, float("nan")
         return cls(d.get("cohens_d", nan), d.get("cohens_d_kind", ""), d.get("cliffs_delta", nan),
-                   d.get("aso_eps_min", nan), d.get("aso_eps_min_reverse", nan))
+                   d.get("aso_eps_min", nan), d.get("aso_eps_min_reverse", nan), d.get("hedges_g", nan))
 
 
 @dataclass(frozen=True)

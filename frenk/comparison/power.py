@@ -1,6 +1,6 @@
 """Design and power of a comparison of classifiers: the smallest p an exact test can give, the
 seeds a t-test needs, the uncertainty of that number, and the minimum detectable difference
-(statsmodels' power solvers; scipy's noncentral t). Re-exported by :mod:`.stats`."""
+(scipy's noncentral t; statsmodels' solver for the minimum detectable difference). Re-exported by :mod:`.stats`."""
 
 from __future__ import annotations
 
@@ -28,30 +28,50 @@ def _power_solver(paired: bool):
     return TTestPower() if paired else TTestIndPower()
 
 
+def t_test_power(effect_size: float, n: int, paired: bool, alpha: float = 0.05) -> float:
+    """Power of the two-sided t-test at Cohen's d ``effect_size``: P(|T| > t_crit) with T
+    noncentral t (n pairs, df n - 1, noncentrality d sqrt(n); or n runs per system, df 2n - 2,
+    noncentrality d sqrt(n/2)). scipy's noncentral t is finite where statsmodels' power gives nan
+    (large noncentralities); a tail scipy cannot evaluate is 0 (the upper) or 1 (the lower)."""
+    d = abs(effect_size)
+    df = n - 1 if paired else 2 * n - 2
+    if df < 1:
+        return math.nan
+    nc = d * math.sqrt(n if paired else n / 2)
+    crit = float(stats.t.ppf(1 - alpha / 2, df))
+    upper = float(stats.nct.sf(crit, df, nc))
+    lower = float(stats.nct.cdf(-crit, df, nc))
+    upper = upper if math.isfinite(upper) else (1.0 if nc > crit else 0.0)
+    lower = lower if math.isfinite(lower) else 0.0
+    return min(1.0, upper + lower)
+
+
 #: an effect size beyond this comes from scores whose spread is rounding noise: treated as infinite
 NO_SPREAD_EFFECT = 1e6
 
 
 def seeds_needed(effect_size: float, paired: bool, alpha: float = 0.05, power: float = 0.8) -> float | None:
     """Seeds (pairs, or runs per system) a t-test needs to detect ``effect_size`` (Cohen's d)
-    with ``power``; ``None`` when there is nothing to compute from: no effect (0), or an
-    infinite one (no spread at all, or only rounding noise beyond :data:`NO_SPREAD_EFFECT`,
-    so the sd that power rests on is unknown); inf when more than 10^7 would be needed."""
+    with ``power`` (:func:`t_test_power`; at least 2); ``None`` when there is nothing to compute
+    from: no effect (0), or an infinite one (no spread at all, or only rounding noise beyond
+    :data:`NO_SPREAD_EFFECT`, so the sd that power rests on is unknown); inf when more than 10^7
+    would be needed."""
     if effect_size == 0 or not math.isfinite(effect_size) or abs(effect_size) > NO_SPREAD_EFFECT:
         return None
-    solver = _power_solver(paired)
     d = abs(effect_size)
 
     def enough(n: int) -> bool:
         # n pairs (paired), or n runs per system (independent, equal sizes)
-        return float(solver.power(d, n, alpha, alternative="two-sided")) >= power
+        return t_test_power(d, n, paired, alpha) >= power
 
-    high = 2
+    if enough(2):
+        return 2.0
+    high = 4
     while not enough(high):
         if high > 10**7:
             return math.inf
         high *= 2
-    low = high // 2 if high > 2 else 1
+    low = high // 2
     while high - low > 1:  # smallest n with enough power, by bisection (power grows with n)
         mid = (low + high) // 2
         low, high = (low, mid) if enough(mid) else (mid, high)

@@ -38,8 +38,9 @@ def _pair_rows(comps: list[PairResult]) -> list[str]:
     for c in comps:
         r, e, pw = c.verdict, c.effect, c.power
         span = pw.seeds_needed_interval
+        n = c.n_a if c.paired else f"{c.n_a} vs {c.n_b}"
         lines.append(
-            f"| {c.a} vs {c.b} | {c.design} | {c.n_a} | {r.name} | {fmt(r.p_value)} | "
+            f"| {c.a} vs {c.b} | {c.design} | {n} | {r.name} | {fmt(r.p_value)} | "
             f"{fmt(r.p_holm)} | {fmt(pw.min_detectable_difference, 3)} | {fmt(e.cohens_d, 3)} | "
             f"{fmt(e.cliffs_delta, 3)} | {fmt(e.aso_eps_min, 3)} | {fmt(pw.seeds_needed)}"
             + (f" ({fmt(span[0])} to {fmt(span[1])})" if span else "") + " |"
@@ -89,7 +90,8 @@ def render_markdown(report: ComparisonReport) -> str:
         if metric in report.friedman:
             f = report.friedman[metric]
             ranks = ", ".join(f"{s} {r:.2f}" for s, r in sorted(f.average_ranks.items(), key=lambda x: x[1]))
-            lines += ["", f"Friedman test over {f.n} seeds: chi2 = {fmt(f.statistic)}, p = {fmt(f.p_value)}; "
+            lines += ["", f"Friedman test over {f.n} seeds: chi2 = {fmt(f.statistic)}, "
+                          f"p = {fmt(f.p_value)} ({f.method}); "
                           f"average ranks {ranks}; Nemenyi critical difference {f.critical_difference:.3f}."]
         lines.append("")
     if report.warnings:

@@ -49,6 +49,8 @@ class CompareOptions:
     allow_mixed_data: bool = False
     bootstrap_resamples: int = 2000
     seed: int = 0
+    #: "none": every run of each system, independent samples; "seed": paired by seed and data digest
+    pairing: str = "none"
 
 
 def metric_key(metrics: dict[str, float], name: str) -> str | None:

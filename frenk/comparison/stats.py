@@ -16,6 +16,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import stats
 
+from .exact import friedman_exact_p
 from .power import (  # noqa: F401  (the power analysis, re-exported: stats is the one module callers name)
     NO_SPREAD_EFFECT,
     effect_size_interval,
@@ -76,6 +77,48 @@ def shapiro(x) -> TestResult | None:
     return TestResult("Shapiro-Wilk", float(res.statistic), float(res.pvalue))
 
 
+#: scores (or paired differences) whose spread is below this share of their size are constant:
+#: float arithmetic leaves ~1e-17 of noise where a difference is the same for every seed
+SPREAD_RTOL = 1e-12
+#: differences are rounded to this many significant digits before they are ranked, so that float
+#: noise never splits a tie
+RANK_DIGITS = 12
+
+
+def _spread_free(x: np.ndarray) -> bool:
+    return len(x) == 0 or float(np.ptp(x)) <= SPREAD_RTOL * max(float(np.max(np.abs(x))), 1e-300)
+
+
+def no_spread(a, b, paired: bool) -> bool:
+    """True when the t statistic has nothing to rest on: constant paired differences, or both
+    samples constant (up to :data:`SPREAD_RTOL` of their size, not only bit-identical)."""
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    return _spread_free(a - b) if paired else (_spread_free(a) and _spread_free(b))
+
+
+def round_for_ranking(x) -> np.ndarray:
+    """``x`` rounded to :data:`RANK_DIGITS` significant digits (zeros stay zero)."""
+    x = np.asarray(x, float)
+    out = x.copy()
+    nonzero = (x != 0) & np.isfinite(x)
+    mag = np.floor(np.log10(np.abs(x[nonzero])))
+    scale = 10.0 ** (RANK_DIGITS - 1 - mag)
+    out[nonzero] = np.round(x[nonzero] * scale) / scale
+    return out
+
+
+def hedges_j(df: float) -> float:
+    """Hedges' exact small-sample correction J(df) = Gamma(df/2) / (sqrt(df/2) Gamma((df-1)/2))."""
+    if not df > 1:
+        return math.nan
+    return math.exp(math.lgamma(df / 2) - math.lgamma((df - 1) / 2)) / math.sqrt(df / 2)
+
+
+def hedges_g(d: float, df: float) -> float:
+    """Hedges' g: Cohen's d times J(df) (df = n - 1 paired, n_a + n_b - 2 independent)."""
+    return d * hedges_j(df) if math.isfinite(d) and df > 1 else (d if d == 0 or math.isinf(d) else math.nan)
+
+
 def paired_t(a, b, alternative: str = "two-sided") -> TestResult:
     res = stats.ttest_rel(a, b, alternative=alternative)
     return TestResult("paired t-test", float(res.statistic), float(res.pvalue))
@@ -99,7 +142,7 @@ def wilcoxon(a, b, alternative: str = "two-sided") -> TestResult:
     chosen here and the note says which one ran: the exact distribution without ties or zeros
     (n <= 50); an exact permutation of the signs with ties or zeros (2^n <= 9999, n <= 13);
     else the normal approximation."""
-    d = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
+    d = round_for_ranking(np.asarray(a, dtype=float) - np.asarray(b, dtype=float))
     if np.all(d == 0):
         return TestResult("Wilcoxon signed-rank", 0.0, 1.0, "all differences are zero")
     nonzero = np.abs(d[d != 0])
@@ -110,7 +153,7 @@ def wilcoxon(a, b, alternative: str = "two-sided") -> TestResult:
         method, note = _exact_permutation(), "exact permutation (ties or zero differences)"
     else:
         method, note = "asymptotic", "normal approximation"
-    res = stats.wilcoxon(a, b, alternative=alternative, method=method)
+    res = stats.wilcoxon(d, alternative=alternative, method=method)
     zeros = len(d) - len(nonzero)
     return TestResult("Wilcoxon signed-rank", float(res.statistic), float(res.pvalue),
                       note + (f"; {zeros} zero difference{'s' * (zeros > 1)} dropped" if zeros else ""))
@@ -280,6 +323,7 @@ class FriedmanResult:
     p_value: float
     average_ranks: dict[str, float]
     critical_difference: float
+    method: str = "chi-square approximation"
 
 
 def friedman(scores: dict[str, list[float]], alpha: float = 0.05) -> FriedmanResult:
@@ -289,8 +333,11 @@ def friedman(scores: dict[str, list[float]], alpha: float = 0.05) -> FriedmanRes
     names = list(scores)
     matrix = np.array([scores[n] for n in names], float).T  # blocks x systems
     stat, p = stats.friedmanchisquare(*matrix.T)
+    exact = friedman_exact_p(matrix)  # the chi-square approximation is poor at 5 seeds
+    p, method = (p, "chi-square approximation") if exact is None else (exact, "exact permutation")
     ranks = stats.rankdata(-matrix, axis=1).mean(axis=0)
     k, n = len(names), matrix.shape[0]
     q = stats.studentized_range.ppf(1 - alpha, k, np.inf) / math.sqrt(2)
     cd = q * math.sqrt(k * (k + 1) / (6 * n))
-    return FriedmanResult(float(stat), float(p), dict(zip(names, map(float, ranks), strict=True)), float(cd))
+    return FriedmanResult(float(stat), float(p), dict(zip(names, map(float, ranks), strict=True)), float(cd),
+                          method)

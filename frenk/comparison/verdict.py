@@ -12,11 +12,13 @@ from .model import Descriptive, PairResult, ValidationChoice
 from .selection import RunRecord, validation_key
 
 PROTOCOL = (
-    "Primary test, fixed before the data: the paired t-test when the runs pair by seed and data digest, "
-    "Welch's t-test when they do not (both robust to the mild non-normality of seed scores); Holm-corrected "
+    "Primary test, fixed before the data: the paired t-test when pairing=seed is declared and the runs pair by "
+    "seed and data digest, Welch's t-test otherwise, over every run of each system (both robust to the mild "
+    "non-normality of seed scores); Holm-corrected "
     "over the pairs when there are several. Shapiro-Wilk, Wilcoxon signed-rank, Mann-Whitney U and the "
     "permutation tests are secondary analyses: they are reported, never used to pick the test. ASO is the "
-    "dominance check. Power 0.8 and alpha as stated give the minimum detectable difference of each pair"
+    "dominance check (from 5 runs per system, Bonferroni-corrected over the pairs). "
+    "Power 0.8 and alpha as stated give the minimum detectable difference of each pair"
 )
 
 #: the primary test's note where the scores have no spread
@@ -35,6 +37,13 @@ def no_spread_warning(metric: str, a: str, b: str, paired: bool, test_name: str)
     return (f"{metric}: {a} vs {b}: the {'paired differences' if paired else 'scores of both systems'} do not vary "
             f"over seeds (deterministic learners, or learners that learnt nothing), so the {test_name} cannot "
             "decide; no significant difference is claimed")
+
+
+def not_paired_warning(metric: str, a: str, b: str, left_out: dict[str, list[str]]) -> str:
+    """The runs that pairing=seed leaves out of the paired test (no partner of the same seed and data)."""
+    named = "; ".join(f"{s}: {', '.join(ids)}" for s, ids in left_out.items())
+    return (f"{metric}: {a} vs {b}: not in the paired test (pairing=seed; no run of the other system has the same "
+            f"{Tag.SEED} and {Tag.DATA_DIGEST}): {named}. The means in the tables count every run")
 
 
 def floor_warning(metric: str, test_name: str, primary: bool, n: tuple[int, int], zeros: int, alpha: float,
@@ -108,13 +117,24 @@ def decide(c: PairResult, alpha: float, holm_applied: bool) -> PairResult:
         text = (f"no significant difference between {c.a} and {c.b} on {c.metric} ({detail}); "
                 f"with these runs the {rec.name} detects a true difference of "
                 f"{fmt(c.power.min_detectable_difference, 3)} with power 0.8; {c.power.note}")
+    text += ". " + aso_text(c)
+    return replace(c, verdict=replace(rec, significant=significant, better=better, text=text))
+
+
+#: fewer runs than this make ASO's dominance call noise (20% of null comparisons at 3 seeds)
+ASO_MIN_RUNS = 5
+
+
+def aso_text(c: PairResult) -> str:
+    """ASO's eps_min of the leader over the other, and whether it dominates (from 5 runs each)."""
+    eff = c.effect
     aso_eps = eff.aso_eps_min if c.mean_difference >= 0 else eff.aso_eps_min_reverse
     leader = c.a if c.mean_difference >= 0 else c.b
-    text += (
-        f". ASO: eps_min({leader} over {c.other(leader)}) = {aso_eps:.3f}, "
-        + ("almost stochastically dominant (< 0.2)" if aso_eps < stats.ASO_THRESHOLD else "not dominant (>= 0.2)")
-    )
-    return replace(c, verdict=replace(rec, significant=significant, better=better, text=text))
+    text = f"ASO: eps_min({leader} over {c.other(leader)}) = {aso_eps:.3f}, "
+    if min(c.n_a, c.n_b) < ASO_MIN_RUNS:
+        return text + f"no dominance call below {ASO_MIN_RUNS} runs per system"
+    return text + ("almost stochastically dominant (< 0.2)" if aso_eps < stats.ASO_THRESHOLD
+                   else "not dominant (>= 0.2)")
 
 
 def summarise(systems: list[str], comparisons: list[PairResult], descriptives: dict[str, Descriptive],
@@ -126,9 +146,15 @@ def summarise(systems: list[str], comparisons: list[PairResult], descriptives: d
         s for s in systems
         if all(c.verdict.better == s for c in on_primary if s in (c.a, c.b))
         and any(s in (c.a, c.b) for c in on_primary)
+        # a paired test over part of the runs can favour the lower mean over all runs: never named best
+        and all(descriptives[s].mean >= descriptives[c.other(s)].mean for c in on_primary if s in (c.a, c.b))
     ]
-    if winners:
+    if len(winners) == 1:
         return winners[0], f"{winners[0]} is significantly better than every system it was compared with on {primary}"
+    if winners:  # several beat the baseline: none is chosen by its test mean
+        return None, (f"{', '.join(winners)} are each significantly better than every system they were compared "
+                      f"with on {primary}, but not compared with each other: no best system is named (the "
+                      "validation choice below ranks them off the test set)")
     leader = systems[0]
     open_pairs = [c for c in on_primary if leader in (c.a, c.b) and c.verdict.better != leader]
     detail = "; ".join(

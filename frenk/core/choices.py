@@ -29,3 +29,7 @@ TUNE_METRICS: dict[str, Literal["maximize", "minimize"]] = {
     Metric.VAL_MACRO_F1: "maximize", Metric.VAL_ACCURACY: "maximize", Metric.VAL_LOSS: "minimize"}
 #: the hyperparameters a search space, params= and args= may set
 TUNABLE = ("learning_rate", "epochs", "batch_size", "warmup_ratio", "weight_decay", "max_length")
+#: how compare treats two systems' runs: as independent samples ("none", the default), or paired
+#: by seed and data digest ("seed": declared when same-seed runs share randomness, as in an
+#: ablation of one model)
+PAIRINGS = ("none", "seed")

@@ -33,6 +33,13 @@ def _worse_means(report: ComparisonReport, metric: str, system: str, others: lis
     return [o for o in others if (theirs := report.mean(metric, o)) is None or theirs > mine]
 
 
+def _higher_known_means(report: ComparisonReport, metric: str, system: str, others: list[str]) -> list[str]:
+    """The systems among ``others`` whose known mean beats ``system``'s known mean."""
+    mine = report.mean(metric, system)
+    return [] if mine is None else [o for o in others if (theirs := report.mean(metric, o)) is not None
+                                    and theirs > mine]
+
+
 def gate(report: ComparisonReport, system: str, has_champion: bool) -> GateDecision:
     """May ``system`` be promoted on the strength of ``report``?
 
@@ -49,6 +56,13 @@ def gate(report: ComparisonReport, system: str, has_champion: bool) -> GateDecis
     ties = [c for c in comps if c.verdict.better is None]
     if losses:
         return GateDecision(False, "; ".join(f"not supported: {c.verdict.text}" for c in losses))
+    beaten = _higher_known_means(report, metric, system, [c.other(system) for c in comps if c.verdict.better])
+    if beaten:  # a paired test over some runs can favour the system whose mean over all runs is lower
+        return GateDecision(
+            False,
+            f"{system}'s mean on {metric} over all its runs is lower than {', '.join(beaten)}'s: a worse mean is "
+            "never promoted, whatever a test over part of the runs says (force=true overrides)",
+        )
     if not ties:
         return GateDecision(True, f"{system} is significantly better than every alternative on {metric}")
     tied = [c.other(system) for c in ties]

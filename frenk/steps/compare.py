@@ -31,7 +31,7 @@ def compare(cfg: CompareConfig) -> CompareOutcome:
     runs.start_step()
     records = search.train_runs(cfg.experiment, cfg.group, cfg.filter, cfg.by)
     opts = CompareOptions(metrics=cfg.metric_list, baseline=cfg.baseline or None, alpha=cfg.alpha,
-                          allow_mixed_data=cfg.allow_mixed_data)
+                          allow_mixed_data=cfg.allow_mixed_data, pairing=cfg.pairing)
     if not set(opts.metrics) <= TOP_LEVEL:  # a per-class metric: it is in the runs' results tables
         search.add_results_tables([r for r in records if r.status == "FINISHED"])
     samples, _, _ = check_comparable(records, opts)  # bad input fails here, before anything is downloaded or logged

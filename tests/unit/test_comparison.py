@@ -26,7 +26,7 @@ def _records(system, values, seeds=None, digest="d1", metric="test_macro_f1"):
 
 
 def test_paired_design_and_known_numbers():
-    report = build_report(_records("bertic", A) + _records("xlmr", B), CompareOptions(metrics=("macro_f1",)))
+    report = build_report(_records("bertic", A) + _records("xlmr", B), CompareOptions(metrics=("macro_f1",), pairing="seed"))
     (c,) = report.comparisons
     assert (c.a, c.b, c.design, c.n_a) == ("bertic", "xlmr", "paired", 5)
     assert c.tests["paired_t"].statistic == pytest.approx(4.8107, abs=5e-5)
@@ -54,7 +54,7 @@ def test_the_primary_test_is_fixed_by_the_design_and_secondary_floors_are_pointe
     (before, the verdict fell to Wilcoxon, which can never be significant with 5 pairs)."""
     a = [0.80, 0.80, 0.80, 0.80, 0.90]  # differences 0.01 x4 and 0.11: far from normal
     b = [0.79, 0.79, 0.79, 0.79, 0.79]
-    report = build_report(_records("a", a) + _records("b", b), CompareOptions(metrics=("macro_f1",)))
+    report = build_report(_records("a", a) + _records("b", b), CompareOptions(metrics=("macro_f1",), pairing="seed"))
     (c,) = report.comparisons
     assert c.normality.result.p_value < 0.05  # reported, not acted on
     assert c.verdict.name == "paired t-test" and c.verdict.primary
@@ -81,7 +81,7 @@ def test_independent_runs_always_use_welch():
 
 
 def test_report_states_the_protocol_and_the_minimum_detectable_difference_before_the_data():
-    report = build_report(_records("a", A) + _records("b", B), CompareOptions(metrics=("macro_f1",)))
+    report = build_report(_records("a", A) + _records("b", B), CompareOptions(metrics=("macro_f1",), pairing="seed"))
     (c,) = report.comparisons
     sd = np.std(np.array(A) - np.array(B), ddof=1)
     d = TTestPower().solve_power(nobs=5, alpha=0.05, power=0.8)
@@ -89,7 +89,7 @@ def test_report_states_the_protocol_and_the_minimum_detectable_difference_before
     low, high = c.power.seeds_needed_interval
     assert low <= c.power.seeds_needed <= high
     md = render_markdown(report)
-    assert md.index("paired t-test when the runs pair") < md.index("| a | 5 |")
+    assert md.index("paired t-test when pairing=seed is declared and the runs pair") < md.index("| a | 5 |")
     assert f"| {sd * d:.3g} |" in md
 
 
@@ -103,7 +103,7 @@ def test_simulation_primary_test_reaches_significance_where_the_old_rule_could_n
     draws = 100
     for _ in range(draws):
         a, b = rng.normal(0.81, 0.005, 5), rng.normal(0.80, 0.005, 5)
-        c = compare_pair("a", "b", _records("a", a), _records("b", b), "macro_f1", 0.05)
+        c = compare_pair("a", "b", _records("a", a), _records("b", b), "macro_f1", 0.05, pairing="seed")
         assert c.verdict.name == "paired t-test"
         primary += c.verdict.p_value < 0.05
         if c.normality.result.p_value > 0.05:
@@ -123,7 +123,7 @@ def test_a_duplicate_seed_never_changes_the_pairing(system, newer_first):
         r.start_time = 1000
     dup = RunRecord(f"{system}-again", system, "2", "d1", {"test_macro_f1": 0.5, "test_accuracy": 0.5}, start_time=2000)
     records = [dup] + records if newer_first else records + [dup]
-    report = build_report(records, CompareOptions(metrics=("macro_f1",)))
+    report = build_report(records, CompareOptions(metrics=("macro_f1",), pairing="seed"))
     (c,) = report.comparisons
     assert c.design == "paired" and (c.n_a, c.n_b) == (5, 5)
     assert f"{system}-again" in report.runs[system] and f"{system}-2" not in report.runs[system]
@@ -145,7 +145,7 @@ def test_validation_metrics_beside_test_and_the_choice_made_on_validation():
     recs = _records("a", A) + _records("b", B)
     for r in recs:  # b is better on validation, a on test
         r.metrics["final_val_macro_f1"] = r.metrics["test_macro_f1"] + (0.1 if r.system == "b" else 0.0)
-    report = build_report(recs, CompareOptions(metrics=("macro_f1",)))
+    report = build_report(recs, CompareOptions(metrics=("macro_f1",), pairing="seed"))
     assert report.validation["macro_f1"]["b"].mean == pytest.approx(np.mean(B) + 0.1)
     choice = report.validation_choice
     assert choice.system == "b" and choice.ranking == ("b", "a") and choice.metric == "final_val_macro_f1"
@@ -187,7 +187,7 @@ def test_differences_without_spread_claim_nothing():
     """Two deterministic systems: the paired t statistic is infinite (scipy's p = 0); the
     primary test cannot decide, and says so."""
     report = build_report(_records("tiny", [0.7, 0.7, 0.7]) + _records("tfidf", [0.8, 0.8, 0.8]),
-                          CompareOptions(metrics=("macro_f1",)))
+                          CompareOptions(metrics=("macro_f1",), pairing="seed"))
     (c,) = report.comparisons
     assert math.isnan(c.verdict.p_value) and not c.verdict.significant and c.verdict.better is None
     assert math.isnan(c.tests["paired_t"].p_value)

@@ -55,9 +55,11 @@ def test_the_old_keys_keep_their_values_and_a_version_is_added():
     old = _old()
     saved = json.loads(json.dumps(ComparisonReport.from_dict(old).to_dict()))
     assert saved["version"] == REPORT_VERSION and set(old) <= set(saved)
-    for key in ("alpha", "metrics", "systems", "runs", "seeds", "skipped", "descriptives", "friedman", "warnings",
+    for key in ("alpha", "metrics", "systems", "runs", "seeds", "skipped", "descriptives", "warnings",
                 "best_system", "summary", "selection"):
         assert saved[key] == old[key], key
+    for metric, f in old["friedman"].items():  # and the method, which an old report's p came from
+        assert saved["friedman"][metric] == {**f, "method": "chi-square approximation"}
     for got, was in zip(saved["comparisons"], old["comparisons"], strict=True):
         assert got["recommended"] == was["recommended"] and got["tests"] == {
             k: {"smallest_possible_p": None, **t} for k, t in was["tests"].items()}

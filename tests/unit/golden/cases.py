@@ -51,13 +51,13 @@ def cases() -> dict[str, tuple]:
              RunRecord("xlmr-2-old", "xlmr", "2", "d1", {"test_macro_f1": 0.5, "test_accuracy": 0.5}, start_time=1)]
     return {
         "paired": (_records("bertic", A, val=0.01) + _records("xlmr", B, val=0.03) + extra,
-                   CompareOptions(metrics=("macro_f1", "accuracy")), None, None),
+                   CompareOptions(metrics=("macro_f1", "accuracy"), pairing="seed"), None, None),
         "independent": (_records("a", A, seeds=range(5)) + _records("b", [0.80, 0.80, 0.80, 0.80, 0.70],
                                                                     seeds=range(10, 15)),
                         CompareOptions(metrics=("macro_f1",)), None, None),
         "three": (_records("a", A, val=0.0, folds=True) + _records("b", B, val=0.1, folds=True)
                   + _records("c", C, folds=True),
-                  CompareOptions(metrics=("macro_f1", "accuracy")),
+                  CompareOptions(metrics=("macro_f1", "accuracy"), pairing="seed"),
                   {"a": _predictions(1, 0.8), "b": _predictions(2, 0.7)}, {"a": "a-0", "b": "b-1"}),
         "three_short": (_records("a", A[:3]) + _records("b", B[:3]) + _records("c", C[:3]),
                         CompareOptions(metrics=("macro_f1",)), None, None),
