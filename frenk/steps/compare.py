@@ -6,7 +6,8 @@ from dataclasses import dataclass, fields
 
 from ..comparison import CompareOptions, build_report, check_comparable, render_markdown
 from ..config import CompareConfig
-from ..tracking import access, experiments, results, runs, search
+from ..team import access
+from ..tracking import experiments, results, runs, search
 
 #: metrics every train run logs at the top level (others are read from its results table)
 TOP_LEVEL = {"accuracy", "macro_f1"}

@@ -16,7 +16,8 @@ from ..core.files import FILES_KEY, check_replaceable, rewrite_file, staged_fold
 from ..core.interrupts import sigterm_as_interrupt
 from ..core.names import META_FILE, Tag
 from ..publishing import card_facts, check_export, check_exportable, gate, hub, render_card
-from ..tracking import access, experiments, registry, results, runs, search
+from ..team import access
+from ..tracking import experiments, registry, results, runs, search
 
 #: the record of a publication; it lists the files publish wrote into the folder
 PUBLISH_RECORD = "frenk_publish.json"

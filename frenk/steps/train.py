@@ -13,7 +13,8 @@ from ..config import TrainConfig
 from ..core.interrupts import sigterm_as_interrupt
 from ..core.names import Tag
 from ..data import PreprocessOptions, check_scheme, load_or_prepare, missing_class_warnings
-from ..tracking import access, experiments, registry, resume, runs
+from ..team import access
+from ..tracking import experiments, registry, resume, runs
 from ..tracking.listeners import SeedRuns
 from ..tracking.tuning import best_params_of_run
 from ..training import EpochListener, TrainListener, check_engine, kind_of, resolve, settings_for

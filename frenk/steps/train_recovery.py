@@ -15,6 +15,7 @@ from ..core.errors import TrackingError
 from ..core.names import Tag
 from ..core.secret_params import redact
 from ..data import PreprocessOptions, load_or_prepare
+from ..team import connection
 from ..tracking import outage, registry, resume, runs
 from ..tracking.listeners import SeedRuns
 from ..training import FinishedSeeds, best_seed, fit_seeds, kind_of
@@ -80,7 +81,7 @@ def _finish_or_save(cfg: TrainConfig, fitted, guard: outage.OutageGuard, tags: d
             if not outage.server_unreachable(exc):
                 raise
             guard.down = exc
-    uri = runs.tracking_uri()
+    uri = connection.tracking_uri()
     recovery = outage.Recovery(uri, cfg, run_id, seed_runs.state(), guard.pending, fitted, tags)
     folder = outage.save_recovery(recovery, work_root, Path.cwd())
     outage.abandon_active_runs()
@@ -97,9 +98,10 @@ def recover(cfg: RecoverConfig) -> TrainOutcome:
     model, as the training would have; then remove the recovery folder."""
     folder = Path(cfg.folder).resolve()
     saved = outage.load_recovery(folder)
-    if runs.tracking_uri() != saved.tracking_uri:
+    uri = connection.tracking_uri()
+    if uri != saved.tracking_uri:
         raise TrackingError(f"{folder} holds runs of the tracking server {redact(saved.tracking_uri)}, but "
-                            f"MLFLOW_TRACKING_URI is {redact(runs.tracking_uri())}: set it to the server of the runs")
+                            f"MLFLOW_TRACKING_URI is {redact(uri)}: set it to the server of the runs")
     train_cfg = saved.config
     if not isinstance(train_cfg, TrainConfig):
         raise TrackingError(f"{folder} does not hold a training's configuration")
