@@ -6,6 +6,7 @@
 * :mod:`.results`: logging what the library returns (data, training results, reports);
 * :mod:`.listeners`: training listeners that log each seed as a (child) run;
 * :mod:`.registry`: pyfunc models, registration, aliases, export of a version;
+* :mod:`.locks`: the promotion lock of a registered model (one publish moves its aliases at a time);
 * :mod:`.search`: finding runs (comparison groups, seeds, reports, reusable runs);
 * :mod:`.projects`: running entry points as MLflow project runs;
 * :mod:`.pyfunc`: the pyfunc wrapper of a trained model;
