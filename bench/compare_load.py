@@ -1,6 +1,6 @@
 """Compare under load: N train runs in one group on a local tracking server with PostgreSQL.
 
-Starts the team stack (``frenk.tracking.server.team_stack``: a local PostgreSQL cluster in a
+Starts the team stack (``frenk.team.server.team_stack``: a local PostgreSQL cluster in a
 temporary folder, or ``FRENK_POSTGRES_URL``, and ``mlflow server`` with served artifacts), creates
 N finished train runs directly through the MLflow client (no training: two systems, N/2 seeds
 each, the tags and metrics a train run has), then times the compare step over the group: the
@@ -30,7 +30,7 @@ from mlflow.entities import Metric, RunTag
 
 from frenk.config import CompareConfig
 from frenk.steps import compare
-from frenk.tracking.server import local_postgres, team_stack
+from frenk.team.server import local_postgres, team_stack
 
 GOALS = {1000: 5.0, 10000: 30.0}
 RESULTS = Path(__file__).resolve().parent / "results"

@@ -8,7 +8,8 @@ from dataclasses import dataclass, fields, replace
 from ..comparison import CompareOptions, ComparisonReport, build_report, check_comparable, render_markdown
 from ..config import CompareConfig
 from ..core.log import result
-from ..tracking import access, experiments, results, runs, search
+from ..team import access
+from ..tracking import experiments, results, runs, search
 
 log = logging.getLogger(__name__)
 

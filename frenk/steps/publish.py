@@ -19,7 +19,8 @@ from ..core.interrupts import sigterm_as_interrupt
 from ..core.log import result
 from ..core.names import META_FILE, Tag
 from ..publishing import card_facts, check_export, check_exportable, gate, hub, render_card
-from ..tracking import access, experiments, registry, results, runs, search
+from ..team import access
+from ..tracking import experiments, locks, registry, results, runs, search
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +131,7 @@ def _export_and_promote(cfg: PublishConfig, out: Path, run, version: str, champi
                          "previous_version": str(champion.version) if champion is not None else None}
             _write_record(staging.path, cfg.name, version, run.info.run_id, compare_run_id, prun.info.run_id, promotion)
             with interrupts.deferred():  # the promotion is not stopped half-way
-                with registry.promotion_lock(cfg.name, f"publish run {prun.info.run_id} (version {version})"):
+                with locks.promotion_lock(cfg.name, f"publish run {prun.info.run_id} (version {version})"):
                     _check_champion_unchanged(cfg, out, version, champion)
                     staging.commit()
                     _promote(cfg.name, version, promotion)
@@ -229,7 +230,7 @@ def complete_pending(name: str, out: Path) -> None:
     if not isinstance(pending, dict) or record.get("name") != name:
         return
     version, alias, stopped = str(record.get("version")), pending.get("alias", "champion"), record.get("publish_run_id")
-    with registry.promotion_lock(name, f"a publish completing run {stopped}"):
+    with locks.promotion_lock(name, f"a publish completing run {stopped}"):
         now = registry.alias_version(name, alias)
         now = str(now.version) if now is not None else None
         if now not in (version, pending.get("previous_version")):

@@ -1,4 +1,7 @@
-"""The train step: seeds as (child) runs, the kept weights, the registry."""
+"""The train step: checks, then instantiate (the runs, the recovery) -> fit -> log -> register.
+
+What a stopped or cut-off training keeps is :class:`~frenk.steps.train_recovery.TrainRecovery`'s;
+the parent's summary, the registration and the outcome are :mod:`frenk.steps.train_finish`'s."""
 
 from __future__ import annotations
 
@@ -13,12 +16,13 @@ from ..config import TrainConfig
 from ..core.interrupts import sigterm_as_interrupt
 from ..core.names import Tag
 from ..data import PreprocessOptions, check_scheme, load_or_prepare, missing_class_warnings
-from ..tracking import access, experiments, registry, resume, runs
+from ..team import access
+from ..tracking import experiments, registry, resume, runs
 from ..tracking.listeners import SeedRuns
 from ..tracking.tuning import best_params_of_run
-from ..training import EpochListener, TrainListener, check_engine, kind_of, resolve, settings_for
-from .train_finish import TrainOutcome, outcome
-from .train_recovery import fit_and_finish
+from ..training import EpochListener, TrainListener, check_engine, fit_seeds, kind_of, resolve, settings_for
+from .train_finish import TrainOutcome, finish, outcome
+from .train_recovery import TrainRecovery
 
 log = logging.getLogger(__name__)
 
@@ -63,16 +67,7 @@ def train(cfg: TrainConfig, listeners: Sequence[TrainListener | EpochListener] =
         spec, data, settings = _checked_inputs(cfg)
         seeds = [cfg.seed + i for i in range(cfg.repeats)]
         nested = cfg.repeats > 1
-        tags = runs.frenk_tags(
-            step="train", model=spec.name, model_id=spec.source or spec.kind, lang=cfg.lang, labels=cfg.labels,
-            data_digest=data.data_digest, group=cfg.group, data_source=data.manifest["source"][:500],
-            tune_run=cfg.tune_run, engine=None if "engine" in kind_of(spec).ignored_params else cfg.engine,
-            kind=spec.kind,
-        )
-        params = used_params(cfg, kind_of(spec).ignored_params, settings)
-        top_tags = {**tags, **runs.frenk_tags(**({"repeats": cfg.repeats} if nested else {"seed": cfg.seed})),
-                    Tag.TRAIN_DIGEST: resume.train_digest({**{k: v for k, v in params.items() if k != "parallel"},
-                                                            "settings": settings})}  # parallel: the same results
+        tags, top_tags, params = _tags_and_params(cfg, spec, data, settings)
         run_name = f"{spec.name}-{cfg.lang}-" + (f"{cfg.repeats}seeds" if nested else f"s{cfg.seed}")
         seed_runs = SeedRuns(data, {**params, "model_source": spec.source or spec.kind},
                              f"{spec.name}-{cfg.lang}-s{{seed}}", nested)
@@ -80,14 +75,36 @@ def train(cfg: TrainConfig, listeners: Sequence[TrainListener | EpochListener] =
         try:
             with runs.step_run(run_name, top_tags, lang=cfg.lang, labels=cfg.labels) as top:
                 runs.note_temp_dir(work_root)
-                resumable = resume.find_resumable(top_tags, top.info.experiment_id) if nested else None
+                recovery = TrainRecovery(cfg, seed_runs, tags, top.info.run_id, work_root)
+                finished = recovery.resume_stopped(top_tags, top.info.experiment_id, seeds)
                 if nested:
                     runs.log_params({**params, "seeds": ",".join(map(str, seeds))})
-                fitted, version = fit_and_finish(cfg, (spec, data, settings, seeds), seed_runs, tags, top.info.run_id,
-                                                  work_root, resumable, listeners)
+                with recovery.kept_on_stop():
+                    fitted = fit_seeds(spec, data, settings, seeds, work_root, cfg.keep_models,
+                                       [*recovery.listeners, *listeners], finished=finished,
+                                       parallel=1 if "parallel" in kind_of(spec).ignored_params else cfg.parallel)
+                with recovery.kept_on_outage(fitted):
+                    version = finish(cfg, spec.name, fitted, seed_runs.outcome(), tags, nested)
         finally:
             shutil.rmtree(work_root, ignore_errors=True)
-    return outcome(cfg, spec.name, fitted, seed_runs.run_ids, version, top.info.run_id if nested else None)
+    return outcome(cfg, spec.name, fitted, seed_runs.outcome().run_ids, version, top.info.run_id if nested else None)
+
+
+def _tags_and_params(cfg: TrainConfig, spec, data, settings) -> tuple[dict[str, str], dict[str, str], dict]:
+    """The seeds' tags, the step run's tags (the repeats or the seed, the digest a resume compares)
+    and the parameters as used."""
+    nested = cfg.repeats > 1
+    tags = runs.frenk_tags(
+        step="train", model=spec.name, model_id=spec.source or spec.kind, lang=cfg.lang, labels=cfg.labels,
+        data_digest=data.data_digest, group=cfg.group, data_source=data.manifest["source"][:500],
+        tune_run=cfg.tune_run, engine=None if "engine" in kind_of(spec).ignored_params else cfg.engine,
+        kind=spec.kind,
+    )
+    params = used_params(cfg, kind_of(spec).ignored_params, settings)
+    top_tags = {**tags, **runs.frenk_tags(**({"repeats": cfg.repeats} if nested else {"seed": cfg.seed})),
+                Tag.TRAIN_DIGEST: resume.train_digest({**{k: v for k, v in params.items() if k != "parallel"},
+                                                        "settings": settings})}  # parallel: the same results
+    return tags, top_tags, params
 
 
 def used_params(cfg: TrainConfig, ignored: tuple[str, ...], settings) -> dict[str, object]:

@@ -10,7 +10,7 @@ from ..core.log import result
 from ..core.names import Metric, Tag
 from ..publishing import registry_alias
 from ..tracking import registry, results, runs
-from ..tracking.listeners import SeedRuns
+from ..tracking.listeners import LoggedSeeds
 
 
 @dataclass
@@ -30,22 +30,23 @@ class TrainOutcome:
     group: str
 
 
-def finish(cfg: TrainConfig, model: str, fitted, seed_runs: SeedRuns, tags: dict[str, str], nested: bool) -> str | None:
+def finish(cfg: TrainConfig, model: str, fitted, logged: LoggedSeeds, tags: dict[str, str],
+           nested: bool) -> str | None:
     """The parent's summary and description, then the registration: the last act of the run."""
-    best_run_id = seed_runs.run_ids[fitted.best.seed]
+    best_run_id = logged.run_ids[fitted.best.seed]
     if nested:
         results.log_summary(fitted.summary,
                             {Tag.BEST_RUN_ID: best_run_id, Tag.BEST_SEED: str(fitted.best.seed)})
         results.describe(results.train_description(model, cfg.lang, cfg.labels, fitted.summary,
                                                    fitted.best.seed, best_run_id, len(fitted.seeds)))
-    return _register_best(cfg, fitted, seed_runs, tags) if cfg.keep_models != "none" else None
+    return _register_best(cfg, fitted, logged, tags) if cfg.keep_models != "none" else None
 
 
-def _register_best(cfg: TrainConfig, fitted, seed_runs: SeedRuns, tags: dict[str, str]) -> str | None:
+def _register_best(cfg: TrainConfig, fitted, logged: LoggedSeeds, tags: dict[str, str]) -> str | None:
     """Store the best seed's weights in its run, register them and set ``candidate`` on the version."""
     seed = fitted.best.seed
-    run_id = seed_runs.run_ids[seed]
-    version = registry.register_best(fitted.best_model_dir, seed_runs.model_uris.get(seed), run_id, cfg.register,
+    run_id = logged.run_ids[seed]
+    version = registry.register_best(fitted.best_model_dir, logged.model_uris.get(seed), run_id, cfg.register,
                                      reopen=cfg.repeats > 1)
     if version:
         metrics = fitted.best.result.evaluation.metrics

@@ -13,7 +13,8 @@ from ..core.interrupts import sigterm_as_interrupt
 from ..core.log import result as show
 from ..core.secret_params import shown_storage, storage_url
 from ..data import PreprocessOptions, check_scheme, load_or_prepare
-from ..tracking import access, experiments, results, runs
+from ..team import access
+from ..tracking import experiments, results, runs
 from ..tracking.tuning import TrialRuns, log_search, mark_killed
 from ..training import kind_of, resolve
 from ..tuning import SearchPlan, SearchResult, default_study_name, load_space, sampler_name, search

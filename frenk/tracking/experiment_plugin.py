@@ -151,7 +151,7 @@ class ProjectExperiment(DefaultExperimentProvider):
 def _require_write(experiment_id: str) -> None:
     """One line and exit status 2 when the user may only read the experiment of the run."""
     from ..core.errors import TrackingError
-    from .access import require_write
+    from ..team.access import require_write
 
     try:
         require_write([("experiment", experiment_id)], "mlflow run (its run in the experiment)")

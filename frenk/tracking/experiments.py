@@ -74,7 +74,7 @@ def ensure(lang: str, labels: str) -> str:
 
 def write_targets(lang: str | None, labels: str | None, register: str = "") -> list[tuple[str, str]]:
     """What a step that logs runs (and registers ``register``) will write, as ``(resource type, id)``
-    for :func:`frenk.tracking.access.require_write`: the experiment its run goes to and the
+    for :func:`frenk.team.access.require_write`: the experiment its run goes to and the
     registered model, each only if it exists already (a user owns what they create). Creates nothing."""
     client, found = MlflowClient(), []
     experiment_id = os.environ.get("MLFLOW_EXPERIMENT_ID")

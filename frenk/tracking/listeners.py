@@ -4,25 +4,43 @@ per-epoch validation curves, the results and, when asked, the weights."""
 from __future__ import annotations
 
 import contextlib
+from dataclasses import dataclass
 
 import mlflow
 
+from ..core.errors import TrackingError
 from ..data import PreparedData
 from ..training import TrainListener, TrainResult
 from .registry import log_model
 from .results import epoch_logger, log_prepared_inputs, log_train_result
 from .runs import active_run_id, frenk_tags, inherited_tags, log_params, resume_run, step_run
 
+#: the events of a :class:`~frenk.training.TrainListener`, the only ones a recovery replays
+EVENTS = ("on_seed_start", "on_epoch", "on_seed_result", "on_seed_end")
+
+
+@dataclass(frozen=True)
+class LoggedSeeds:
+    """What :class:`SeedRuns` logged: each seed's run id, and the URI of the model logged in it
+    (the seeds whose weights were stored as they ended)."""
+
+    run_ids: dict[int, str]
+    model_uris: dict[int, str]
+
 
 class SeedRuns(TrainListener):
     """Logs each seed of a training: as a child run of the active run when ``nested`` (repeats),
-    else into the active run itself. Records each seed's run id and logged model URI."""
+    else into the active run itself. :meth:`outcome` tells each seed's run id and logged model URI."""
 
     def __init__(self, data: PreparedData, params: dict, run_name: str, nested: bool):
         self.data, self.params, self.run_name, self.nested = data, params, run_name, nested
         self.run_ids: dict[int, str] = {}
         self.model_uris: dict[int, str] = {}
         self._context: contextlib.AbstractContextManager | None = None
+
+    def outcome(self) -> LoggedSeeds:
+        """The seeds' runs and models logged so far (adopted ones included)."""
+        return LoggedSeeds(dict(self.run_ids), dict(self.model_uris))
 
     def state(self) -> dict:
         """What a recovery needs to log the rest later (:meth:`from_state`)."""
@@ -58,6 +76,16 @@ class SeedRuns(TrainListener):
         if self.nested and self._context is None:
             self._context = resume_run(self.run_ids[seed])
             self._context.__enter__()
+
+    def replay(self, events: list[tuple[str, int | None, tuple]], where: object) -> None:
+        """Log the events an outage kept (:attr:`frenk.tracking.outage.OutageGuard.pending`, read
+        from the recovery folder ``where``) to the seeds' runs, reopening the run of each."""
+        for name, seed, args in events:
+            if name not in EVENTS:
+                raise TrackingError(f"{where} holds an event {name!r} that a training never logs")
+            if name != "on_seed_start" and seed is not None:
+                self.reopen(seed)
+            getattr(self, name)(*args)
 
     def on_epoch(self, epoch: int, metrics: dict[str, float]) -> None:
         epoch_logger(epoch, metrics)

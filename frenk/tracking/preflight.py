@@ -3,7 +3,7 @@
 ``mlflow run`` creates the run on the tracking server before the entry point's command starts, so
 with the server down (or a wrong password) MLflow's own client spends minutes in retries and ends in
 a traceback before frenk's check can speak. Registered as an ``mlflow.request_header_provider``
-plugin (pyproject.toml), :class:`PreflightCheck` runs :func:`~frenk.tracking.runs.check_reachable`
+plugin (pyproject.toml), :class:`PreflightCheck` runs :func:`~frenk.team.connection.check_reachable`
 once, before the first request of an ``mlflow run`` of this project (MLproject ``name: frenk``), and
 turns a failure into the usual one line ``frenk: error: ...`` and exit status 2. It also refuses a
 ``-P`` value with a password in it before MLflow logs the parameters (:func:`refuse_secret_params`,
@@ -18,8 +18,8 @@ import sys
 from mlflow.tracking.request_header.abstract_request_header_provider import RequestHeaderProvider
 
 from ..core.errors import TrackingError
+from ..team.connection import check_reachable, tracking_uri
 from .experiment_plugin import guard_launcher, is_frenk_project_run, refuse_secret_argv
-from .runs import check_reachable, tracking_uri
 
 #: tracking URIs already checked in this process
 CHECKED: set[str] = set()

@@ -169,15 +169,25 @@ def fit_seeds(spec: ModelSpec, data: PreparedData, settings: TrainSettings, seed
     width = parallel if isinstance(parallel, int) else 1
     if parallel == "auto" and accelerator().kind == "cuda" and accelerator().count == 1 and len(todo) > 1:
         fit_here(todo.pop(0))  # measures what one seed needs
-        first = done[-1].result
-        settings = replace(settings, device_batch_size=first.per_device_batch)  # the same plan in every process
-        width = seeds_at_once((first.peak_gpu_memory_mb or 0) * 2**20, accelerator().free_bytes or 0, len(todo))
+        settings, width = _measured_width(settings, done[-1].result, len(todo))
     if width > 1 and len(todo) > 1:
         _fit_in_processes(spec, data, settings, todo, work_root, listeners, store_each, min(width, len(todo)), add_done)
     else:
         for seed in todo:
             fit_here(seed)
-    done.sort(key=lambda r: seeds.index(r.seed))
+    return _seeds_result(sorted(done, key=lambda r: seeds.index(r.seed)), keep_best_on_disk)
+
+
+def _measured_width(settings: TrainSettings, first: TrainResult, remaining: int) -> tuple[TrainSettings, int]:
+    """After the first seed on one GPU: the settings of the other seeds (the first one's per-device
+    batch, the same plan in every process) and how many of them its measured peak memory fits in
+    the free memory at once."""
+    settings = replace(settings, device_batch_size=first.per_device_batch)
+    return settings, seeds_at_once((first.peak_gpu_memory_mb or 0) * 2**20, accelerator().free_bytes or 0, remaining)
+
+
+def _seeds_result(done: list[SeedResult], keep_best_on_disk: bool) -> SeedsResult:
+    """The seeds' results in seed order, the best one by validation, the summary, the kept weights."""
     best = best_seed(done)
     weights = best.result.model_dir
     return SeedsResult(done, best, summarise(r.result for r in done),

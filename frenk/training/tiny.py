@@ -27,14 +27,7 @@ def build_tiny(
     ``sizes`` override the tiny dimensions (``hidden_size=768, num_hidden_layers=12, ...``
     gives a randomly initialised base-size model, for memory benchmarks)."""
     from tokenizers.implementations import BertWordPieceTokenizer
-    from transformers import (
-        BertConfig,
-        BertForSequenceClassification,
-        BertTokenizer,
-        ElectraConfig,
-        ElectraForSequenceClassification,
-        set_seed,
-    )
+    from transformers import BertTokenizer, set_seed
 
     wordpiece = BertWordPieceTokenizer(lowercase=True)
     wordpiece.train_from_iterator(iter(texts), vocab_size=vocab_size, min_frequency=1, show_progress=False)
@@ -55,15 +48,20 @@ def build_tiny(
     # names of BertTokenizer)
     tokenizer = BertTokenizer(vocab=wordpiece.get_vocab(), do_lower_case=True, model_max_length=TINY_MAX_POSITIONS)
     set_seed(seed)
-    model: ElectraForSequenceClassification | BertForSequenceClassification
-    if architecture == "electra":
-        model = ElectraForSequenceClassification(ElectraConfig(vocab_size=len(tokenizer),
-                                                               embedding_size=dims["hidden_size"], **dims, **labels))
-    elif architecture == "bert":
-        model = BertForSequenceClassification(BertConfig(vocab_size=len(tokenizer), **dims, **labels))
-    else:
-        raise ValueError(f"architecture must be electra or bert, not {architecture!r}")
+    model = _random_classifier(architecture, len(tokenizer), dims, labels)
     out = Path(out_dir)
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
     return out
+
+
+def _random_classifier(architecture: str, vocab_size: int, dims: dict[str, Any], labels: dict[str, Any]):
+    """A randomly initialised ``electra`` or ``bert`` sequence classifier of the given dimensions."""
+    from transformers import BertConfig, BertForSequenceClassification, ElectraConfig, ElectraForSequenceClassification
+
+    if architecture == "electra":
+        return ElectraForSequenceClassification(ElectraConfig(vocab_size=vocab_size, embedding_size=dims["hidden_size"],
+                                                              **dims, **labels))
+    if architecture == "bert":
+        return BertForSequenceClassification(BertConfig(vocab_size=vocab_size, **dims, **labels))
+    raise ValueError(f"architecture must be electra or bert, not {architecture!r}")

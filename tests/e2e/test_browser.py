@@ -17,7 +17,7 @@ import mlflow
 import pytest
 
 from frenk.config import PublishConfig
-from frenk.tracking.server import free_port, start_mlflow_server, stop_process, wait_healthy
+from frenk.team.server import free_port, start_mlflow_server, stop_process, wait_healthy
 
 from ..helpers import compared_store
 

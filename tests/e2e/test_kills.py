@@ -61,8 +61,8 @@ elif hook in ("promote-slow", "promote-never"):  # the folder is in place, the a
     registry.promote = promote
 elif hook == "barrier":  # both publishes have read the champion before either may take the lock
     import contextlib, os
-    from frenk.tracking import registry
-    real_lock = registry.promotion_lock
+    from frenk.tracking import locks
+    real_lock = locks.promotion_lock
     @contextlib.contextmanager
     def lock(name, purpose, wait_s=None):
         if purpose.startswith("publish run"):
@@ -72,7 +72,7 @@ elif hook == "barrier":  # both publishes have read the champion before either m
                 time.sleep(0.1)
         with real_lock(name, purpose, wait_s):
             yield
-    registry.promotion_lock = lock
+    locks.promotion_lock = lock
 sys.argv = [step, *sys.argv[4:]]
 runpy.run_path(__import__("os").environ["FRENK_ROOT"] + f"/entrypoints/{step}.py", run_name="__main__")
 '''

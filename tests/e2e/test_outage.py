@@ -15,7 +15,7 @@ from pathlib import Path
 import mlflow
 import pytest
 
-from frenk.tracking.server import free_port, start_mlflow_server, stop_process, wait_healthy
+from frenk.team.server import free_port, start_mlflow_server, stop_process, wait_healthy
 
 from ..helpers import ROOT, subprocess_env
 

@@ -19,7 +19,7 @@ import pytest
 
 from frenk.config import PublishConfig, TrainConfig
 from frenk.core.errors import FrenkError, TrackingError
-from frenk.tracking import registry
+from frenk.tracking import locks, registry
 
 from ..helpers import compared_store
 from .test_kills import running_runs, spawn_step, staging_beside
@@ -35,7 +35,7 @@ def _dead_pid() -> int:
 
 
 def _hold(name: str, pid: int, host: str | None = None) -> None:
-    mlflow.MlflowClient().create_registered_model(name + registry.LOCK_SUFFIX, tags={
+    mlflow.MlflowClient().create_registered_model(name + locks.LOCK_SUFFIX, tags={
         "frenk.lock_host": host or socket.gethostname(), "frenk.lock_pid": str(pid), "frenk.lock_token": "t"})
 
 
@@ -45,28 +45,28 @@ def _models() -> list[str]:
 
 def test_the_lock_is_exclusive_waits_boundedly_and_is_released(mlflow_store):
     mlflow.MlflowClient().create_registered_model("m")
-    with registry.promotion_lock("m", "test"):
+    with locks.promotion_lock("m", "test"):
         assert _models() == ["m", "m.frenk-lock"]
         tags = mlflow.MlflowClient().get_registered_model("m.frenk-lock").tags
         assert tags["frenk.lock_pid"] == str(os.getpid()) and tags["frenk.lock_host"] == socket.gethostname()
         with pytest.raises(TrackingError, match=r"another publish holds the promotion lock of m \(test, process "
                                                 rf"{os.getpid()}.*delete the registered model m.frenk-lock"), \
-                registry.promotion_lock("m", "a second one", wait_s=0.5):
+                locks.promotion_lock("m", "a second one", wait_s=0.5):
             pass
     assert _models() == ["m"]  # released
-    with pytest.raises(RuntimeError), registry.promotion_lock("m", "test"):
+    with pytest.raises(RuntimeError), locks.promotion_lock("m", "test"):
         raise RuntimeError("a failed promotion")
     assert _models() == ["m"]  # released on failure too
 
 
 def test_a_dead_holders_lock_is_broken_and_a_remote_ones_waited_for(mlflow_store, capsys):
     _hold("m", _dead_pid())
-    with registry.promotion_lock("m", "test", wait_s=0.5):
+    with locks.promotion_lock("m", "test", wait_s=0.5):
         assert mlflow.MlflowClient().get_registered_model("m.frenk-lock").tags["frenk.lock_pid"] == str(os.getpid())
     assert "removed the promotion lock m.frenk-lock" in capsys.readouterr().out
     _hold("r", _dead_pid(), host="another-machine")  # its process cannot be checked from here: wait, then refuse
     with pytest.raises(TrackingError, match="another publish holds the promotion lock of r"), \
-            registry.promotion_lock("r", "test", wait_s=0.5):
+            locks.promotion_lock("r", "test", wait_s=0.5):
         pass
 
 
@@ -81,7 +81,7 @@ def test_a_dead_holders_lock_this_user_may_not_delete_is_one_line_not_a_loop(mlf
     monkeypatch.setattr(mlflow.MlflowClient, "delete_registered_model", refused)
     started = time.monotonic()
     with pytest.raises(TrackingError, match="may not delete it .*ask an admin .*delete the registered model "
-                                            "d.frenk-lock"), registry.promotion_lock("d", "test", wait_s=30):
+                                            "d.frenk-lock"), locks.promotion_lock("d", "test", wait_s=30):
         pass
     assert time.monotonic() - started < 10  # at once, not after the wait
 

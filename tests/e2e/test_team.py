@@ -28,7 +28,7 @@ import requests
 
 from frenk.core.errors import TrackingError
 from frenk.core.secret_params import STORAGE_ENV
-from frenk.tracking.server import (
+from frenk.team.server import (
     create_database,
     free_port,
     local_postgres,
@@ -112,15 +112,15 @@ class Team:
 
 @pytest.fixture(scope="module")
 def team(postgres_url, tmp_path_factory):
-    """`python -m frenk.tracking.server --auth` on free ports, started and stopped as a user would."""
+    """`python -m frenk.team.server --auth` on free ports, started and stopped as a user would."""
     data = tmp_path_factory.mktemp("team")
     prefix = f"t{secrets.token_hex(4)}_"
     port = free_port()
     password = secrets.token_urlsafe(12)
     env = {**without_mlflow_vars(), "MLFLOW_AUTH_ADMIN_PASSWORD": password}
-    cmd = [sys.executable, "-m", "frenk.tracking.server", "--data-dir", str(data / "stack"), "--port", str(port),
+    cmd = [sys.executable, "-m", "frenk.team.server", "--data-dir", str(data / "stack"), "--port", str(port),
            "--postgres-url", postgres_url, "--db-prefix", prefix, "--auth", "--workers", "2"]
-    out = open(data / "stack.out", "w+")
+    out = open(data / "stack.out", "w+")  # noqa: SIM115 (the server writes to it until the fixture ends)
     proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         deadline = time.monotonic() + 240

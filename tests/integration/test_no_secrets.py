@@ -87,7 +87,7 @@ def test_a_run_mlflow_run_logged_with_the_password_is_deleted_for_good(tmp_path)
 
 
 def test_the_stacks_user_database_is_the_owners_only(tmp_path):
-    from frenk.tracking.server import auth_env
+    from frenk.team.server import auth_env
 
     auth_env(tmp_path)
     users = tmp_path / "basic_auth.db"

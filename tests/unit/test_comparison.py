@@ -22,7 +22,7 @@ B = [0.79, 0.80, 0.80, 0.81, 0.81]
 
 def _records(system, values, seeds=None, digest="d1", metric="test_macro_f1"):
     seeds = seeds or range(len(values))
-    return [RunRecord(f"{system}-{s}", system, str(s), digest, {metric: v, "test_accuracy": v}) for s, v in zip(seeds, values)]
+    return [RunRecord(f"{system}-{s}", system, str(s), digest, {metric: v, "test_accuracy": v}) for s, v in zip(seeds, values, strict=False)]
 
 
 def test_paired_design_and_known_numbers():

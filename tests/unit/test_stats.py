@@ -40,7 +40,7 @@ def _exact_signed_rank_p(d):
     ranks = sps.rankdata(np.abs(d))
     observed = ranks[d > 0].sum()
     mean = ranks.sum() / 2
-    stats_all = [sum(r for r, s in zip(ranks, signs) if s) for signs in itertools.product([0, 1], repeat=len(d))]
+    stats_all = [sum(r for r, s in zip(ranks, signs, strict=False) if s) for signs in itertools.product([0, 1], repeat=len(d))]
     return np.mean([abs(t - mean) >= abs(observed - mean) - 1e-9 for t in stats_all])
 
 

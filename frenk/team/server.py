@@ -1,7 +1,7 @@
 """The team stack in one command: PostgreSQL, ``mlflow server`` on it with served artifacts,
 optionally the basic-auth app.
 
-``frenk-serve --data-dir team/`` (or ``python -m frenk.tracking.server``) initialises a local
+``frenk-serve --data-dir team/`` (or ``python -m frenk.team.server``) initialises a local
 PostgreSQL cluster in ``team/postgres`` the first time (as the ``postgres`` system user when run
 as root: PostgreSQL refuses root), starts it on loopback, creates the databases ``mlflow``
 (tracking and registry) and ``optuna`` (shared tune storage), starts ``mlflow server`` with

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 
 from ..core.errors import TrackingError
-from .runs import credentials, tracking_uri
+from .connection import credentials, tracking_uri
 
 #: the permissions that may create runs, set tags and move aliases
 WRITE = ("EDIT", "MANAGE")
