@@ -131,6 +131,7 @@ def test_mlflow_refusals_are_one_line_naming_user_action_and_fix(monkeypatch):
     assert "HF_TOKEN" in explain(hub.value) and "MLflow" not in explain(hub.value)
 
 
+@pytest.mark.slow
 def test_a_read_only_user_gets_one_line_from_a_step(read_only_server, tmp_path):
     proc = subprocess.run([sys.executable, str(ROOT / "entrypoints" / "train.py"), "--model", "tfidf", "--data", "sample"],
                           cwd=tmp_path, env=_env(read_only_server), capture_output=True, text=True, timeout=300)

@@ -60,6 +60,7 @@ def test_a_folder_named_like_a_checkpoint_is_refused(tmp_path):
     check_not_a_checkpoint_name("classla/bcms-bertic")  # a Hub id, not a folder
 
 
+@pytest.mark.slow
 def test_model_type_comes_from_the_checkpoint(tiny_models):
     # simpletransformers picks its model class by this name: ELECTRA must never be loaded as BERT
     assert st_model_type(str(tiny_models["electra"])) == "electra"
