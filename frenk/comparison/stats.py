@@ -80,9 +80,9 @@ def shapiro(x) -> TestResult | None:
 #: scores (or paired differences) whose spread is below this share of their size are constant:
 #: float arithmetic leaves ~1e-17 of noise where a difference is the same for every seed
 SPREAD_RTOL = 1e-12
-#: differences are rounded to this many significant digits before they are ranked, so that float
-#: noise never splits a tie
-RANK_DIGITS = 12
+#: differences are rounded to a grid of this share of the scores' size before they are ranked, so
+#: that float noise (absolute, about 1e-16 of the scores) never splits a tie nor makes a zero
+RANK_RTOL = 1e-12
 
 
 def _spread_free(x: np.ndarray) -> bool:
@@ -96,15 +96,12 @@ def no_spread(a, b, paired: bool) -> bool:
     return _spread_free(a - b) if paired else (_spread_free(a) and _spread_free(b))
 
 
-def round_for_ranking(x) -> np.ndarray:
-    """``x`` rounded to :data:`RANK_DIGITS` significant digits (zeros stay zero)."""
+def round_for_ranking(x, size: float) -> np.ndarray:
+    """``x`` (differences of scores of about ``size``) on a grid of :data:`RANK_RTOL` x ``size``:
+    equal differences that float arithmetic made unequal are equal again, a noise zero is zero."""
     x = np.asarray(x, float)
-    out = x.copy()
-    nonzero = (x != 0) & np.isfinite(x)
-    mag = np.floor(np.log10(np.abs(x[nonzero])))
-    scale = 10.0 ** (RANK_DIGITS - 1 - mag)
-    out[nonzero] = np.round(x[nonzero] * scale) / scale
-    return out
+    grid = RANK_RTOL * size if np.isfinite(size) and size > 0 else 0.0
+    return np.round(x / grid) * grid if grid else x.copy()
 
 
 def hedges_j(df: float) -> float:
@@ -142,7 +139,8 @@ def wilcoxon(a, b, alternative: str = "two-sided") -> TestResult:
     chosen here and the note says which one ran: the exact distribution without ties or zeros
     (n <= 50); an exact permutation of the signs with ties or zeros (2^n <= 9999, n <= 13);
     else the normal approximation."""
-    d = round_for_ranking(np.asarray(a, dtype=float) - np.asarray(b, dtype=float))
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    d = round_for_ranking(a - b, float(np.max(np.abs(np.concatenate([a, b])), initial=0.0)))
     if np.all(d == 0):
         return TestResult("Wilcoxon signed-rank", 0.0, 1.0, "all differences are zero")
     nonzero = np.abs(d[d != 0])

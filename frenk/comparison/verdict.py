@@ -146,9 +146,13 @@ def summarise(systems: list[str], comparisons: list[PairResult], descriptives: d
         s for s in systems
         if all(c.verdict.better == s for c in on_primary if s in (c.a, c.b))
         and any(s in (c.a, c.b) for c in on_primary)
-        # a paired test over part of the runs can favour the lower mean over all runs: never named best
-        and all(descriptives[s].mean >= descriptives[c.other(s)].mean for c in on_primary if s in (c.a, c.b))
     ]
+    # a paired test over part of the runs, or a win over the baseline, can favour a system whose mean
+    # over all runs is below another's: such a system is never named best
+    lower = [o for o in systems if len(winners) == 1 and descriptives[o].mean > descriptives[winners[0]].mean]
+    if lower:
+        return None, (f"{winners[0]} is significantly better than every system it was compared with on {primary}, "
+                      f"but {', '.join(lower)} has a higher mean: no best system is named")
     if len(winners) == 1:
         return winners[0], f"{winners[0]} is significantly better than every system it was compared with on {primary}"
     if winners:  # several beat the baseline: none is chosen by its test mean

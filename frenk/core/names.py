@@ -121,6 +121,11 @@ def tag_names() -> frozenset[str]:
     return frozenset(v for k, v in vars(Tag).items() if k.isupper())
 
 
+def replaced_tags(alias: str) -> tuple[str, str]:
+    """The tags a version keeps when a newer one takes ``alias``: when, and by which version."""
+    return f"{PREFIX}{alias}_replaced_on", f"{PREFIX}{alias}_replaced_by"
+
+
 def search_tag(tag: str) -> str:
     """A tag as an MLflow search filter spells it: ``tags.`frenk.step```."""
     return f"tags.`{tag}`"

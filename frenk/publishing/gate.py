@@ -56,8 +56,14 @@ def gate(report: ComparisonReport, system: str, has_champion: bool) -> GateDecis
     ties = [c for c in comps if c.verdict.better is None]
     if losses:
         return GateDecision(False, "; ".join(f"not supported: {c.verdict.text}" for c in losses))
-    beaten = _higher_known_means(report, metric, system, [c.other(system) for c in comps if c.verdict.better])
-    if beaten:  # a paired test over some runs can favour the system whose mean over all runs is lower
+    # the systems it beat and those it was not tested against (with a baseline, the others are
+    # compared with the baseline only): a paired test over some runs, or a win over the baseline,
+    # can favour a system whose mean over all runs is below another's
+    compared = {c.other(system) for c in comps}
+    unseen = [s for s in report.systems if s != system and s not in compared]
+    beaten = _higher_known_means(report, metric, system,
+                                 [c.other(system) for c in comps if c.verdict.better] + unseen)
+    if beaten:
         return GateDecision(
             False,
             f"{system}'s mean on {metric} over all its runs is lower than {', '.join(beaten)}'s: a worse mean is "

@@ -14,7 +14,7 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
 from ..core.errors import TrackingError
-from ..core.names import Tag
+from ..core.names import PREFIX, Tag, replaced_tags
 from ..publishing import registry_alias
 from ..training import BASELINE
 from .locks import check_model_name
@@ -176,8 +176,9 @@ def promote(name: str, version: str, alias: str, tags: dict[str, str], previous,
     (what it was trained as), which stays."""
     client = MlflowClient()
     if previous is not None and str(previous.version) != str(version):
-        client.set_model_version_tag(name, str(previous.version), f"frenk.{alias}_replaced_on", replaced_on)
-        client.set_model_version_tag(name, str(previous.version), f"frenk.{alias}_replaced_by", str(version))
+        on_tag, by_tag = replaced_tags(alias)
+        client.set_model_version_tag(name, str(previous.version), on_tag, replaced_on)
+        client.set_model_version_tag(name, str(previous.version), by_tag, str(version))
         _set_alias(client, name, f"previous-{alias}", previous.version)
     for key, value in tags.items():
         client.set_model_version_tag(name, str(version), key, value)
@@ -233,7 +234,7 @@ def _complete(client, name: str, version, run) -> None:
     """Give a version of a finished training the tags (and, unless a newer version holds it,
     the ``candidate`` alias) that the train run did not get to set."""
     hidden = (Tag.HOST, Tag.PID, Tag.TEMP_DIRS, Tag.REPEATS, Tag.CODE_VERSION)
-    tags = {k: v for k, v in run.data.tags.items() if k.startswith("frenk.") and k not in hidden}
+    tags = {k: v for k, v in run.data.tags.items() if k.startswith(PREFIX) and k not in hidden}
     for key, value in {**tags, Tag.RUN_ID: run.info.run_id}.items():
         client.set_model_version_tag(name, str(version.version), key, value)
     alias = registry_alias(tags.get(Tag.MODEL, ""), tags.get(Tag.KIND))

@@ -14,6 +14,7 @@ import optuna
 
 from ..core.choices import PRUNERS, SAMPLERS, TUNE_METRICS
 from ..core.errors import ConfigError, explain
+from ..core.files import process_alive
 from ..core.names import Attr
 from .space import SearchSpace
 
@@ -175,18 +176,9 @@ def fail_orphaned_trials(study: optuna.Study) -> list[int]:
     for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
         owner = trial.user_attrs.get(Attr.WORKER, "")
         owner_host, _, pid = owner.rpartition(":")
-        if owner_host != host or not pid.isdigit() or _alive(int(pid)):
+        if owner_host != host or not pid.isdigit() or process_alive(int(pid)):
             continue
         study.tell(trial.number, state=optuna.trial.TrialState.FAIL, skip_if_finished=True)
         orphans.append(trial.number)
     return orphans
 
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

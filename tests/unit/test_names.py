@@ -45,7 +45,7 @@ def _frenk_literals(path, root=ROOT) -> list[str]:
     for node in ast.walk(tree):
         if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
             found += [f"{path.relative_to(root)}:{node.lineno}: {m.group(0)}"
-                      for m in re.finditer(r"frenk\.([a-z0-9_]+)", node.value)
+                      for m in re.finditer(r"frenk\.([a-z0-9_]*)", node.value)
                       if m.group(1) not in MODULES or node.value in _all_names()]
     return found
 

@@ -189,3 +189,41 @@ def test_aso_is_not_called_below_5_runs():
     recs = _records("a", [0.8, 0.81, 0.82], range(3)) + _records("b", [0.7, 0.71, 0.72], range(3))
     (c,) = build_report(recs, CompareOptions(metrics=("macro_f1",))).comparisons
     assert "no dominance call below 5 runs per system" in c.verdict.text and "dominant (" not in c.verdict.text
+
+
+def test_a_win_over_the_baseline_does_not_promote_past_a_higher_mean():
+    """With baseline=, systems are compared with the baseline only; the gate still never promotes a
+    system whose mean is below another compared system's (reviewer's case: C is noisy, A is not)."""
+    base, a, c = [.800, .802, .801, .799, .803], [.810, .812, .811, .809, .813], [.86, .76, .90, .78, .80]
+    seeds = range(42, 47)
+    records = _records("base", base, seeds) + _records("A", a, seeds) + _records("C", c, seeds)
+    report = build_report(records, CompareOptions(metrics=("macro_f1",), baseline="base"))
+    assert sps.ttest_ind(a, base, equal_var=False).pvalue < 0.05  # A beats the baseline
+    assert not gate(report, "A", has_champion=True).allowed  # but C's mean (0.820) is above A's (0.811)
+    assert not gate(report, "A", has_champion=False).allowed
+    assert report.best_system != "A"
+
+
+def test_wilcoxon_keeps_true_ties_of_tiny_differences():
+    """Differences of 1/200,000 (a large test set) that are equal but for float noise are ties;
+    a noise zero is a zero (reviewer's reproducer; the exact answer by enumeration of the signs)."""
+    a = np.array([.899825, .879715, .80003, .80004, .80002, .80006])
+    b = np.array([.89982, .87972, .8, .8, .8, .8])
+    result = stats.wilcoxon(a, b)
+    true = np.array([1, -1, 3, 4, 2, 6], dtype=float)  # the differences in units of 1/200,000
+    ranks = sps.rankdata(np.abs(true))
+    observed = ranks[true < 0].sum()
+    totals = [sum(r for r, s in zip(ranks, signs, strict=True) if s) for signs in itertools.product([0, 1], repeat=6)]
+    centre = ranks.sum() / 2
+    expected = np.mean([abs(t - centre) >= abs(observed - centre) - 1e-9 for t in totals])
+    assert result.statistic == pytest.approx(min(observed, ranks.sum() - observed)) == 1.5
+    assert result.p_value == pytest.approx(expected) == pytest.approx(0.09375)
+    noisy = stats.wilcoxon(np.array([0.1 + 0.2, 0.5, 0.7, 0.9]), np.array([0.3, 0.4, 0.55, 0.8]))
+    assert "1 zero difference dropped" in noisy.note
+
+
+def test_the_exact_friedman_gives_up_within_seconds_on_large_designs():
+    rng = np.random.default_rng(0)
+    assert friedman_exact_p(rng.random((3, 6))) is None  # 6 systems: (6!)^3 orderings, chi-square instead
+    assert friedman_exact_p(rng.random((20, 4))) is None
+    assert friedman_exact_p(rng.random((5, 3))) is not None
