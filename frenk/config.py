@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .core.checks import check_alias, check_model_name, coerce
-from .core.choices import LANGS, PAIRINGS, PRECISIONS, PRUNERS, SAMPLERS, SCHEMES, TUNABLE
+from .core.choices import LANGS, MIN_DIFFERENCE, PAIRINGS, PRECISIONS, PRUNERS, SAMPLERS, SCHEMES, TUNABLE
 from .core.errors import MAX_EPOCHS, ConfigError, check_limit
 from .core.fields import option
 from .core.names import Metric, Tag, search_tag
@@ -212,12 +212,17 @@ class CompareConfig:
     allow_mixed_data: bool = option(False, "compare runs trained on different data digests")
     pairing: str = option("none", "none: every run of each system as independent samples (Welch); seed: runs "
                           "with the same seed and data digest share randomness (paired t)", PAIRINGS)
+    min_difference: float = option(MIN_DIFFERENCE, "practical margin in metric units: better only when the interval "
+                                   "lies above it, equivalent when it lies within plus or minus it")
 
     def __post_init__(self) -> None:
         if not self.group and not self.filter:
             raise ConfigError(f"give group=<{Tag.GROUP} tag> (e.g. hr-binary) or filter=<MLflow search filter>")
         if not 0 < self.alpha < 1:
             raise ConfigError(f"alpha={self.alpha}: must be between 0 and 1")
+        if not 0 <= self.min_difference < 1:
+            raise ConfigError(f"min_difference={self.min_difference}: must be at least 0 and below 1 (metric units, "
+                              "e.g. 0.005 for half a point of macro-F1)")
         if not [m for m in self.metrics.split(",") if m.strip()]:
             raise ConfigError("metrics is empty")
 

@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 
 from ..core.names import Tag
-from . import stats
+from . import stats, twolevel
+from .interval import seed_interval
 from .model import Descriptive, Friedman, PairResult
 from .parts import Effect, ExampleView, FoldView, Normality, Power, ReportedTest, Verdict
 from .selection import CompareOptions, RunRecord, metric_value
@@ -138,8 +139,49 @@ def compare_pair(a: str, b: str, runs_a: list[RunRecord], runs_b: list[RunRecord
                         test.smallest_possible_p),
         effect=effect, power=_power(effect.cohens_d, paired, alpha, xa, xb),
         scores={a: xa.tolist(), b: xb.tolist()}, class_note=class_set_note(a, b, runs_a, runs_b, metric),
-        not_paired=left_out,
+        not_paired=left_out, seed_ci=seed_interval(xa, xb, paired, 1 - alpha),
     )
+
+
+def two_level_view(c: PairResult, runs_a: list[RunRecord], runs_b: list[RunRecord],
+                   run_predictions: dict[str, pd.DataFrame] | None, confidence: float,
+                   opts: CompareOptions) -> tuple[twolevel.TwoLevelResult | None, str | None]:
+    """The two-level bootstrap of the pair over the runs its design uses (the pairs, when
+    paired), or None and the reason the verdict stays at the seed level."""
+    if c.metric not in twolevel.METRICS:
+        return None, f"{c.metric} is not recomputed from predictions: the verdict is at the seed level"
+    if c.paired:
+        pairs = _pairs(runs_a, runs_b)
+        runs_a, runs_b = [p[0] for p in pairs], [p[1] for p in pairs]
+    runs = runs_a + runs_b
+    missing = [r.run_id for r in runs if r.run_id not in (run_predictions or {})]
+    if missing:
+        named = "no run has test predictions" if len(missing) == len(runs) else (
+            f"runs without test predictions: {', '.join(missing[:5])}" + (f" and {len(missing) - 5} more"
+                                                                          if len(missing) > 5 else ""))
+        return None, named
+    preds = run_predictions or {}
+    data = twolevel.aligned([preds[r.run_id] for r in runs_a], [preds[r.run_id] for r in runs_b])
+    if data is None:
+        return None, "the runs' predictions do not cover the same labelled test comments"
+    return twolevel.two_level(*data, c.metric, confidence, opts.two_level_resamples, opts.seed, c.paired), None
+
+
+def degenerate_runs(samples: dict[str, list[RunRecord]],
+                    run_predictions: dict[str, pd.DataFrame] | None) -> dict[str, list[str]]:
+    """The runs, by system, whose test predictions are all one class or are no more accurate
+    than always predicting the most frequent test label (a run stuck at the majority class)."""
+    out: dict[str, list[str]] = {}
+    for system, runs in samples.items():
+        for r in runs:
+            frame = (run_predictions or {}).get(r.run_id)
+            if frame is None or frame.empty:
+                continue
+            majority = float(frame["label"].value_counts(normalize=True).max())
+            accuracy = float((frame["label"] == frame["pred"]).mean())
+            if frame["pred"].nunique() == 1 or accuracy <= majority:
+                out.setdefault(system, []).append(r.run_id)
+    return out
 
 
 def fold_view(runs_a: list[RunRecord], runs_b: list[RunRecord], metric: str) -> FoldView | None:

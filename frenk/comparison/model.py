@@ -12,12 +12,14 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 from ..core.errors import FrenkError
+from .interval import Plan
 from .parts import Effect, ExampleView, FoldView, Normality, Power, ReportedTest, Verdict
 from .selection import Skipped
+from .twolevel import TwoLevelResult
 
 #: the layout of report.json that :meth:`ComparisonReport.to_dict` writes; reports without
 #: ``"version"`` are layout 1 (the same keys, some missing in the oldest)
-REPORT_VERSION = 3
+REPORT_VERSION = 4
 
 NAN = float("nan")
 
@@ -49,6 +51,15 @@ class PairResult:
     example_view_tried: bool = False
     #: runs that the declared pairing=seed left out of the paired test (no partner), by system
     not_paired: dict[str, list[str]] = field(default_factory=dict)
+    #: the seed-level t interval of the mean difference at 1 - alpha (nan: no spread; None: an older report)
+    seed_ci: tuple[float, float] | None = None
+    #: the two-level bootstrap (seeds and test comments); None where it could not be made (``level_note``)
+    two_level: TwoLevelResult | None = None
+    level_note: str | None = None
+    #: the seeds per system for the next look (on the deciding metric)
+    plan: Plan | None = None
+    #: the verdict without the runs flagged degenerate (None: none was flagged)
+    without_degenerate: str | None = None
 
     @property
     def paired(self) -> bool:
@@ -67,7 +78,9 @@ class PairResult:
              "class_note": self.class_note, "fold_view": self.fold_view.to_dict() if self.fold_view else None}
         if self.example_view_tried:
             d["example_view"] = self.example_view.to_dict() if self.example_view else None
-        return {**d, "not_paired": self.not_paired}
+        return {**d, "not_paired": self.not_paired, "seed_ci": list(self.seed_ci) if self.seed_ci else None,
+                "two_level": self.two_level.to_dict() if self.two_level else None, "level_note": self.level_note,
+                "plan": self.plan.to_dict() if self.plan else None, "without_degenerate": self.without_degenerate}
 
     @classmethod
     def from_dict(cls, d: dict) -> PairResult:
@@ -80,6 +93,8 @@ class PairResult:
             Effect.from_dict(d.get("effect")), Power.from_dict(d.get("power")), d.get("scores", {}),
             d.get("class_note"), FoldView.from_dict(d.get("fold_view")),
             ExampleView.from_dict(ev) if ev else None, "example_view" in d, d.get("not_paired", {}),
+            tuple(d["seed_ci"]) if d.get("seed_ci") else None, TwoLevelResult.from_dict(d.get("two_level")),
+            d.get("level_note"), Plan.from_dict(d.get("plan")), d.get("without_degenerate"),
         )
 
 
@@ -181,6 +196,21 @@ class ComparisonReport:
     #: the declared design (``pairing``: "none" or "seed"); a report from before the declaration
     #: reads as the design it recorded per pair ("seed" when a pair was paired)
     pairing: str = "none"
+    #: the practical margin in metric units (0 in a report from before it)
+    min_difference: float = 0.0
+    #: which look at this test set (systems, metric and data) this compare is; None: not counted
+    look: int | None = None
+    #: the alpha the verdicts used (the look's share of ``alpha``); None: ``alpha`` itself
+    alpha_used: float | None = None
+    #: the decisions taken so far on each test data digest, this one included
+    decisions: dict[str, int] = field(default_factory=dict)
+    #: the runs flagged degenerate (predicting one class, or no better than the majority class), by system
+    degenerate: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def decision_alpha(self) -> float:
+        """The alpha the verdicts were decided at."""
+        return self.alpha if self.alpha_used is None else self.alpha_used
 
     @property
     def primary_metric(self) -> str:
@@ -216,7 +246,9 @@ class ComparisonReport:
             d["validation_choice"] = self.validation_choice.to_dict()
         if self.selection is not None:
             d["selection"] = self.selection
-        return {**d, "pairing": self.pairing, "version": REPORT_VERSION}
+        return {**d, "pairing": self.pairing, "min_difference": self.min_difference, "look": self.look,
+                "alpha_used": self.alpha_used, "decisions": self.decisions, "degenerate": self.degenerate,
+                "version": REPORT_VERSION}
 
     @classmethod
     def from_dict(cls, d: dict) -> ComparisonReport:
@@ -236,5 +268,6 @@ class ComparisonReport:
             comparisons, {m: Friedman.from_dict(f) for m, f in d.get("friedman", {}).items()},
             tuple(d.get("warnings", ())),
             d.get("best_system"), d.get("summary", ""), ValidationChoice.from_dict(choice) if choice else None,
-            d.get("selection"), pairing,
+            d.get("selection"), pairing, d.get("min_difference", 0.0), d.get("look"), d.get("alpha_used"),
+            d.get("decisions", {}), d.get("degenerate", {}),
         )

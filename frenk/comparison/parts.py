@@ -78,6 +78,11 @@ class Verdict:
     significant: bool = False
     better: str | None = None
     text: str = ""
+    #: the level the call was made at: "seeds and test comments" or "seeds" ("" in an older report)
+    level: str = ""
+    #: "better", "equivalent" or "undecided" ("" in an older report: read ``better``)
+    call: str = ""
+    margin: float = 0.0
 
     @property
     def p(self) -> float:
@@ -91,14 +96,16 @@ class Verdict:
         d["smallest_possible_p"] = self.smallest_possible_p
         if self.p_holm is not None:
             d["p_holm"] = self.p_holm
-        return {**d, "significant": self.significant, "better": self.better, "verdict": self.text}
+        d = {**d, "significant": self.significant, "better": self.better, "verdict": self.text}
+        return {**d, "level": self.level, "call": self.call, "margin": self.margin} if self.level else d
 
     @classmethod
     def from_dict(cls, d: dict | None) -> Verdict:
         d = d or {}
         return cls(d.get("test", ""), d.get("name", ""), d.get("p_value", float("nan")), d.get("reason", ""),
                    d.get("primary"), d.get("smallest_possible_p"), d.get("p_holm"),
-                   bool(d.get("significant", d.get("better") is not None)), d.get("better"), d.get("verdict", ""))
+                   bool(d.get("significant", d.get("better") is not None)), d.get("better"), d.get("verdict", ""),
+                   d.get("level", ""), d.get("call", ""), d.get("margin", 0.0))
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,33 @@ def _header(report: ComparisonReport) -> list[str]:
         lines += [f"**Selection:** {choice.text}:", ""] + [f"- {v}" for v in choice.test_verdicts] + [""]
     lines += [f"alpha = {report.alpha}; systems: {', '.join(report.systems)}"
               + (f"; baseline: {report.baseline}" if report.baseline else ""), ""]
-    return lines
+    return lines + _decision_lines(report)
+
+
+def _decision_lines(report: ComparisonReport) -> list[str]:
+    """The margin, the look and its alpha, the decisions on the test data, and each deciding verdict's interval."""
+    lines = [f"**Margin:** min_difference = {fmt(report.min_difference)} (metric units): better means the interval "
+             "lies above it, equivalent within plus or minus it, otherwise undecided."]
+    if report.look is not None:
+        lines.append(f"**Look {report.look}** at this test set for these systems and this metric: it spends alpha "
+                     f"{fmt(report.alpha_used)} of {report.alpha} (look k spends alpha / 2^k, so all looks together "
+                     f"stay below {report.alpha}).")
+    lines += [f"**Decisions on test data {d[:12]}:** {n} so far, this one included."
+              for d, n in report.decisions.items()]
+    primary = [c for c in report.comparisons if c.metric == report.primary_metric]
+    if primary and primary[0].verdict.level:
+        lines += ["", "| pair | level | difference | interval | P(a ahead) | call | plan: seeds per system |",
+                  "|---|---|---|---|---|---|---|"]
+        for c in primary:
+            tl, low_high = c.two_level, c.seed_ci or (None, None)
+            interval = (tl.ci_low, tl.ci_high) if tl else low_high
+            lines.append(f"| {c.a} vs {c.b} | {c.verdict.level} | {fmt(tl.difference if tl else c.mean_difference)} "
+                         f"| [{fmt(interval[0])}, {fmt(interval[1])}] | {fmt(tl.p_a_ahead, 3) if tl else 'n/a'} "
+                         f"| {c.verdict.call}{' ' + c.verdict.better if c.verdict.better else ''} "
+                         f"| {c.plan.seeds if c.plan and c.plan.seeds else 'n/a'} |")
+        lines += [f"- {c.a} vs {c.b}: {c.plan.text}." for c in primary if c.plan]
+        lines += [f"- {c.a} vs {c.b}: {c.without_degenerate}." for c in primary if c.without_degenerate]
+    return lines + [""]
 
 
 def _descriptives(report: ComparisonReport, metric: str) -> list[str]:

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..core.choices import MIN_DIFFERENCE
 from ..core.errors import FrenkError
 from ..core.names import Tag, search_tag
+from .twolevel import N_RESAMPLES, look_alpha
 
 
 @dataclass
@@ -51,6 +53,22 @@ class CompareOptions:
     seed: int = 0
     #: "none": every run of each system, independent samples; "seed": paired by seed and data digest
     pairing: str = "none"
+    #: the practical margin (metric units): "better" only when the interval lies above it
+    min_difference: float = MIN_DIFFERENCE
+    #: which look at this test set the comparison is (None: not counted; alpha is used as given)
+    look: int | None = None
+    #: resamples of the two-level bootstrap
+    two_level_resamples: int = N_RESAMPLES
+
+    @property
+    def alpha_used(self) -> float:
+        """The alpha this look spends (:func:`~.twolevel.look_alpha`), ``alpha`` when looks are not counted."""
+        return self.alpha if self.look is None else look_alpha(self.alpha, self.look)
+
+    @property
+    def next_alpha(self) -> float:
+        """The alpha the next look will spend (what a plan for the next batch sizes for)."""
+        return self.alpha if self.look is None else look_alpha(self.alpha, self.look + 1)
 
 
 def metric_key(metrics: dict[str, float], name: str) -> str | None:

@@ -40,6 +40,8 @@ class TwoLevelResult:
     n_a: int
     n_b: int
     n_resamples: int
+    #: the standard deviation of the resampled differences (the two-level standard error)
+    se: float = float("nan")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -51,7 +53,7 @@ class TwoLevelResult:
         nan = float("nan")
         return cls(d.get("difference", nan), d["ci_low"], d.get("ci_high", nan), d.get("confidence", nan),
                    d.get("p_a_ahead", nan), d.get("n_comments", 0), d.get("n_a", 0), d.get("n_b", 0),
-                   d.get("n_resamples", 0))
+                   d.get("n_resamples", 0), d.get("se", nan))
 
 
 def scores(labels: np.ndarray, preds: np.ndarray, weights: np.ndarray, metric: str, k: int) -> np.ndarray:
@@ -120,7 +122,7 @@ def two_level(labels, preds_a, preds_b, metric: str, confidence: float = 0.95, n
     low, high = np.quantile(d, [tail, 1 - tail])
     ahead = float(np.mean(d > 0) + 0.5 * np.mean(d == 0))
     return TwoLevelResult(observed, float(low), float(high), confidence, ahead, m, pa.shape[0], pb.shape[0],
-                          n_resamples)
+                          n_resamples, float(np.std(d, ddof=1)))
 
 
 def call(low: float, high: float, margin: float) -> str:
@@ -162,3 +164,18 @@ def aligned(frames_a: list, frames_b: list) -> tuple[np.ndarray, np.ndarray, np.
     preds = [f["pred"].to_numpy() for f in indexed]
     return (labels.astype(int), np.array(preds[:len(frames_a)], dtype=int),
             np.array(preds[len(frames_a):], dtype=int))
+
+
+def comment_interval(labels, preds, metric: str, confidence: float = 0.95, n_resamples: int = N_RESAMPLES,
+                     seed: int = 0) -> tuple[float, float]:
+    """The percentile interval of one run's ``metric`` over test comments drawn with replacement."""
+    labels, preds = np.asarray(labels, dtype=int), np.atleast_2d(np.asarray(preds, dtype=int))
+    k, m = int(max(labels.max(), preds.max())) + 1, len(labels)
+    rng = np.random.default_rng(seed)
+    values = []
+    for start in range(0, n_resamples, CHUNK):
+        weights = rng.multinomial(m, np.full(m, 1 / m), size=min(CHUNK, n_resamples - start)).astype(float)
+        values.append(scores(labels, preds, weights, metric, k)[:, 0])
+    tail = (1 - confidence) / 2
+    low, high = np.quantile(np.concatenate(values), [tail, 1 - tail])
+    return float(low), float(high)

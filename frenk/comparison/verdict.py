@@ -7,7 +7,7 @@ import math
 from dataclasses import replace
 
 from ..core.names import Tag
-from . import stats
+from . import stats, twolevel
 from .model import Descriptive, PairResult, ValidationChoice
 from .selection import RunRecord, validation_key
 
@@ -71,6 +71,13 @@ def constant_score_warning(metric: str, system: str, n: int) -> str:
             "(a deterministic learner), so its spread is zero and t-based numbers rest on the other system's spread")
 
 
+def degenerate_warning(system: str, run_ids: list[str]) -> str:
+    """Runs stuck at the majority class: kept (a real outcome of the recipe), but named."""
+    return (f"{system}: {len(run_ids)} degenerate run{'s' * (len(run_ids) > 1)} ({', '.join(run_ids)}): its test "
+            "predictions are all one class or no more accurate than the majority class; kept in the sample (a real "
+            "outcome of the recipe); each verdict of the deciding metric says how it reads without them")
+
+
 def no_friedman_warning(metric: str) -> str:
     return f"{metric}: no Friedman test / critical-difference diagram: it needs at least 5 seeds shared by all systems"
 
@@ -98,12 +105,44 @@ def class_set_note(a: str, b: str, runs_a: list[RunRecord], runs_b: list[RunReco
             "of their scheme")
 
 
-def decide(c: PairResult, alpha: float, holm_applied: bool) -> PairResult:
-    """The pair with its verdict: significant when the (Holm-adjusted) primary p < alpha, the
-    better system by the sign of the mean difference, and the sentence that says so."""
+#: the levels a verdict is made at
+SEEDS_AND_COMMENTS = "seeds and test comments"
+SEEDS = "seeds"
+
+
+def _margin_text(margin: float) -> str:
+    return f", above the margin {fmt(margin)}" if margin > 0 else ""
+
+
+def _level_text(c: PairResult, alpha: float) -> str:
+    """What the deciding interval is, at which level."""
+    tl = c.two_level
+    if tl is not None:
+        return (f"over {SEEDS_AND_COMMENTS} ({tl.n_comments} comments): difference {fmt(tl.difference)}, "
+                f"{fmt(100 * tl.confidence, 3)}% interval [{fmt(tl.ci_low)}, {fmt(tl.ci_high)}], "
+                f"P({c.a} ahead) = {fmt(tl.p_a_ahead, 3)}")
+    low, high = c.seed_ci or (math.nan, math.nan)
+    return (f"over {SEEDS} only, so for this test set alone ({c.level_note or 'no test predictions'}): difference "
+            f"{fmt(c.mean_difference)}, {fmt(100 * (1 - alpha), 3)}% interval [{fmt(low)}, {fmt(high)}]")
+
+
+def _call(c: PairResult, alpha: float, margin: float) -> str:
+    """"a", "b", "equivalent" or "undecided": the two-level interval when there is one, else the
+    seed-level interval together with the primary test (Holm-adjusted) p < alpha."""
+    if c.two_level is not None:
+        return twolevel.call(c.two_level.ci_low, c.two_level.ci_high, margin)
+    low, high = c.seed_ci or (math.nan, math.nan)
+    outcome = twolevel.call(low, high, margin)
+    return "undecided" if outcome in ("a", "b") and not c.verdict.p < alpha else outcome
+
+
+def decide(c: PairResult, alpha: float, holm_applied: bool, margin: float = 0.0) -> PairResult:
+    """The pair with its verdict: "better" when the deciding interval lies above the margin
+    (:func:`_call`), "equivalent" when it lies within plus or minus the margin, else
+    "undecided"; the better system, and the sentence that says so."""
     rec, eff = c.verdict, c.effect
-    significant = bool(rec.p < alpha)
-    better = (c.a if c.mean_difference > 0 else c.b) if significant else None
+    outcome = _call(c, alpha, margin)
+    better = c.a if outcome == "a" else c.b if outcome == "b" else None
     worse = c.b if better == c.a else c.a
     detail = (
         f"{rec.name}, p={fmt(rec.p_value)}"
@@ -111,14 +150,21 @@ def decide(c: PairResult, alpha: float, holm_applied: bool) -> PairResult:
         + f", Cohen's {'d_z' if c.paired else 'd'}={fmt(eff.cohens_d, 3)}"
         + f", Cliff's delta={fmt(eff.cliffs_delta, 3)}"
     )
-    if significant:
-        text = f"{better} is better than {worse} on {c.metric} ({detail})"
+    level = SEEDS_AND_COMMENTS if c.two_level is not None else SEEDS
+    if better:
+        text = (f"{better} is better than {worse} on {c.metric} ({detail}); {_level_text(c, alpha)}"
+                + _margin_text(margin))
+    elif outcome == "equivalent":
+        text = (f"{c.a} and {c.b} are equivalent on {c.metric}: the interval lies within plus or minus the margin "
+                f"{fmt(margin)} ({detail}); {_level_text(c, alpha)}")
     else:
-        text = (f"no significant difference between {c.a} and {c.b} on {c.metric} ({detail}); "
-                f"with these runs the {rec.name} detects a true difference of "
-                f"{fmt(c.power.min_detectable_difference, 3)} with power 0.8; {c.power.note}")
+        text = (f"no verdict between {c.a} and {c.b} on {c.metric} ({detail}); {_level_text(c, alpha)}: neither "
+                f"better" + (f" by more than the margin {fmt(margin)}" if margin > 0 else "") + " nor equivalent; "
+                + (c.plan.text if c.plan else c.power.note))
     text += ". " + aso_text(c)
-    return replace(c, verdict=replace(rec, significant=significant, better=better, text=text))
+    call = "better" if better else outcome
+    return replace(c, verdict=replace(rec, significant=better is not None, better=better, text=text, level=level,
+                                      call=call, margin=margin))
 
 
 #: fewer runs than this make ASO's dominance call noise (20% of null comparisons at 3 seeds)
@@ -162,12 +208,12 @@ def summarise(systems: list[str], comparisons: list[PairResult], descriptives: d
     leader = systems[0]
     open_pairs = [c for c in on_primary if leader in (c.a, c.b) and c.verdict.better != leader]
     detail = "; ".join(
-        f"vs {c.other(leader)}: {c.verdict.name} p={fmt(c.verdict.p)}, "
-        f"{fmt(c.power.seeds_needed)} seeds per system for power 0.8"
+        f"vs {c.other(leader)}: {c.verdict.call or 'undecided'}"
+        + (f", {c.plan.seeds} seeds per system in the plan for the next look" if c.plan and c.plan.seeds else "")
         for c in open_pairs
     )
     return None, (f"no system is significantly better than every other on {primary}: {leader} has the highest mean "
-                  f"({fmt(descriptives[leader].mean)}), but not significantly ({detail})")
+                  f"({fmt(descriptives[leader].mean)}), but it is not better by the verdict rule ({detail})")
 
 
 def validation_choice(by_val: dict[str, Descriptive], comparisons: list[PairResult], primary: str) -> ValidationChoice:

@@ -60,6 +60,9 @@ class Tag:
     SYSTEMS = "frenk.systems"
     COMPARED_RUNS = "frenk.compared_runs"
     BEST_SYSTEM = "frenk.best_system"
+    LOOK = "frenk.look"  #: which look at one test set (systems, deciding metric, data digests) a compare is
+    LOOK_KEY = "frenk.look_key"  #: digest of the systems, the deciding metric and the data digests
+    LOOK_RUNS = "frenk.look_runs"  #: digest of the compared run ids (the same runs again: the same look)
     # model versions (publish) and the promotion lock's registered model
     RUN_ID = "frenk.run_id"
     WEIGHTS_SHA256 = "frenk.weights_sha256"

@@ -6,10 +6,20 @@ command), :mod:`frenk.training` (strict loading). Never
 :mod:`frenk.tracking` or :mod:`frenk.steps`: facts about runs come in as :class:`RunFacts`.
 """
 
-from .card import CardFacts, DataFacts, RunFacts, base_model_of, card_facts, data_facts, render_card, replay_command
+from .card import (
+    CardFacts,
+    DataFacts,
+    RunFacts,
+    base_model_of,
+    card_facts,
+    comment_intervals,
+    data_facts,
+    render_card,
+    replay_command,
+)
 from .export import check_export, check_exportable, exportable, registry_alias, selection_text, system_to_publish
 from .gate import GateDecision, gate
 
 __all__ = ["CardFacts", "DataFacts", "GateDecision", "RunFacts", "base_model_of", "card_facts", "check_export",
-           "check_exportable", "data_facts", "exportable", "gate", "registry_alias", "render_card", "replay_command",
-           "selection_text", "system_to_publish"]
+           "check_exportable", "comment_intervals", "data_facts", "exportable", "gate", "registry_alias", "render_card",
+           "replay_command", "selection_text", "system_to_publish"]

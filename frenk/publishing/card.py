@@ -208,6 +208,8 @@ class CardFacts:
     max_length: int = 128
     tune_run: str | None = None
     citation: str = field(default=FRENK_CITATION)
+    #: the published run's 95% interval over test comments, by metric (empty: it logged no predictions)
+    published_intervals: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     @property
     def synthetic(self) -> bool:
@@ -247,6 +249,27 @@ class CardFacts:
     def topics(self) -> list[str]:
         return sorted({k.split(".")[1] for k in self.published.metrics if k.startswith("test_topic.")})
 
+    @property
+    def verdict_level(self) -> str:
+        """Where the verdicts hold: over seeds and test comments, or (seeds only) for this test set alone."""
+        metric = self.report.metrics[0] if self.report.metrics else None
+        levels = {c.verdict.level for c in self.report.pairs_of(self.system, metric)}
+        if levels == {"seeds and test comments"}:
+            return ("verdicts at the seeds-and-test-comments level (a two-level bootstrap: they hold for FRENK-"
+                    f"{self.lang} comments like these, not only for this test set)")
+        if levels and "" not in levels:
+            return "verdicts at the seed level only: they hold for this test set alone"
+        return "verdicts from a compare report of an older frenk, at the seed level: for this test set alone"
+
+    @property
+    def degenerate_runs(self) -> list[str]:
+        """This system's runs the compare report flagged degenerate (stuck at one class)."""
+        return self.report.degenerate.get(self.system, [])
+
+    def interval(self, metric: str) -> str:
+        span = self.published_intervals.get(metric)
+        return f" [{span[0]:.4f}, {span[1]:.4f}]" if span else ""
+
     def spread(self, metric: str) -> str:
         """Mean ± sd of ``metric`` over the seeds."""
         return mean_sd([s.metrics[metric] for s in self.seeds if metric in s.metrics])
@@ -259,7 +282,7 @@ class CardFacts:
             r, e = c.verdict, c.effect
             sign = 1 if first else -1
             verdict = ("better" if r.better == self.system else "worse" if r.better
-                       else "no significant difference")
+                       else r.call or "no significant difference")
             rows.append(ComparisonRow(
                 metric=c.metric, other=c.other(self.system), design=c.design, n=c.n_a, test=r.name,
                 p=r.p_value, p_holm=r.p_holm, cohens_d=sign * e.cohens_d,
@@ -269,12 +292,21 @@ class CardFacts:
         return rows
 
 
+def comment_intervals(predictions) -> dict[str, tuple[float, float]]:
+    """A run's 95% intervals of accuracy and macro-F1 over its test comments (its predictions.parquet)."""
+    from ..comparison.twolevel import METRICS, comment_interval
+
+    labels, preds = predictions["label"].to_numpy(), predictions["pred"].to_numpy()
+    return {m: comment_interval(labels, preds, m) for m in METRICS}
+
+
 def _names(params: str | Sequence[str]) -> Sequence[str]:
     return (params,) if isinstance(params, str) else params
 
 
 def card_facts(name: str, version: str, published: RunFacts, seeds: list[RunFacts], report: ComparisonReport,
-               compare_run_id: str, id2label: dict[int, str], repo_id: str = "", lang: str = "hr") -> CardFacts:
+               compare_run_id: str, id2label: dict[int, str], repo_id: str = "", lang: str = "hr",
+               published_intervals: dict[str, tuple[float, float]] | None = None) -> CardFacts:
     """The card's facts from the published run, its sibling seed runs and the compare report."""
     tags, params = published.tags, published.params
     return CardFacts(
@@ -286,7 +318,7 @@ def card_facts(name: str, version: str, published: RunFacts, seeds: list[RunFact
                          for k, ps in HYPERPARAMETERS.items() if any(p in params for p in _names(ps))},
         published=published, seeds=sorted(seeds, key=lambda r: int(r.seed or 0)), report=report,
         compare_run_id=compare_run_id, repo_id=repo_id, max_length=int(float(params.get("max_length", 128))),
-        tune_run=tags.get(Tag.TUNE_RUN),
+        tune_run=tags.get(Tag.TUNE_RUN), published_intervals=published_intervals or {},
     )
 
 

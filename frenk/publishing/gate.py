@@ -15,14 +15,13 @@ class GateDecision:
     reason: str
 
 
-def _seeds_needed(comps: list[PairResult]) -> str:
-    """What a verdict would take: the seeds per system each open comparison's power analysis names."""
-    needed = [c.power.seeds_needed for c in comps]
-    known = [n for n in needed if isinstance(n, (int, float))]
-    if not known:
-        return "no number of seeds would give a verdict (the means do not differ)"
-    n = max(known)
-    return f"a verdict would need about {int(n) if float(n).is_integer() else n} seeds per system (power 0.8)"
+def _plan(comps: list[PairResult]) -> str:
+    """What to do before the next look: the plan of each open comparison (fixed before the next
+    batch of seeds is trained, never "train until it is significant")."""
+    plans = list(dict.fromkeys(c.plan.text for c in comps if c.plan))
+    if not plans:
+        return "this report (from an older frenk) has no plan for the next look: compare again to get one"
+    return "; ".join(plans)
 
 
 def _worse_means(report: ComparisonReport, metric: str, system: str, others: list[str]) -> list[str]:
@@ -44,9 +43,10 @@ def gate(report: ComparisonReport, system: str, has_champion: bool) -> GateDecis
     """May ``system`` be promoted on the strength of ``report``?
 
     Yes when, on the report's deciding (first) metric, it is significantly better than every
-    system it was compared with; or when it is nowhere significantly worse, its mean is at
-    least as high as every system it ties with, and there is no current champion to displace.
-    A refusal on a tie says how many seeds a verdict would need.
+    system it was compared with (its verdict is "better": the deciding interval lies above the
+    margin); or when it is nowhere worse, its mean is at least as high as every system it ties
+    with (equivalent or undecided), and there is no current champion to displace. A refusal on
+    a tie gives the plan for the next look.
     """
     metric = report.primary_metric
     comps = report.pairs_of(system, metric)
@@ -77,14 +77,14 @@ def gate(report: ComparisonReport, system: str, has_champion: bool) -> GateDecis
         return GateDecision(
             False,
             f"{system} is not significantly better than {others} on {metric}, and a champion exists: "
-            f"an equal model does not replace it; {_seeds_needed(ties)} (force=true overrides)",
+            f"an equal model does not replace it; {_plan(ties)} (force=true overrides)",
         )
     better = _worse_means(report, metric, system, tied)
     if better:
         return GateDecision(
             False,
             f"{system} is not significantly different from {others} on {metric}, but its mean is lower than "
-            f"{', '.join(better)}'s: a worse mean is never promoted; {_seeds_needed(ties)} (force=true overrides)",
+            f"{', '.join(better)}'s: a worse mean is never promoted; {_plan(ties)} (force=true overrides)",
         )
     return GateDecision(True, f"{system} is equal to {others} on {metric} within the verdict rules, "
                               "has the better mean, and there is no champion yet")

@@ -6,10 +6,11 @@ import logging
 from dataclasses import dataclass, fields, replace
 
 from ..comparison import CompareOptions, ComparisonReport, build_report, check_comparable, render_markdown
+from ..comparison.looks import decisions_warning
 from ..config import CompareConfig
 from ..core.log import result
 from ..team import access
-from ..tracking import experiments, results, runs, search
+from ..tracking import experiments, looks, results, runs, search
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,8 @@ def compare(cfg: CompareConfig) -> CompareOutcome:
     runs.start_step()
     records = search.train_runs(cfg.experiment, cfg.group, cfg.filter, cfg.by)
     opts = CompareOptions(metrics=cfg.metric_list, baseline=cfg.baseline or None, alpha=cfg.alpha,
-                          allow_mixed_data=cfg.allow_mixed_data, pairing=cfg.pairing)
+                          allow_mixed_data=cfg.allow_mixed_data, pairing=cfg.pairing,
+                          min_difference=cfg.min_difference)
     if not set(opts.metrics) <= TOP_LEVEL:  # a per-class metric: it is in the runs' results tables
         search.add_results_tables([r for r in records if r.status == "FINISHED"])
     samples, _, _ = check_comparable(records, opts)  # bad input fails here, before anything is downloaded or logged
@@ -41,14 +43,19 @@ def compare(cfg: CompareConfig) -> CompareOutcome:
     target = (experiments.for_step(experiment_id=used.pop() if len(used) == 1 else None)
               or search.current_experiment_id())
     readable = access.read_only([("experiment", target)])  # where the run would go
+    test_data = {r.data_digest for s in samples.values() for r in s}
+    look, look_tags, decisions = looks.count(target, samples, opts.metrics[0], test_data,
+                                             [r.run_id for s in samples.values() for r in s])
+    opts = replace(opts, look=look)
     if readable:  # a reader may compare; the report is printed, not logged
-        report, markdown = _report(cfg, records, opts, samples)
+        report, markdown = _report(cfg, records, opts, samples, decisions)
         result(markdown)
         log.info(f"compare report not logged: you may only read {readable[0]}")
         return CompareOutcome(report, markdown, None)
     with runs.step_run(_run_name(cfg, samples), runs.frenk_tags(step="compare", group=cfg.group or None),
                        experiment_id=target) as run:
-        report, markdown = _report(cfg, records, opts, samples)
+        runs.set_tags(look_tags)
+        report, markdown = _report(cfg, records, opts, samples, decisions)
         digests = report.data_digests
         if len(digests) == 1:
             runs.set_tags(runs.frenk_tags(data_digest=digests[0]))
@@ -58,10 +65,15 @@ def compare(cfg: CompareConfig) -> CompareOutcome:
     return CompareOutcome(report, markdown, run.info.run_id)
 
 
-def _report(cfg: CompareConfig, records, opts: CompareOptions, samples) -> tuple[ComparisonReport, str]:
-    """The report (the best runs' predictions downloaded for the per-example view) and its Markdown."""
-    predictions, best = search.best_run_predictions(samples)
-    report = replace(build_report(records, opts, predictions, best),
+def _report(cfg: CompareConfig, records, opts: CompareOptions, samples,
+            decisions: dict[str, int]) -> tuple[ComparisonReport, str]:
+    """The report (every run's test predictions downloaded: the verdict over seeds and test
+    comments, the per-example view of the best runs) and its Markdown."""
+    by_run = search.run_predictions(samples)
+    predictions, best = search.best_run_predictions(samples, by_run)
+    report = build_report(records, opts, predictions, best, by_run)
+    worn = [w for d, n in decisions.items() if (w := decisions_warning(d, n))]
+    report = replace(report, decisions=decisions, warnings=report.warnings + tuple(worn),
                      selection={"group": cfg.group, "filter": cfg.filter, "by": cfg.by, "experiment": cfg.experiment})
     return report, render_markdown(report)
 

@@ -18,7 +18,7 @@ from ..core.files import FILES_KEY, check_replaceable, rewrite_file, staged_fold
 from ..core.interrupts import sigterm_as_interrupt
 from ..core.log import result
 from ..core.names import META_FILE, Tag
-from ..publishing import card_facts, check_export, check_exportable, gate, hub, render_card
+from ..publishing import card_facts, check_export, check_exportable, comment_intervals, gate, hub, render_card
 from ..team import access
 from ..tracking import experiments, locks, registry, results, runs, search
 
@@ -151,8 +151,11 @@ def _stage(cfg: PublishConfig, folder: Path, version: str, run, report: Comparis
         shutil.copytree(registry.download_model(cfg.name, version, Path(download)), folder, dirs_exist_ok=True)
     id2label = check_export(folder)  # loads strictly and predicts, before the folder is moved into place
     seeds = [search.run_facts(r) for r in search.seed_runs(run)]
-    facts = card_facts(cfg.name, version, search.run_facts(run), seeds, report, compare_run_id, id2label,
-                       repo_id=cfg.repo_id, lang=cfg.lang)
+    published = search.run_facts(run)
+    predictions = search.run_predictions({"published": [published]}).get(published.run_id)
+    facts = card_facts(cfg.name, version, published, seeds, report, compare_run_id, id2label,
+                       repo_id=cfg.repo_id, lang=cfg.lang,
+                       published_intervals=comment_intervals(predictions) if predictions is not None else None)
     (folder / "README.md").write_text(render_card(facts), encoding="utf-8")
     return facts
 

@@ -159,7 +159,9 @@ def log_compare(report: ComparisonReport, markdown: str, params: dict) -> None:
          "p_holm": _number(c.verdict.p_holm), "mean_difference": _number(c.mean_difference),
          "cohens_d": _number(c.effect.cohens_d), "cliffs_delta": _number(c.effect.cliffs_delta),
          "aso_eps_min": _number(c.effect.aso_eps_min), "seeds_needed": _number(c.power.seeds_needed),
-         "better": c.verdict.better or "", "verdict": c.verdict.text}
+         "better": c.verdict.better or "", "level": c.verdict.level, "call": c.verdict.call,
+         "ci_low": _number(_interval(c)[0]), "ci_high": _number(_interval(c)[1]),
+         "plan_seeds": c.plan.seeds if c.plan else None, "verdict": c.verdict.text}
         for c in report.comparisons
     ]
     if rows:
@@ -171,6 +173,13 @@ def log_compare(report: ComparisonReport, markdown: str, params: dict) -> None:
              "Full report: `report.md`; statistics table: `comparisons.json` (artifacts).")
     for path, fig in report_figures(report).items():
         log_figure(fig, path)
+
+
+def _interval(c) -> tuple:
+    """The deciding interval of a pair: two-level when made, else the seed-level one."""
+    if c.two_level is not None:
+        return c.two_level.ci_low, c.two_level.ci_high
+    return c.seed_ci or (None, None)
 
 
 def _number(value) -> float | None:

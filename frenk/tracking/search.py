@@ -127,22 +127,34 @@ def finished_trainings(runs: list) -> list:
             and statuses.get(r.data.tags.get("mlflow.parentRunId"), "FINISHED") == "FINISHED"]
 
 
-def best_run_predictions(samples: dict[str, list]) -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
-    """For each system, the per-example test predictions of its best usable run (the samples
-    of :func:`~frenk.comparison.select_samples`) by validation macro-F1. The downloads are
-    read in a temporary folder that is removed (and recorded on the active run, for the orphan scan)."""
-    predictions, best = {}, {}
+def run_predictions(samples: dict[str, list]) -> dict[str, pd.DataFrame]:
+    """The per-example test predictions of every usable run (the samples of
+    :func:`~frenk.comparison.select_samples`) by run id; a run without them (logged by other
+    code) is absent. The downloads are read in a temporary folder that is removed (and recorded
+    on the active run, for the orphan scan)."""
+    out = {}
     with tempfile.TemporaryDirectory(prefix="frenk-compare-") as tmp:
         note_temp_dir(tmp)
-        for system in sorted(samples):
-            top = max(samples[system], key=lambda r: r.metrics.get(Metric.FINAL_VAL_MACRO_F1, float("-inf")))
-            try:
-                path = mlflow.artifacts.download_artifacts(run_id=top.run_id, artifact_path="predictions.parquet",
-                                                           dst_path=str(Path(tmp) / system.replace(os.sep, "_")))
-            except Exception:
-                continue  # a run without predictions (logged by other code): no per-example view
-            predictions[system] = pd.read_parquet(path)
-            best[system] = top.run_id
+        for runs in samples.values():
+            for r in runs:
+                try:
+                    path = mlflow.artifacts.download_artifacts(run_id=r.run_id, artifact_path="predictions.parquet",
+                                                               dst_path=str(Path(tmp) / r.run_id))
+                except Exception:
+                    continue  # a run without predictions: the verdict stays at the seed level
+                out[r.run_id] = pd.read_parquet(path)
+    return out
+
+
+def best_run_predictions(samples: dict[str, list], by_run: dict[str, pd.DataFrame]
+                         ) -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
+    """For each system, the predictions of its best usable run by validation macro-F1 (for
+    the per-example view), and that run's id; systems whose best run has none are absent."""
+    predictions, best = {}, {}
+    for system in sorted(samples):
+        top = max(samples[system], key=lambda r: r.metrics.get(Metric.FINAL_VAL_MACRO_F1, float("-inf")))
+        if top.run_id in by_run:
+            predictions[system], best[system] = by_run[top.run_id], top.run_id
     return predictions, best
 
 

@@ -39,7 +39,8 @@ def test_compare_step_reads_runs_by_tag_and_logs_the_report(mlflow_store):
         pass
     mlflow.MlflowClient().set_terminated(broken.info.run_id, "FAILED")
 
-    outcome = compare(CompareConfig(group="hr-binary", pairing="seed"))  # the runs share seeds by design
+    # the runs share seeds by design; no margin, so that the known p decides (no predictions: seed level)
+    outcome = compare(CompareConfig(group="hr-binary", pairing="seed", min_difference=0.0))
     report = outcome.report
     assert report.systems == ("bertic", "xlmr")
     macro = [c for c in report.comparisons if c.metric == "macro_f1"][0]
@@ -73,8 +74,54 @@ def test_compare_step_reads_runs_by_tag_and_logs_the_report(mlflow_store):
 def test_mlflow_run_compare_end_to_end(mlflow_store, tmp_path):
     _log_runs("bertic", A)
     _log_runs("xlmr", B)
-    ok = mlflow_run("compare", {"group": "hr-binary", "pairing": "seed"}, mlflow_store, tmp_path)
+    ok = mlflow_run("compare", {"group": "hr-binary", "pairing": "seed", "min_difference": 0}, mlflow_store, tmp_path)
     assert ok.returncode == 0, ok.stderr[-2000:]
     assert "bertic is better than xlmr on macro_f1 (paired t-test, p=0.008581" in ok.stdout
     bad = mlflow_run("compare", {"group": "nonesuch"}, mlflow_store, tmp_path)
     assert bad.returncode != 0 and "frenk: error: no runs match" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def _log_predicted_runs(system, n, labels, accuracy, rng, start=0):
+    """Runs with predictions.parquet on the same test ids (what train logs), and their metrics."""
+    import numpy as np
+    import pandas as pd
+    from sklearn.metrics import f1_score
+
+    base = np.where(rng.random(len(labels)) < accuracy, labels, 1 - labels)
+    for seed in range(start, start + n):
+        pred = base.copy()
+        flip = rng.choice(len(labels), 3, replace=False)
+        pred[flip] = 1 - pred[flip]
+        tags = {"frenk.step": "train", "frenk.group": "hr-binary", "frenk.model": system, "frenk.seed": str(seed),
+                "frenk.data_digest": "d1"}
+        with mlflow.start_run(run_name=f"{system}-s{seed}", tags=tags), __import__("tempfile").TemporaryDirectory() as tmp:
+            mlflow.log_metrics({"test_macro_f1": f1_score(labels, pred, average="macro"),
+                                "test_accuracy": float((pred == labels).mean())})
+            path = Path(tmp) / "predictions.parquet"
+            pd.DataFrame({"id": np.arange(len(labels)), "label": labels, "pred": pred}).to_parquet(path)
+            mlflow.log_artifact(str(path))
+
+
+def test_verdicts_over_seeds_and_test_comments_and_counted_looks(mlflow_store):
+    """Every run logged predictions: the verdict is at the two-level; a compare of the same runs
+    again is the same look, one with another run is look 2 at alpha / 4; the tags say so."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 2, 1500)
+    _log_predicted_runs("bertic", 3, labels, 0.85, rng)
+    _log_predicted_runs("xlmr", 3, labels, 0.78, rng)
+    first = compare(CompareConfig(group="hr-binary", metrics="macro_f1"))
+    c = first.report.comparisons[0]
+    assert c.verdict.level == "seeds and test comments" and c.two_level.n_comments == 1500
+    assert c.verdict.call == "better" and first.report.best_system == "bertic"
+    assert (first.report.look, first.report.alpha_used) == (1, 0.025) and first.report.decisions == {"d1": 1}
+    assert c.two_level.confidence == pytest.approx(0.975)
+    tags = mlflow.get_run(first.run_id).data.tags
+    assert tags["frenk.look"] == "1" and tags["frenk.best_system"] == "bertic"
+    again = compare(CompareConfig(group="hr-binary", metrics="macro_f1"))
+    assert again.report.look == 1 and again.report.decisions == {"d1": 1}  # the same runs: the same look
+    _log_predicted_runs("xlmr", 1, labels, 0.78, rng, start=3)
+    later = compare(CompareConfig(group="hr-binary", metrics="macro_f1"))
+    assert (later.report.look, later.report.alpha_used) == (2, 0.0125) and later.report.decisions == {"d1": 2}
+    assert mlflow.get_run(later.run_id).data.tags["frenk.look"] == "2" and "Look 2" in later.markdown

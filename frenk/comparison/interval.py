@@ -1,0 +1,95 @@
+"""The seed-level interval of a mean difference, and the plan for the next batch of seeds: how
+many seeds per system would let a true difference of twice the margin clear the margin with
+power 0.8, from the observed seed spread and the test set's own standard error (which no
+number of seeds reduces)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from scipy import stats
+
+#: the power a plan sizes the next batch for
+PLAN_POWER = 0.8
+#: the true difference a plan sizes for when the margin is 0 (metric units)
+PLAN_EFFECT_WITHOUT_MARGIN = 0.01
+#: no plan asks for more seeds per system than this
+PLAN_MAX_SEEDS = 200
+
+
+def seed_interval(xa, xb, paired: bool, confidence: float) -> tuple[float, float]:
+    """The t interval of mean(A) - mean(B) over seeds (paired t, or Welch), nan without spread."""
+    xa, xb = np.asarray(xa, float), np.asarray(xb, float)
+    with np.errstate(all="ignore"):
+        res = stats.ttest_rel(xa, xb) if paired else stats.ttest_ind(xa, xb, equal_var=False)
+        ci = res.confidence_interval(confidence)
+    low, high = float(ci.low), float(ci.high)
+    return (low, high) if math.isfinite(low) and math.isfinite(high) else (math.nan, math.nan)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Seeds per system for the next look (None: no number suffices), what it assumes, and why."""
+
+    target: float
+    margin: float
+    seeds: int | None
+    seed_sd: tuple[float, float]
+    test_se: float
+    alpha: float
+    text: str
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "seed_sd": list(self.seed_sd)}
+
+    @classmethod
+    def from_dict(cls, d: dict | None) -> Plan | None:
+        if not d:
+            return None
+        nan = math.nan
+        sd = d.get("seed_sd") or [nan, nan]
+        return cls(d.get("target", nan), d.get("margin", nan), d.get("seeds"), (sd[0], sd[1]), d.get("test_se", nan),
+                   d.get("alpha", nan), d.get("text", ""))
+
+
+def plan_target(margin: float) -> float:
+    """The true difference a plan sizes for: twice the margin (0.01 with no margin)."""
+    return 2 * margin if margin > 0 else PLAN_EFFECT_WITHOUT_MARGIN
+
+
+def seeds_for(sd_a: float, sd_b: float, test_se: float, target: float, margin: float, alpha: float) -> int | None:
+    """The fewest seeds n per system with (target - margin) / se(n) >= t(1 - alpha/2) + t(power),
+    se(n)^2 = (sd_a^2 + sd_b^2) / n + test_se^2 (df 2n - 2); None when none up to the cap does."""
+    room = target - margin
+    if not (room > 0 and math.isfinite(sd_a) and math.isfinite(sd_b)):
+        return None
+    for n in range(2, PLAN_MAX_SEEDS + 1):
+        df = 2 * n - 2
+        se = math.sqrt((sd_a ** 2 + sd_b ** 2) / n + test_se ** 2)
+        if se == 0 or room / se >= stats.t.ppf(1 - alpha / 2, df) + stats.t.ppf(PLAN_POWER, df):
+            return n
+    return None
+
+
+def plan(xa, xb, two_level_se: float | None, margin: float, alpha: float) -> Plan:
+    """The plan for the next look at ``alpha``: the test-set SE is what the two-level standard
+    error ``two_level_se`` has beyond the seed part (0 without predictions: seeds only)."""
+    xa, xb = np.asarray(xa, float), np.asarray(xb, float)
+    sd_a = float(xa.std(ddof=1)) if len(xa) > 1 else math.nan
+    sd_b = float(xb.std(ddof=1)) if len(xb) > 1 else math.nan
+    seed_var = (sd_a ** 2 / len(xa) + sd_b ** 2 / len(xb)) if len(xa) > 1 and len(xb) > 1 else math.nan
+    test_se = math.sqrt(max(two_level_se ** 2 - seed_var, 0.0)) if two_level_se and math.isfinite(seed_var) else 0.0
+    target = plan_target(margin)
+    n = seeds_for(sd_a, sd_b, test_se, target, margin, alpha)
+    basis = (f"seed sd {sd_a:.3g} and {sd_b:.3g}" + (f", test-set SE {test_se:.3g}" if two_level_se else "")
+             + f", alpha {alpha:.3g}")
+    if n is not None:
+        text = (f"plan: {n} seeds per system would let a true difference of {target:.3g} clear the margin "
+                f"{margin:.3g} with power {PLAN_POWER} at the next look ({basis}); fix it before training the batch")
+    else:
+        text = (f"plan: no number of seeds up to {PLAN_MAX_SEEDS} lets a true difference of {target:.3g} clear "
+                f"the margin {margin:.3g} with power {PLAN_POWER} ({basis}): the test set's own uncertainty "
+                "does not shrink with seeds; a larger test set, or a larger margin, is needed")
+    return Plan(target, margin, n, (sd_a, sd_b), test_se, alpha, text)
