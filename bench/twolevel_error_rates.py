@@ -26,7 +26,7 @@ alone: seed sd 0.011, test-set SE 0.020 (``--out bench/results/twolevel_error_ra
 
 A false "better" is a call of "a" or "b" when the systems are equally good in the population.
 
-The bootstrap is two_level's own (its ``scores``, a copy of its seed means, the random stream
+The bootstrap is two_level's own (its ``scores`` and ``seed_means``, the random stream
 of ``two_level(..., seed=s)``: the unit test checks the intervals are identical), with fewer
 resamples than the default (``--resamples``, 1000 here against 4000) to fit the CPU budget.
 Its multinomial comment draws (most of its time) are cached per bootstrap seed: replicate r
@@ -51,7 +51,7 @@ import numpy as np
 from scipy import stats as sps
 from threadpoolctl import threadpool_limits
 
-from frenk.comparison.twolevel import CHUNK, call, look_alpha, scores
+from frenk.comparison.twolevel import CHUNK, call, look_alpha, scores, seed_means
 
 RESULTS = Path(__file__).parent / "results"
 OUT = RESULTS / "twolevel_error_rates.json"
@@ -94,16 +94,6 @@ def replicate(rng: np.random.Generator, scenario: str, runs: int, shift: float =
     return labels, preds[0], preds[1]
 
 
-def seed_means(per_run: np.ndarray, draws: np.ndarray) -> np.ndarray:
-    """twolevel's mean over the drawn runs, the runs' deviations widened by sqrt(n / (n - 1))
-    (a copy of its private ``_means``; the unit test checks the intervals are two_level's)."""
-    n = per_run.shape[1]
-    if n > 1:
-        centre = per_run.mean(axis=1, keepdims=True)
-        per_run = centre + (per_run - centre) * np.sqrt(n / (n - 1))
-    return np.take_along_axis(per_run, draws, axis=1).mean(axis=1)
-
-
 class Boot:
     """two_level's resamples for bootstrap ``seed`` with n_a and n_b runs (unpaired seeds): the
     multinomial comment weights and run draws of each chunk, drawn once from the same stream."""
@@ -118,13 +108,17 @@ class Boot:
             draw_b = rng.integers(0, n_b, size=(size, n_b))
             self.chunks.append((weights, draw_a, draw_b))
 
-    def diffs(self, labels, pa, pb, metric: str = "macro_f1") -> np.ndarray:
-        """The resampled differences of mean ``metric`` A - B, as two_level draws them."""
-        out = []
-        for weights, draw_a, draw_b in self.chunks:
-            sa, sb = scores(labels, pa, weights, metric, 2), scores(labels, pb, weights, metric, 2)
-            out.append(seed_means(sa, draw_a) - seed_means(sb, draw_b))
-        return np.concatenate(out)
+    def scored(self, labels, pa, pb, metric: str = "macro_f1") -> list:
+        """Every run's ``metric`` in every resample (the costly part), to draw intervals from."""
+        return [(scores(labels, pa, w, metric, 2), scores(labels, pb, w, metric, 2), da, db)
+                for w, da, db in self.chunks]
+
+    @staticmethod
+    def diffs(scored: list, confidence: float) -> np.ndarray:
+        """The resampled differences of mean A - B, as two_level draws them for an interval at
+        ``confidence`` (the runs' deviations widened by its ``widening``)."""
+        return np.concatenate([seed_means(sa, da, confidence) - seed_means(sb, db, confidence)
+                               for sa, sb, da, db in scored])
 
     def run_se(self, labels, preds) -> float:
         """The test-set standard error of one run's macro-F1 (its sd over the first chunk)."""
@@ -138,8 +132,8 @@ def interval(d: np.ndarray, confidence: float) -> tuple[float, float]:
     return float(low), float(high)
 
 
-def false_better(d: np.ndarray, alpha: float, margin: float) -> str:
-    return call(*interval(d, 1 - alpha), margin)
+def false_better(scored: list, alpha: float, margin: float) -> str:
+    return call(*interval(Boot.diffs(scored, 1 - alpha), 1 - alpha), margin)
 
 
 def _key(*parts) -> int:
@@ -166,8 +160,7 @@ def type_i_cell(scenario: str, n: int, draws: int, *, alpha: float = 0.05, margi
         for r in reps:
             rng = np.random.default_rng([SEED, _key(scenario, n, shift), r])
             labels, pa, pb = replicate(rng, scenario, n, shift, v_sd, shared)
-            d = boot.diffs(labels, pa, pb)
-            low, high = interval(d, 1 - alpha_1)
+            low, high = interval(Boot.diffs(boot.scored(labels, pa, pb), 1 - alpha_1), 1 - alpha_1)
             for mg in margins:
                 counts[mg][call(low, high, mg)] += 1
             full = np.ones((1, M))
@@ -192,7 +185,7 @@ def _stop_hits(boots: dict, labels, pa, pb, alpha: float, margin: float, first: 
     hit = {"two_looks_halving": False, "two_looks_constant": False,
            "every_seed_halving": False, "every_seed_constant": False}
     for n, boot in boots.items():
-        d = boot.diffs(labels, pa[:n], pb[:n])
+        d = boot.scored(labels, pa[:n], pb[:n])
         look = n - first + 1
         if false_better(d, look_alpha(alpha, look), margin) in ("a", "b"):
             hit["every_seed_halving"] = True

@@ -62,7 +62,8 @@ def _with_two_level(c: PairResult, samples: dict[str, list[RunRecord]], opts: Co
     tl, note = two_level_view(c, samples[c.a], samples[c.b], run_predictions, 1 - opts.alpha_used / n_pairs, opts)
     xa, xb = (np.asarray(c.scores[s], float) for s in (c.a, c.b))
     return replace(c, two_level=tl, level_note=note,
-                   plan=plan(xa, xb, tl.se if tl else None, opts.min_difference, opts.next_alpha / n_pairs))
+                   plan=plan(xa, xb, tl.se if tl else None, opts.min_difference, opts.next_alpha / n_pairs,
+                             tl.confidence if tl else 0.95))
 
 
 def _pair_results(samples: dict[str, list[RunRecord]], pairs, metric: str, opts: CompareOptions,

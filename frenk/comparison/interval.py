@@ -11,6 +11,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy import stats
 
+from .twolevel import widening
+
 #: the power a plan sizes the next batch for
 PLAN_POWER = 0.8
 #: the true difference a plan sizes for when the margin is 0 (metric units)
@@ -73,13 +75,18 @@ def seeds_for(sd_a: float, sd_b: float, test_se: float, target: float, margin: f
     return None
 
 
-def plan(xa, xb, two_level_se: float | None, margin: float, alpha: float) -> Plan:
+def plan(xa, xb, two_level_se: float | None, margin: float, alpha: float, confidence: float = 0.95) -> Plan:
     """The plan for the next look at ``alpha``: the test-set SE is what the two-level standard
-    error ``two_level_se`` has beyond the seed part (0 without predictions: seeds only)."""
+    error ``two_level_se`` (of an interval at ``confidence``) has beyond its seed part, which the
+    bootstrap widened as a t interval (:func:`~.twolevel.widening`); 0 without predictions."""
     xa, xb = np.asarray(xa, float), np.asarray(xb, float)
     sd_a = float(xa.std(ddof=1)) if len(xa) > 1 else math.nan
     sd_b = float(xb.std(ddof=1)) if len(xb) > 1 else math.nan
-    seed_var = (sd_a ** 2 / len(xa) + sd_b ** 2 / len(xb)) if len(xa) > 1 and len(xb) > 1 else math.nan
+
+    def seed_part(sd: float, n: int) -> float:  # the variance the widened seed draws add to the mean
+        return widening(n, confidence) ** 2 * (n - 1) / n * sd ** 2 / n
+
+    seed_var = seed_part(sd_a, len(xa)) + seed_part(sd_b, len(xb)) if len(xa) > 1 and len(xb) > 1 else math.nan
     test_se = math.sqrt(max(two_level_se ** 2 - seed_var, 0.0)) if two_level_se and math.isfinite(seed_var) else 0.0
     target = plan_target(margin)
     n = seeds_for(sd_a, sd_b, test_se, target, margin, alpha)

@@ -206,6 +206,8 @@ class ComparisonReport:
     decisions: dict[str, int] = field(default_factory=dict)
     #: the runs flagged degenerate (predicting one class, or no better than the majority class), by system
     degenerate: dict[str, list[str]] = field(default_factory=dict)
+    #: each system's tuning budget in words (empty in a report from before it)
+    tuning: dict[str, str] = field(default_factory=dict)
 
     @property
     def decision_alpha(self) -> float:
@@ -248,6 +250,7 @@ class ComparisonReport:
             d["selection"] = self.selection
         return {**d, "pairing": self.pairing, "min_difference": self.min_difference, "look": self.look,
                 "alpha_used": self.alpha_used, "decisions": self.decisions, "degenerate": self.degenerate,
+                "tuning": self.tuning,
                 "version": REPORT_VERSION}
 
     @classmethod
@@ -269,5 +272,5 @@ class ComparisonReport:
             tuple(d.get("warnings", ())),
             d.get("best_system"), d.get("summary", ""), ValidationChoice.from_dict(choice) if choice else None,
             d.get("selection"), pairing, d.get("min_difference", 0.0), d.get("look"), d.get("alpha_used"),
-            d.get("decisions", {}), d.get("degenerate", {}),
+            d.get("decisions", {}), d.get("degenerate", {}), d.get("tuning", {}),
         )

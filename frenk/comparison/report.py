@@ -28,6 +28,8 @@ def _decision_lines(report: ComparisonReport) -> list[str]:
                      f"stay below {report.alpha}).")
     lines += [f"**Decisions on test data {d[:12]}:** {n} so far, this one included."
               for d, n in report.decisions.items()]
+    if report.tuning:
+        lines.append("**Tuning budgets:** " + "; ".join(f"{s}: {t}" for s, t in report.tuning.items()) + ".")
     primary = [c for c in report.comparisons if c.metric == report.primary_metric]
     if primary and primary[0].verdict.level:
         lines += ["", "| pair | level | difference | interval | P(a ahead) | call | plan: seeds per system |",

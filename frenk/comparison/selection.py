@@ -34,6 +34,8 @@ class RunRecord:
     results_table: str | None = None
     #: the classes its macro-F1 averages over (None: not known)
     scored_classes: tuple[str, ...] | None = None
+    #: the tune run whose best parameters it trained with (None: untuned, the preset's defaults)
+    tune_run: str | None = None
 
 
 @dataclass

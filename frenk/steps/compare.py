@@ -74,6 +74,7 @@ def _report(cfg: CompareConfig, records, opts: CompareOptions, samples,
     report = build_report(records, opts, predictions, best, by_run)
     worn = [w for d, n in decisions.items() if (w := decisions_warning(d, n))]
     report = replace(report, decisions=decisions, warnings=report.warnings + tuple(worn),
+                     tuning=search.tuning_budgets(samples),
                      selection={"group": cfg.group, "filter": cfg.filter, "by": cfg.by, "experiment": cfg.experiment})
     return report, render_markdown(report)
 

@@ -101,9 +101,31 @@ def train_runs(experiment: str, group: str, filter_string: str, by: str) -> list
             labels=r.data.tags.get(Tag.LABELS),
             results_table=r.data.tags.get(Tag.RESULTS_TABLE),
             scored_classes=metric_names.scored_classes(r.data.tags),
+            tune_run=r.data.tags.get(Tag.TUNE_RUN),
         )
         for r in runs
     ]
+
+
+def tuning_budgets(samples: dict[str, list]) -> dict[str, str]:
+    """Each system's tuning budget in words: the tune runs its runs' parameters came from, with
+    their trials x seeds per trial, or "untuned (the preset's defaults)"."""
+    out = {}
+    for system, runs in samples.items():
+        tune_runs = sorted({r.tune_run for r in runs if r.tune_run})
+        if not tune_runs:
+            out[system] = "untuned (the preset's defaults)"
+            continue
+        parts = []
+        for run_id in tune_runs:
+            try:
+                trials = MlflowClient().get_run(run_id).data.metrics.get("trials")
+            except Exception:
+                trials = None
+            parts.append(f"tune run {run_id}: " + (f"{int(trials)} trials x 1 seed" if trials is not None
+                                                    else "trials not known"))
+        out[system] = "; ".join(parts)
+    return out
 
 
 def parent_statuses(runs: list) -> dict[str, str]:

@@ -418,3 +418,32 @@ def test_card_of_frenk_names_the_dataset_its_licence_and_real_uses():
     assert "Demonstration only" not in text and "The test split of FRENK's own train/test split." in text
     assert "pre-screening of Facebook-style news comments" in text and "@misc{ljubesic2019frenk" in text
     assert "```bash\nmlflow run . -e train -P model=tiny -P repeats=2\n```" in text
+
+
+def test_the_card_says_where_its_numbers_hold():
+    """#20: the figures hold on the test split over N seeds, at the level the verdicts were made;
+    the published seed's score has its interval over test comments; the validation figure is the
+    best of N; degenerate runs and every compared system's tuning budget are named."""
+    from dataclasses import replace
+
+    from frenk.comparison import Verdict
+    from frenk.publishing import render_card
+
+    facts = _card({"frenk.data_source": HUB_SOURCE}, {"model": "tiny", "data": "hub", "repeats": "2"})
+    pair = ComparisonReport.from_dict({"metrics": ["macro_f1"], "comparisons": [
+        {"metric": "macro_f1", "a": "tiny", "b": "tfidf", "recommended": {"better": "tiny", "verdict": "tiny wins"}}]})
+    level = replace(pair.comparisons[0], verdict=Verdict("welch_t", "Welch's t-test", 0.01, better="tiny",
+                                                         level="seeds and test comments", call="better"))
+    report = replace(facts.report, metrics=("macro_f1",), comparisons=(level,), look=1, alpha_used=0.025,
+                     min_difference=0.005, degenerate={"tiny": ["run43"]},
+                     tuning={"tiny": "tune run t1: 9 trials x 1 seed", "tfidf": "untuned (the preset's defaults)"})
+    text = render_card(replace(facts, report=report,
+                               published_intervals={"macro_f1": (0.55, 0.66), "accuracy": (0.65, 0.75)}))
+    assert "the figures hold on the FRENK-hr test split, over 2 training seeds; verdicts at the " \
+           "seeds-and-test-comments level" in text
+    assert "| published seed (43), 95% interval over test comments | 0.7430 [0.6500, 0.7500] | 0.6430 [0.5500, 0.6600] |" in text
+    assert "the best of 2 seeds: a maximum" in text and "**Degenerate runs:** 1 of the 2 runs (`run43`)" in text
+    assert "look 1 at this test set, deciding at 0.025; margin 0.005" in text
+    assert "Tuning budget of each compared system: tiny: tune run t1: 9 trials x 1 seed; tfidf: untuned" in text
+    old = render_card(facts)  # a report of an older frenk: its verdicts are seed-level, for this test set alone
+    assert "at the seed level: for this test set alone" in old and "95% interval over test comments" not in old

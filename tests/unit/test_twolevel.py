@@ -65,7 +65,8 @@ def _loop_bootstrap(labels, pa, pb, n_resamples, rng):
     def drawn_mean(preds, idx):
         runs = rng.integers(0, len(preds), len(preds))
         each = np.array([_macro_f1(labels[idx], preds[r][idx]) for r in range(len(preds))])
-        widened = each.mean() + (each - each.mean()) * math.sqrt(len(preds) / (len(preds) - 1))
+        n = len(preds)  # the t interval's widening, written out: sqrt(n/(n-1)) t(0.975, n-1) / z(0.975)
+        widened = each.mean() + (each - each.mean()) * math.sqrt(n / (n - 1)) * sps.t.ppf(0.975, n - 1) / sps.norm.ppf(0.975)
         return widened[runs].mean()
 
     out = []
@@ -100,6 +101,16 @@ def test_paired_seeds_are_drawn_together():
     assert two_level(labels, shared, shared, "macro_f1").se > 0.01  # drawn apart, the seeds' spread shows
 
 
+def test_at_few_seeds_the_interval_is_as_wide_as_the_t_interval():
+    """The seeds' deviations are widened so that the seed part of the interval has the width of a
+    t interval with n - 1 degrees of freedom (sqrt(n/(n-1)) for drawing with replacement, t / z
+    for an sd estimated from n runs); it fades as the seeds grow."""
+    from frenk.comparison.twolevel import widening
+
+    assert widening(3, 0.95) == pytest.approx(math.sqrt(1.5) * sps.t.ppf(0.975, 2) / 1.959964, rel=1e-6)
+    assert widening(10, 0.975) < widening(5, 0.975) < widening(3, 0.975) and widening(1, 0.95) == 1.0
+
+
 def test_the_margin_gives_three_calls():
     assert call(0.006, 0.02, 0.005) == "a" and call(-0.03, -0.01, 0.005) == "b"
     assert call(-0.004, 0.004, 0.005) == "equivalent"
@@ -125,7 +136,9 @@ def test_the_plan_against_statsmodels_and_when_no_seeds_suffice():
         assert got is not None and abs(got - math.ceil(want)) <= 1, (sd, room, got, want)
     assert seeds_for(0.01, 0.01, 0.003, 0.01, 0.005, 0.05) is None  # 0.005 / 0.003 < 1.96 + 0.84
     p = plan([0.8, 0.81, 0.79], [0.78, 0.79, 0.77], 0.02, 0.005, 0.0125)
-    assert p.seeds is None and p.test_se > 0.018 and "larger test set" in p.text
+    widened = 2 * (sps.t.ppf(0.975, 2) / sps.norm.ppf(0.975)) ** 2 * 0.01 ** 2 / 3  # the seed part, t-widened
+    assert p.seeds is None and p.test_se == pytest.approx(math.sqrt(0.02 ** 2 - widened), rel=1e-3)
+    assert "larger test set" in p.text
 
 
 def _records_and_predictions(m: int, n: int, rng, acc_a=0.80, acc_b=0.75):

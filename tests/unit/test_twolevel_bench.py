@@ -10,7 +10,7 @@ from frenk.comparison.twolevel import two_level
 
 def test_the_bench_bootstrap_is_two_levels_own():
     labels, pa, pb = bench.replicate(np.random.default_rng(0), "testset", 3)
-    d = bench.Boot(5, 3, 3, 500).diffs(labels, pa, pb)
+    d = bench.Boot.diffs(bench.Boot(5, 3, 3, 500).scored(labels, pa, pb), 0.975)
     r = two_level(labels, pa, pb, "macro_f1", confidence=0.975, n_resamples=500, seed=5)
     assert bench.interval(d, 0.975) == (r.ci_low, r.ci_high)
 
