@@ -18,6 +18,10 @@ PROTOCOL = (
     "over the pairs when there are several. Shapiro-Wilk, Wilcoxon signed-rank, Mann-Whitney U and the "
     "permutation tests are secondary analyses: they are reported, never used to pick the test. ASO is the "
     "dominance check (from 5 runs per system, Bonferroni-corrected over the pairs). "
+    "The verdict: the interval of the mean difference over seeds and test comments (a two-level bootstrap, at "
+    "1 - alpha / pairs) when every run logged predictions, else the seed-level t interval together with the primary "
+    "test, for this test set alone; better when it lies above min_difference, equivalent when it lies within plus or "
+    "minus it, else undecided; look k at one test set decides at alpha / 2^k. "
     "Power 0.8 and alpha as stated give the minimum detectable difference of each pair"
 )
 
