@@ -152,3 +152,20 @@ def test_train_takes_another_models_hyperparameters_when_told(mlflow_store, prep
     outcome = train(cfg)
     assert cfg.learning_rate == 3e-5 and cfg.tune_run == tuned
     assert mlflow.get_run(outcome.best.run_id).data.tags["frenk.tune_run"] == tuned
+
+
+@pytest.mark.slow
+def test_mlflow_run_of_train_with_another_models_tune_run_is_refused_in_one_line(tmp_path, monkeypatch):
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    mlflow.set_tracking_uri(uri)
+    tuned = _tune_run("bertic")
+    proc = mlflow_run("train", {"model": "tfidf", "data": "sample", "params": tuned}, uri, tmp_path, timeout=300)
+    assert proc.returncode != 0
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("frenk: error:")]
+    assert len(lines) == 1 and "tuned model=bertic, not model=tfidf" in lines[0], proc.stderr[-3000:]
+    assert "Traceback" not in proc.stderr
+    refused = [r for r in all_runs() if r.info.run_id != tuned]
+    assert [r.info.run_name for r in refused] == ["train-refused"] and refused[0].data.tags["frenk.step"] == "train"
+    assert "tuned model=bertic" in refused[0].data.tags[NOTE]
+    assert not mlflow.MlflowClient().search_registered_models()  # nothing trained, nothing registered
