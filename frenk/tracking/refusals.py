@@ -4,7 +4,9 @@
 command (a parameter click or a config refuses, a :class:`~frenk.core.errors.FrenkError`), that run
 is all that is left of it: :func:`record_refusal` names it ``<step>-refused``, tags it with the step
 and gives it the one-line error as its description, so that it reads as what it is (MLflow ends it
-FAILED). Outside ``mlflow run`` (no ``MLFLOW_RUN_ID``) nothing is written: a refusal creates nothing.
+FAILED). A run that the step had already opened as its own (it has the step's tag: the error came
+after work began) keeps its name and tags and gets the error as its description when it has none.
+Outside ``mlflow run`` (no ``MLFLOW_RUN_ID``) nothing is written: a refusal creates nothing.
 """
 
 from __future__ import annotations
@@ -52,6 +54,11 @@ def record_refusal(step: str, message: str) -> str | None:
     try:
         with _no_retries():
             client = MlflowClient(tracking_uri())
+            tags = client.get_run(run_id).data.tags
+            if Tag.STEP in tags:  # the step had opened its run (and done work): its name stays, the error is said
+                if NOTE_TAG not in tags:
+                    client.set_tag(run_id, NOTE_TAG, f"**Failed**: {message}")
+                return run_id
             client.update_run(run_id, name=refused_run_name(step))
             client.set_tag(run_id, Tag.STEP, step)
             client.set_tag(run_id, NOTE_TAG, f"**Refused** (`{step}`, nothing was done): {message}")

@@ -53,6 +53,11 @@ def test_a_refusal_under_mlflow_run_names_tags_and_describes_its_run(mlflow_stor
         got = client.get_run(run.info.run_id)
         assert got.info.run_name == "train-refused" and got.data.tags["frenk.step"] == "train"
         assert words in got.data.tags[NOTE] and got.data.tags[NOTE].startswith("**Refused**")
+    opened = client.create_run("0", run_name="train-tiny", tags={"frenk.step": "train"})  # the step's own run
+    monkeypatch.setenv("MLFLOW_RUN_ID", opened.info.run_id)
+    assert CliRunner().invoke(_refusing(ConfigError("late")), []).exit_code == 2
+    got = client.get_run(opened.info.run_id)
+    assert got.info.run_name == "train-tiny" and got.data.tags[NOTE] == "**Failed**: late"
     monkeypatch.delenv("MLFLOW_RUN_ID")
     before = len(all_runs())
     assert CliRunner().invoke(_refusing(ConfigError("no")), []).exit_code == 2
