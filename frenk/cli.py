@@ -7,7 +7,9 @@ A :class:`~frenk.core.errors.FrenkError`, and what :func:`~frenk.core.errors.exp
 server's 401/403, a full disk, any ``OSError``), is printed as one clear line and exits with status 2
 (``--debug`` or ``FRENK_DEBUG=1`` shows its traceback too); an interrupt (Ctrl+C, SIGTERM
 during training) is one line and exit status 130. :func:`print_error` is the one place that prints
-an error: control characters in it (from a file's content, say) are escaped.
+an error: control characters in it (from a file's content, say) are escaped. Under ``mlflow run``,
+whose run exists before the step starts, a refusal (a FrenkError, a parameter click refuses) is also
+recorded on that run: named ``<step>-refused``, tagged with its step (``Tag.STEP``), the error line as its description.
 """
 
 from __future__ import annotations
@@ -34,6 +36,16 @@ def _forget_leaked_run() -> str:
     from .tracking.runs import forget_leaked_run
 
     return ". " + forget_leaked_run(os.environ["MLFLOW_RUN_ID"])
+
+
+def _record_refusal(step: str, message: str) -> None:
+    """Under ``mlflow run``, the run it created before the step started records the refusal
+    (:func:`frenk.tracking.refusals.record_refusal`); nothing where there is no such run."""
+    if not os.environ.get("MLFLOW_RUN_ID"):
+        return
+    from .tracking.refusals import record_refusal
+
+    record_refusal(step, message)
 
 
 def escape(text: str) -> str:
@@ -100,6 +112,8 @@ def _configure_and_run(config_cls: type, step: Callable[[typing.Any], typing.Any
 def command(config_cls: type, step: Callable[[typing.Any], typing.Any]) -> click.Command:
     """Return a click command that parses ``config_cls``'s fields and runs ``step(config)``."""
 
+    step_name = getattr(step, "__name__", "step")
+
     def run(debug: bool = False, **kwargs: typing.Any) -> None:
         debug = debug or debug_wanted()
         configure_logging(verbose=debug)
@@ -115,6 +129,7 @@ def command(config_cls: type, step: Callable[[typing.Any], typing.Any]) -> click
             if debug:
                 traceback.print_exc()
             print_error(message)
+            _record_refusal(step_name, escape(message))
             sys.exit(2)
         except KeyboardInterrupt as exc:
             if debug:
@@ -135,4 +150,20 @@ def command(config_cls: type, step: Callable[[typing.Any], typing.Any]) -> click
             show_default=True,
             help=f.metadata.get("help", ""),
         )(cmd)
-    return click.command(help=(config_cls.__doc__ or "").strip())(cmd)
+    return click.command(cls=_StepCommand, help=(config_cls.__doc__ or "").strip(), step_name=step_name)(cmd)
+
+
+class _StepCommand(click.Command):
+    """A step's command: a parameter that click itself refuses (``--lang de``: not a choice) is
+    recorded like a refused config (:func:`_record_refusal`), then click prints and exits as usual."""
+
+    def __init__(self, *args: typing.Any, step_name: str = "step", **kwargs: typing.Any):
+        super().__init__(*args, **kwargs)
+        self.step_name = step_name
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.UsageError as exc:
+            _record_refusal(self.step_name, escape(exc.format_message()))
+            raise

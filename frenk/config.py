@@ -128,6 +128,8 @@ class TrainConfig(ModelDataConfig):
     weight_decay: float = option(0.0, "AdamW weight decay")
     params: str = option("", "hyperparameters found by tune: its best_params.json file or the tune run id; override "
                              "the parameters above")
+    params_any_model: bool = option(False, "take the hyperparameters of a tune run that tuned another model (refused "
+                                           "otherwise: they fit that model)")
     args: str = option("{}", "JSON of hyperparameters, simpletransformers names accepted (num_train_epochs, "
                              "learning_rate, train_batch_size, max_seq_length, manual_seed); overrides the parameters "
                              "above")

@@ -6,13 +6,13 @@ import logging
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from ..config import MainConfig
+from ..config import MainConfig, PublishConfig
 from ..core.errors import FrenkError
 from ..core.names import Tag
 from ..core.provenance import code_version
 from ..data import load_prepared
 from ..publishing import exportable, system_to_publish
-from ..tracking import projects, registry, results, runs, search
+from ..tracking import experiments, projects, registry, results, runs, search
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +46,43 @@ class _Chain:
         return run
 
 
+@dataclass
+class Publication:
+    """What main's publish step did, from the registry after it: whether the alias now holds the
+    version main asked for, and otherwise the publish run's own reason (its description)."""
+
+    system: str
+    name: str
+    asked: str  #: the version main asked publish to promote
+    champion: str | None  #: the version the alias holds after publish
+    publish_note: str  #: the publish run's description
+    output: Path
+
+    @property
+    def promoted(self) -> bool:
+        return self.champion == self.asked
+
+    def _reason(self) -> str:
+        return self.publish_note.strip().rstrip(".") or "the publish run gave no reason"
+
+    def line(self) -> str:
+        """The end of main's last line."""
+        if self.promoted:
+            return f"published {self.system} ({self.name} version {self.asked}) to {self.output}"
+        stays = f"version {self.champion}" if self.champion else "no version"
+        return (f"published nothing: {self.system} ({self.name} version {self.asked}) was not promoted "
+                f"({self._reason()}); @{PublishConfig.alias} stays on {stays}")
+
+    def markdown(self, choice: str) -> str:
+        """The beginning of the main run's description."""
+        link = results.version_link(self.name, self.asked)
+        if self.promoted:
+            return f"Published **{self.system}** ({link}): {choice}."
+        stays = f"version {self.champion}" if self.champion else "no version"
+        return (f"Published nothing: **{self.system}** ({link}) was chosen ({choice}) but not promoted: "
+                f"{self._reason()}. `@{PublishConfig.alias}` stays on {stays}.")
+
+
 def _data_still_there(data_dir: Path):
     def valid(run) -> bool:
         try:
@@ -65,6 +102,17 @@ def _tune_first_transformer(chain: _Chain, cfg: MainConfig, data_dir: Path, dige
     run = chain.step("tune", {"model": model, "data": data_dir, "lang": cfg.lang, "labels": cfg.labels,
                               "seed": cfg.seed}, reuse_tags={Tag.DATA_DIGEST: digest})
     return {model: run.info.run_id}
+
+
+def _publish(chain: _Chain, cfg: MainConfig, system: str, name: str, version: str, compare_run_id: str) -> Publication:
+    """The publish step, and what it did as the registry has it afterwards."""
+    output = Path(cfg.output).resolve()
+    pub = chain.step("publish", {"name": name, "lang": cfg.lang, "version": version, "compare_run": compare_run_id,
+                                 "output": output, "force": cfg.force},
+                     valid=lambda run: (output / "frenk_publish.json").is_file())
+    champion = registry.alias_version(name, PublishConfig.alias)
+    return Publication(system, name, version, str(champion.version) if champion else None,
+                       pub.data.tags.get(experiments.NOTE_TAG, ""), output)
 
 
 def main(cfg: MainConfig) -> list[StepRecord]:
@@ -104,16 +152,11 @@ def main(cfg: MainConfig) -> list[StepRecord]:
                                              if r.data.tags.get(Tag.MODEL) == system})
         if version is None:
             raise FrenkError(f"no registered version of {name} for {system} in group {group}")
-        output = Path(cfg.output).resolve()
-        chain.step("publish", {"name": name, "lang": cfg.lang, "version": version.version,
-                               "compare_run": cmp.info.run_id, "output": output, "force": cfg.force},
-                   valid=lambda run: (output / "frenk_publish.json").is_file())
+        outcome = _publish(chain, cfg, system, name, str(version.version), cmp.info.run_id)
         runs.set_tags({Tag.GROUP: group, Tag.STEPS: ",".join(f"{d.step}:{d.run_id}" for d in chain.done)})
-        results.describe(f"Published **{system}** ({results.version_link(name, version.version)}): "
-                         f"{report.choice_text}. Steps: "
+        results.describe(f"{outcome.markdown(report.choice_text)} Steps: "
                          + ", ".join(f"{d.step} {results.run_link(d.run_id)}" + (" (reused)" if d.reused else "")
                                      for d in chain.done) + ".")
     reused = sum(d.reused for d in chain.done)
-    log.info(f"main: done: {len(chain.done)} steps, {reused} reused; "
-          f"published {system} ({name} version {version.version}) to {output}")
+    log.info(f"main: done: {len(chain.done)} steps, {reused} reused; {outcome.line()}")
     return chain.done

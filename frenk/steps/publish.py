@@ -102,9 +102,11 @@ def _publish(cfg: PublishConfig) -> PublishOutcome:
     complete_pending(cfg.name, out)  # a promotion that a killed publish left half-done
     champion = registry.alias_version(cfg.name, cfg.alias)
     if same_weights(champion, mv) and str(champion.version) != version:
-        result(f"{cfg.name} version {version} has the same weights as the @{cfg.alias} version {champion.version} "
-              f"({Tag.WEIGHTS_SHA256}): nothing to promote, {out} left as it is")
-        return PublishOutcome(cfg.name, str(champion.version), out, "", False, "same weights as the champion")
+        reason = (f"{cfg.name} version {version} has the same weights as the @{cfg.alias} version {champion.version} "
+                  f"({Tag.WEIGHTS_SHA256}): nothing to promote, {out} left as it is")
+        prun_id = _record_nothing_promoted(cfg, run, version, reason)
+        result(reason)
+        return PublishOutcome(cfg.name, str(champion.version), out, prun_id, False, "same weights as the champion")
     decision = gate(report, system, has_champion=champion is not None and str(champion.version) != version)
     if not decision.allowed and not cfg.force:
         raise _refusal(cfg, version, system, decision.reason)
@@ -115,14 +117,28 @@ def _publish(cfg: PublishConfig) -> PublishOutcome:
     return PublishOutcome(cfg.name, version, out, prun_id, not decision.allowed, decision.reason)
 
 
+def _publish_run(cfg: PublishConfig, run, version: str):
+    """The publish run (named after the version, tagged from its train run ``run``, in its experiment)."""
+    tags = run.data.tags
+    pub_tags = runs.frenk_tags(step="publish", model=tags.get(Tag.MODEL, "?"), labels=tags.get(Tag.LABELS),
+                               data_digest=tags.get(Tag.DATA_DIGEST), group=tags.get(Tag.GROUP))
+    return runs.step_run(f"publish-{cfg.name}-v{version}", pub_tags, experiment_id=run.info.experiment_id)
+
+
+def _record_nothing_promoted(cfg: PublishConfig, run, version: str, reason: str) -> str:
+    """A publish that promotes nothing still has its run, named and tagged like any publish run, with
+    ``reason`` as its description (``main`` reads it); returns the run's id."""
+    with _publish_run(cfg, run, version) as prun:
+        runs.log_params({f.name: getattr(cfg, f.name) for f in fields(cfg)})
+        results.describe(f"Nothing promoted: {reason}.")
+    return prun.info.run_id
+
+
 def _export_and_promote(cfg: PublishConfig, out: Path, run, version: str, champion, decision, compared) -> str:
     """The publish run: the folder staged beside ``out``, then the promotion; returns the run's id."""
     report, compare_run_id = compared
     system = run.data.tags.get(Tag.MODEL, "?")
-    pub_tags = runs.frenk_tags(step="publish", model=system, labels=run.data.tags.get(Tag.LABELS),
-                               data_digest=run.data.tags.get(Tag.DATA_DIGEST),
-                               group=run.data.tags.get(Tag.GROUP))
-    with runs.step_run(f"publish-{cfg.name}-v{version}", pub_tags, experiment_id=run.info.experiment_id) as prun:
+    with _publish_run(cfg, run, version) as prun:
         runs.log_params({f.name: getattr(cfg, f.name) for f in fields(cfg)})
         with staged_folder(out, PUBLISH_RECORD, "publication", EXPORT_FILES, on_staging=runs.note_temp_dir) as staging:
             facts = _stage(cfg, staging.path, version, run, report, compare_run_id)

@@ -13,13 +13,14 @@ from dataclasses import fields
 from pathlib import Path
 
 from ..config import TrainConfig
+from ..core.errors import ConfigError
 from ..core.interrupts import sigterm_as_interrupt
 from ..core.names import Tag
 from ..data import PreprocessOptions, check_scheme, load_or_prepare, missing_class_warnings
 from ..team import access
 from ..tracking import experiments, registry, resume, runs
 from ..tracking.listeners import SeedRuns
-from ..tracking.tuning import best_params_of_run
+from ..tracking.tuning import best_params_of_run, tuned_model
 from ..training import EpochListener, TrainListener, check_engine, fit_seeds, kind_of, resolve, settings_for
 from .train_finish import TrainOutcome, finish, outcome
 from .train_recovery import TrainRecovery
@@ -34,7 +35,7 @@ def _checked_inputs(cfg: TrainConfig):
     access.require_write(experiments.write_targets(cfg.lang, cfg.labels, cfg.register),
                          f"train (runs in the experiment{' and versions of ' + cfg.register if cfg.register else ''})")
     if cfg.params and cfg.tune_run is None and not Path(cfg.params).is_file():  # a tune run id
-        cfg.apply_hyperparameters(best_params_of_run(cfg.params), f"tune run {cfg.params}", tune_run=cfg.params)
+        _take_tuned(cfg, spec.name)
     data = load_or_prepare(cfg.data, PreprocessOptions(lang=cfg.lang, labels=cfg.labels))
     check_scheme(data, cfg.lang, cfg.labels, cfg.data)
     for line in missing_class_warnings(data):  # a class without examples in a split: macro-F1 over fewer classes
@@ -48,6 +49,18 @@ def _checked_inputs(cfg: TrainConfig):
     if cfg.register:
         registry.repair_versions(cfg.register)  # a registration that a killed run left half-done
     return spec, data, settings
+
+
+def _take_tuned(cfg: TrainConfig, model: str) -> None:
+    """The best hyperparameters of the tune run ``cfg.params``; refused when that run tuned another
+    model (they fit that one) unless ``params_any_model``."""
+    values = best_params_of_run(cfg.params)  # no such run, not a tune run: refused there
+    tuned = tuned_model(cfg.params)
+    if tuned and tuned != model and not cfg.params_any_model:
+        raise ConfigError(f"params={cfg.params}: that tune run tuned model={tuned}, not model={model} (its "
+                          f"hyperparameters fit {tuned}); train -P model={tuned} -P params={cfg.params}, or take "
+                          "them for this model anyway with -P params_any_model=true")
+    cfg.apply_hyperparameters(values, f"tune run {cfg.params}", tune_run=cfg.params)
 
 
 def train(cfg: TrainConfig, listeners: Sequence[TrainListener | EpochListener] = ()) -> TrainOutcome:
@@ -90,6 +103,10 @@ def train(cfg: TrainConfig, listeners: Sequence[TrainListener | EpochListener] =
     return outcome(cfg, spec.name, fitted, seed_runs.outcome().run_ids, version, top.info.run_id if nested else None)
 
 
+#: parameters that change nothing a resumed training must match (the same results either way)
+_SAME_RESULTS = ("parallel", "params_any_model")
+
+
 def _tags_and_params(cfg: TrainConfig, spec, data, settings) -> tuple[dict[str, str], dict[str, str], dict]:
     """The seeds' tags, the step run's tags (the repeats or the seed, the digest a resume compares)
     and the parameters as used."""
@@ -102,8 +119,8 @@ def _tags_and_params(cfg: TrainConfig, spec, data, settings) -> tuple[dict[str, 
     )
     params = used_params(cfg, kind_of(spec).ignored_params, settings)
     top_tags = {**tags, **runs.frenk_tags(**({"repeats": cfg.repeats} if nested else {"seed": cfg.seed})),
-                Tag.TRAIN_DIGEST: resume.train_digest({**{k: v for k, v in params.items() if k != "parallel"},
-                                                        "settings": settings})}  # parallel: the same results
+                Tag.TRAIN_DIGEST: resume.train_digest({**{k: v for k, v in params.items() if k not in _SAME_RESULTS},
+                                                        "settings": settings})}
     return tags, top_tags, params
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import shlex
 import shutil
 import tempfile
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from ..config import TuneConfig
+from ..config import TrainConfig, TuneConfig
 from ..core.errors import ConfigError, FrenkError
 from ..core.interrupts import sigterm_as_interrupt
 from ..core.log import result as show
@@ -73,11 +74,30 @@ def tune(cfg: TuneConfig) -> TuneOutcome:
         ) from None
     finally:
         shutil.rmtree(work_root, ignore_errors=True)
-    _report(result, run_id)
+    _report(result, run_id, cfg)
     return TuneOutcome(run_id, result, trial_runs.run_ids)
 
 
-def _report(result: SearchResult, run_id: str) -> None:
+#: the seeds the printed train command asks for (main's default)
+HINT_REPEATS = 10
+
+
+def train_command(cfg: TuneConfig, run_id: str, tuned: dict) -> str:
+    """The ``mlflow run`` command that trains the study's model on the study's data, language and
+    labels with its best hyperparameters (``tuned``) over :data:`HINT_REPEATS` seeds, in the current
+    environment, as printed: a folder given as data is written as an absolute path."""
+    data = str(Path(cfg.data).resolve()) if Path(cfg.data).exists() else cfg.data
+    params: dict[str, object] = {"model": cfg.model, "data": data, "lang": cfg.lang, "labels": cfg.labels,
+                                 "params": run_id, "repeats": HINT_REPEATS}
+    train_defaults = {f.name: f.default for f in fields(TrainConfig)}
+    for name in ("max_length", "precision", "device_batch_size"):  # fixed in the study, not tuned
+        if name not in tuned and getattr(cfg, name) != train_defaults[name]:
+            params[name] = getattr(cfg, name)
+    return ("mlflow run . -e train " + " ".join(f"-P {shlex.quote(f'{k}={v}')}" for k, v in params.items())
+            + " --env-manager local")
+
+
+def _report(result: SearchResult, run_id: str, cfg: TuneConfig) -> None:
     counts = result.table["state"].value_counts().to_dict() if len(result.table) else {}
     show(f"study {result.study}: {result.new_trials} new trial(s), {len(result.table)} in all "
           f"({', '.join(f'{n} {s}' for s, n in sorted(counts.items()))}); sampler {result.sampler}, pruner "
@@ -86,4 +106,4 @@ def _report(result: SearchResult, run_id: str) -> None:
         show("no trial has finished yet")
     else:
         show(f"best {result.metric} {result.best_value:.4f} (trial {result.best_trial}): {result.best_params}")
-        show(f"train it over seeds: mlflow run . -e train -P params={run_id} ...  (tune run {run_id})")
+        show(f"train it over seeds: {train_command(cfg, run_id, result.best_params)}")

@@ -11,7 +11,8 @@
 * :mod:`.projects`: running entry points as MLflow project runs;
 * :mod:`.pyfunc`: the pyfunc wrapper of a trained model;
 * :mod:`.preflight`: the MLflow plugin that checks the server inside ``mlflow run``;
-* :mod:`.outage`: a server that goes down during a training (the guard, the recovery folder).
+* :mod:`.outage`: a server that goes down during a training (the guard, the recovery folder);
+* :mod:`.refusals`: the ``mlflow run`` run of a refused command, named and described as the refusal.
 
 May import every library package (it logs what they return) and :mod:`frenk.team` (the connection);
 never :mod:`frenk.steps`. The team stack and its permission checks (:mod:`frenk.team`) import no MLflow.

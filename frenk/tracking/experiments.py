@@ -18,7 +18,8 @@ import re
 import mlflow
 from mlflow import MlflowClient
 
-from ..core.choices import LANGUAGE_NAMES
+from ..core.choices import LANGS, LANGUAGE_NAMES, SCHEMES
+from ..core.errors import ConfigError
 from ..core.names import Tag
 from ..core.secret_params import argv_params
 
@@ -54,9 +55,18 @@ def user_chose_experiment() -> bool:
                 or os.environ.get("MLFLOW_RUN_ID"))
 
 
+def known(lang: str, labels: str) -> bool:
+    """Whether ``lang`` and ``labels`` are a language and a label scheme of FRENK."""
+    return lang in LANGS and labels in SCHEMES
+
+
 def ensure(lang: str, labels: str) -> str:
     """The id of ``frenk-<lang>-<labels>``, created with its description when missing (two
-    processes creating it at once both get it)."""
+    processes creating it at once both get it). An unknown language or scheme is refused before
+    anything is created."""
+    if not known(lang, labels):
+        raise ConfigError(f"lang={lang!r}, labels={labels!r}: no such language or label scheme "
+                          f"(languages: {', '.join(LANGS)}; schemes: {', '.join(SCHEMES)})")
     client = MlflowClient()
     name = experiment_name(lang, labels)
     found = client.get_experiment_by_name(name)
@@ -134,10 +144,14 @@ def project_params(argv: list[str]) -> tuple[str, dict[str, str]]:
 
 
 def experiment_for_command(argv: list[str]) -> str | None:
-    """The experiment id an ``mlflow run`` of this project should use, or None for MLflow's default."""
+    """The experiment id an ``mlflow run`` of this project should use, or None for MLflow's default
+    (also for a language or label scheme that does not exist: the step refuses it, and no
+    experiment is created for it)."""
     entry, params = project_params(argv)
     if entry in _BY_LANG_LABELS:
-        return ensure(params.get("lang", "hr"), params.get("labels", "binary"))
+        lang, labels = params.get("lang", "hr"), params.get("labels", "binary")
+        # an unknown one: MLflow's default experiment, where the step's refusal is recorded; none is created
+        return ensure(lang, labels) if known(lang, labels) else None
     if entry == "compare":
         if params.get("experiment"):
             return None  # the experiment it reads; MLflow's default for the compare run itself

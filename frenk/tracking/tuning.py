@@ -95,6 +95,11 @@ def best_params_of_run(run_id: str) -> dict:
     return values
 
 
+def tuned_model(run_id: str) -> str | None:
+    """The model (preset name) a tune run tuned, from its tag; None where it has none."""
+    return mlflow.get_run(run_id).data.tags.get(Tag.MODEL)
+
+
 def mark_killed(run_id: str | None) -> None:
     """End an interrupted run as KILLED (a run must never stay RUNNING)."""
     if run_id is not None:

@@ -294,6 +294,12 @@ def test_republishing_identical_weights_is_a_no_op_that_says_so(store, capfd):
     assert "has the same weights as the @champion version" in capfd.readouterr().out
     assert outcome.version == first.registered_version
     assert str(client.get_model_version_by_alias("frenk-hr", "champion").version) == first.registered_version
+    # issue 23: the publish that promotes nothing has its run too, named, tagged and saying why
+    run = client.get_run(outcome.run_id)
+    assert run.info.run_name == f"publish-frenk-hr-v{second.registered_version}"
+    assert run.data.tags["frenk.step"] == "publish" and run.data.tags["frenk.model"] == "tiny"
+    assert run.data.tags["mlflow.note.content"].startswith("Nothing promoted: ")
+    assert "nothing to promote" in run.data.tags["mlflow.note.content"]
 
 
 # ---------------------------------------------------------------- honest cards for any data (issue 12, item 2)
