@@ -14,6 +14,7 @@ from mlflow.data.code_dataset_source import CodeDatasetSource
 from mlflow.data.pandas_dataset import from_pandas
 
 from ..comparison import ComparisonReport, report_figures
+from ..comparison.tables import results_table, to_latex, to_markdown
 from ..core.names import Metric, Tag
 from ..data.plots import distribution_table, label_distribution
 from ..training import TrainResult
@@ -168,6 +169,10 @@ def log_compare(report: ComparisonReport, markdown: str, params: dict) -> None:
         mlflow.log_table(pd.DataFrame(rows), "comparisons.json")
     mlflow.log_text(markdown, "report.md")
     mlflow.log_dict(report.to_dict(), "report.json")
+    table = results_table(report)  # the table a paper prints, and the runs behind each cell
+    mlflow.log_text(to_markdown(table), "results_table.md")
+    mlflow.log_text(to_latex(table), "results_table.tex")
+    mlflow.log_dict(table.to_dict(), "results_table.json")
     verdicts = "".join(f"\n- {c.verdict.text}" for c in report.comparisons)
     describe(f"**{report.summary}.**{verdicts}\n\n"
              "Full report: `report.md`; statistics table: `comparisons.json` (artifacts).")

@@ -61,7 +61,8 @@ def test_compare_step_reads_runs_by_tag_and_logs_the_report(mlflow_store):
     assert row["p_value"] == pytest.approx(0.0085809, abs=5e-8) and row["cohens_d"] == pytest.approx(macro.effect.cohens_d)
     assert "bertic is better than xlmr" in run.data.tags["mlflow.note.content"]
     artifacts = {a.path for a in mlflow.MlflowClient().list_artifacts(outcome.run_id)}
-    assert {"report.md", "report.json", "plots", "comparisons.json"} <= artifacts
+    assert {"report.md", "report.json", "plots", "comparisons.json", "results_table.md", "results_table.tex",
+            "results_table.json"} <= artifacts
     saved = json.loads(Path(mlflow.artifacts.download_artifacts(run_id=outcome.run_id, artifact_path="report.json")).read_text())
     assert saved["best_system"] == "bertic" and saved["version"] == REPORT_VERSION
     assert saved["selection"]["group"] == "hr-binary" and saved["comparisons"][0]["recommended"]["better"] == "bertic"
