@@ -87,11 +87,16 @@ def _caption(report: ComparisonReport, reference: str) -> str:
             f"{look}): {rule}.")
 
 
+def _best(report: ComparisonReport, metric: str) -> str:
+    means = {s: report.mean(metric, s) for s in report.systems}
+    return max(report.systems, key=lambda s: means[s] if means[s] is not None else -math.inf)
+
+
 def results_table(report: ComparisonReport) -> ResultsTable:
     """The report's results table (see the module)."""
     reference = reference_of(report)
     metrics = tuple(m for m in report.metrics if m in report.descriptives)
-    best = {m: max(report.systems, key=lambda s, m=m: report.mean(m, s) or -math.inf) for m in metrics}
+    best = {m: _best(report, m) for m in metrics}
     cells: dict[str, dict[str, Cell]] = {}
     footnotes: list[str] = []
     for s in report.systems:

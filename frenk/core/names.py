@@ -113,6 +113,14 @@ class Metric:
     VAL_ACCURACY = "val_accuracy"
     VAL_LOSS = "val_loss"
     TRAIN_LOSS = "train_loss"
+    # on compare runs, per pair: compare/<metric>/<a>_vs_<b>/<statistic> (see pair_metric)
+    PAIR_STATISTICS = ("p_value", "difference", "ci_low", "ci_high")
+
+    @staticmethod
+    def pair_metric(metric: str, a: str, b: str, statistic: str) -> str:
+        """The compare run's metric of one pair's ``statistic`` (characters MLflow refuses become _)."""
+        safe = "".join(ch if ch.isalnum() or ch in "_-. " else "_" for ch in f"{a}_vs_{b}")
+        return f"compare/{metric}/{safe}/{statistic}"
 
 
 #: the file beside a saved model's weights: max_length, labels, what a reloading wrapper needs

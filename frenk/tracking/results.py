@@ -167,6 +167,16 @@ def log_compare(report: ComparisonReport, markdown: str, params: dict) -> None:
     ]
     if rows:
         mlflow.log_table(pd.DataFrame(rows), "comparisons.json")
+    # each pair's primary p-value, difference and deciding interval as metrics, to chart across compares
+    values = {}
+    for c in report.comparisons:
+        low, high = _interval(c)
+        difference = c.two_level.difference if c.two_level is not None else c.mean_difference
+        for stat, v in zip(Metric.PAIR_STATISTICS, (c.verdict.p, difference, low, high), strict=True):
+            if (number := _number(v)) is not None:
+                values[Metric.pair_metric(c.metric, c.a, c.b, stat)] = number
+    if values:
+        mlflow.log_metrics(values)
     mlflow.log_text(markdown, "report.md")
     mlflow.log_dict(report.to_dict(), "report.json")
     table = results_table(report)  # the table a paper prints, and the runs behind each cell

@@ -52,8 +52,11 @@ def test_compare_step_reads_runs_by_tag_and_logs_the_report(mlflow_store):
     assert run.data.tags["frenk.step"] == "compare" and run.data.tags["frenk.best_system"] == "bertic"
     used = set(run.data.tags["frenk.compared_runs"].split(","))
     assert len(used) == 10
-    # the statistics are one table, not metrics; the verdict is the run's description
-    assert not run.data.metrics
+    # the statistics are one table; each pair's p, difference and interval are metrics too (they chart
+    # across compare runs); the verdict is the run's description
+    assert run.data.metrics["compare/macro_f1/bertic_vs_xlmr/p_value"] == pytest.approx(0.0085809, abs=5e-8)
+    assert run.data.metrics["compare/macro_f1/bertic_vs_xlmr/difference"] == pytest.approx(0.018)
+    assert run.data.metrics["compare/macro_f1/bertic_vs_xlmr/ci_low"] > 0
     table = mlflow.artifacts.load_dict(f"runs:/{outcome.run_id}/comparisons.json")
     row = next(dict(zip(table["columns"], r, strict=False)) for r in table["data"]
                if dict(zip(table["columns"], r, strict=False))["metric"] == "macro_f1")
