@@ -28,12 +28,13 @@ TEXTS = ["Migranti su smeće i gamad, van s njima", "Podrška i poštovanje za s
 CLASSES = ["Acceptable", "Offensive"]
 #: loads the champion, predicts TEXTS, prints the rows and which frenk (if any) was imported
 SCRIPT = f"""
-import json, sys
+import inspect, json, sys
 import mlflow
 model = mlflow.pyfunc.load_model("models:/frenk-hr@champion")
 rows = model.predict({TEXTS!r}).to_dict(orient="records")
 frenk = sys.modules.get("frenk")
-print("RESULT " + json.dumps({{"rows": rows, "frenk": frenk and [str(p) for p in getattr(frenk, "__path__", [])]}}))
+print("RESULT " + json.dumps({{"rows": rows, "frenk": frenk and [str(p) for p in getattr(frenk, "__path__", [])],
+                               "code": inspect.getfile(type(model.unwrap_python_model()))}}))
 """
 
 
@@ -98,6 +99,13 @@ def _clone_shaped(folder: Path) -> Path:
 def test_the_champion_predicts_from_a_folder_beside_a_clone(champion, tmp_path):
     result = _run_script(sys.executable, _clone_shaped(tmp_path / "home"), champion["uri"])
     _check_rows(result["rows"])
+    assert _the_models_own(result["code"])
+
+
+def _the_models_own(code: str) -> bool:
+    """Whether the code that ran is the model's own copy (not this checkout's file, not an installed frenk's)."""
+    return (Path(code).name == registry.MODEL_CODE.name and Path(code).resolve() != registry.MODEL_CODE
+            and "site-packages" not in code and Path(code).parent.name != "tracking")
 
 
 def _venv_without_frenk(where: Path) -> Path:
@@ -122,7 +130,7 @@ def test_the_champion_predicts_in_an_environment_without_frenk(champion, tmp_pat
     (tmp_path / "elsewhere").mkdir()
     result = _run_script(str(python), tmp_path / "elsewhere", champion["uri"])
     _check_rows(result["rows"])
-    assert result["frenk"] is None  # nothing imported a frenk
+    assert result["frenk"] is None and _the_models_own(result["code"])  # nothing imported a frenk
 
 
 BODIES = {
