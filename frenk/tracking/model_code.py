@@ -4,7 +4,7 @@ MLflow copies this file into the logged model and runs it (under a module name o
 the model is loaded, so a registered model never imports the ``frenk`` package: it loads and
 predicts wherever mlflow, transformers and torch are installed (scikit-learn for the TF-IDF
 baseline), whatever ``frenk`` the working directory or an editable install offers. Keep it so: no
-import of frenk here (``tests/unit/test_architecture.py`` checks), and what it needs from frenk
+import of frenk here (``tests/unit/test_model_code.py`` checks), and what it needs from frenk
 (the artifact's key, the name of the file beside the weights, how the folder was saved) comes in
 the model config, written when frenk logs the model (``frenk.tracking.registry.log_model``).
 
