@@ -1,4 +1,8 @@
-"""The MLflow pyfunc wrapper of a trained frenk model.
+"""The pyfunc wrapper of the versions registered before the model's code was logged with it.
+
+Those versions pickled this class (and, before frenk 0.2, ``frenk.pyfunc_model``'s name for it)
+and shipped frenk's package folder, so it stays importable for them. New versions ship
+``model_code.py`` instead (MLflow "models from code", no frenk import; ``registry.log_model``).
 
 ``mlflow.pyfunc.load_model(uri).predict(["text", ...])`` returns the predicted label names.
 The model folder is a Hugging Face folder (transformers) or ``model.joblib`` (TF-IDF), plus

@@ -3,28 +3,36 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import time
+import warnings
 from pathlib import Path
 
 import mlflow
 import mlflow.pyfunc
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
+from mlflow.models import ModelSignature
+from mlflow.types.schema import ColSpec, Schema
 
 from ..core.errors import TrackingError
-from ..core.names import PREFIX, Tag, replaced_tags
+from ..core.names import META_FILE, PREFIX, Tag, replaced_tags
 from ..publishing import registry_alias
-from ..training import BASELINE
+from ..training import BASELINE, TFIDF_FILE, kind_of_saved
 from .locks import check_model_name
-from .pyfunc import ARTIFACT, FrenkTextClassifier
+from .pyfunc import ARTIFACT
 from .runs import resume_run, verbose
 
 log = logging.getLogger(__name__)
 
-#: the package folder, logged with each model so that the pyfunc wrapper loads anywhere
-PACKAGE_DIR = Path(__file__).resolve().parents[1]
+#: the code a registered model ships and runs when loaded (MLflow "models from code"): it imports no
+#: frenk, so the model loads wherever mlflow and transformers do, whatever ``frenk`` is importable there
+MODEL_CODE = Path(__file__).resolve().with_name("model_code.py")
+#: one column of strings, named or not: the scoring server takes inputs, instances, dataframe_split and
+#: dataframe_records (a type hint on predict would take {"inputs": [...]} only)
+SIGNATURE = ModelSignature(inputs=Schema([ColSpec("string")]))
 
 
 def _pip_requirements() -> list[str]:
@@ -40,31 +48,33 @@ def _pip_requirements() -> list[str]:
     return reqs
 
 
-class _NoCloudPickleNotice(logging.Filter):
-    """MLflow warns on every log_model that a Python object is serialised with CloudPickle: ours
-    is frenk's own wrapper class (no user code), so the notice says nothing to a user."""
+#: MLflow's notice on every model logged without an input example (frenk gives the signature instead,
+#: and an example would load the model once more at logging); FRENK_VERBOSE=1 shows it
+NO_EXAMPLE_NOTICE = r".*input example was not provided"
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "CloudPickle" not in record.getMessage()
+
+def model_config(model_dir: Path) -> dict[str, str]:
+    """What the model's code (:data:`MODEL_CODE`, no frenk import) needs to know about its folder."""
+    meta = json.loads((model_dir / META_FILE).read_text())
+    return {"artifact": ARTIFACT, "meta_file": META_FILE, "saved_as": kind_of_saved(model_dir, meta).saved_as,
+            "joblib_file": TFIDF_FILE}
 
 
 def log_model(model_dir: Path, registered_name: str | None):
-    """Log a model folder as an MLflow pyfunc model (and register it); returns the ModelInfo."""
-    logger, notice = logging.getLogger("mlflow.pyfunc"), _NoCloudPickleNotice()
-    if not verbose():
-        logger.addFilter(notice)
+    """Log a model folder as an MLflow pyfunc model from code (and register it); returns the ModelInfo."""
     active = mlflow.active_run()
-    try:
+    with warnings.catch_warnings():
+        if not verbose():
+            warnings.filterwarnings("ignore", message=NO_EXAMPLE_NOTICE, category=UserWarning)
         return mlflow.pyfunc.log_model(
             name=model_name(active.info.run_name if active else ""),
-            python_model=FrenkTextClassifier(),
+            python_model=str(MODEL_CODE),
+            model_config=model_config(model_dir),
             artifacts={ARTIFACT: str(model_dir)},
-            code_paths=[str(PACKAGE_DIR)],
+            signature=SIGNATURE,
             pip_requirements=_pip_requirements(),
             registered_model_name=registered_name or None,
         )
-    finally:
-        logger.removeFilter(notice)
 
 
 def model_name(run_name: str) -> str:

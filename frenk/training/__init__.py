@@ -18,7 +18,18 @@ from .fit import (
                   fit_seeds,
                   summarise,
 )
-from .kinds import BASELINE, CANDIDATE, KINDS, ModelKind, kind_named, kind_of, kind_of_saved, kind_of_system
+from .kinds import (
+                  BASELINE,
+                  CANDIDATE,
+                  HF_FOLDER,
+                  JOBLIB_PIPELINE,
+                  KINDS,
+                  ModelKind,
+                  kind_named,
+                  kind_of,
+                  kind_of_saved,
+                  kind_of_system,
+)
 from .listeners import EpochListener, TrainListener
 from .loading import (
                   NO_REMOTE_CODE,
@@ -39,7 +50,7 @@ from .tiny import TINY_MAX_POSITIONS, build_tiny
 __all__ = [
     "BASELINE", "CANDIDATE", "KINDS", "ModelKind", "kind_named", "kind_of", "kind_of_saved", "kind_of_system",
     "FinishedSeeds", "best_seed", "NO_REMOTE_CODE", "TINY_MAX_POSITIONS", "Accelerator", "LoadReport",
-    "PRESETS", "TFIDF_FILE",
+    "PRESETS", "TFIDF_FILE", "HF_FOLDER", "JOBLIB_PIPELINE",
     "EncodedDataset", "EpochListener", "Evaluation", "ModelSpec", "accelerator", "check_max_length", "load_with_report",
     "refuse_custom_code",
     "Preset", "SeedResult", "SeedsResult", "TrainListener", "TrainResult", "TrainSettings", "build_tiny",

@@ -36,6 +36,8 @@ GRADIENT_PARAMS = ("epochs", "learning_rate", "batch_size", "max_length", "preci
 Learner = Callable[[ModelSpec, PreparedData, TrainSettings, Path, Sequence[EpochListener], bool], TrainResult]
 #: a saved model's predictions: texts -> class ids
 Predict = Callable[[list[str]], np.ndarray]
+#: how a registered model's own code (frenk/tracking/model_code.py) reloads a saved folder
+HF_FOLDER, JOBLIB_PIPELINE = "huggingface", "joblib"
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,8 @@ class ModelKind:
     title: str = "a transformer"
     #: reloads a saved model folder for prediction: (folder, max_length) -> predict (the pyfunc model)
     predictor: Callable[[Path, int], Predict] | None = None
+    #: how the code a registered model ships reloads its folder (HF_FOLDER or JOBLIB_PIPELINE)
+    saved_as: str = HF_FOLDER
 
     def load_predictor(self, folder: Path, max_length: int) -> Predict:
         return (self.predictor or _hf_predictor)(folder, max_length)
@@ -142,7 +146,7 @@ KINDS: dict[str, ModelKind] = {
         ModelKind(TINY, _fit_tiny, check=_check_tiny, has_base_model=False, title="the tiny model"),
         ModelKind(TFIDF, _fit_tfidf, ignored_params=GRADIENT_PARAMS, tunable=False, exportable=False,
                   registry_alias=BASELINE, has_base_model=False, title="the TF-IDF baseline",
-                  predictor=_tfidf_predictor),
+                  predictor=_tfidf_predictor, saved_as=JOBLIB_PIPELINE),
     )
 }
 

@@ -103,7 +103,7 @@ def test_simpletransformers_run_is_logged_like_the_default_and_compared_beside_i
     assert {client.get_run(v.run_id).data.tags["frenk.engine"] for v in versions} == {"frenk", "simpletransformers"}
     st_version = next(v for v in versions if client.get_run(v.run_id).data.tags["frenk.engine"] == "simpletransformers")
     model = mlflow.pyfunc.load_model(f"models:/frenk-hr/{st_version.version}")
-    assert set(model.predict(["Migranti su smeće i gamad, van s njima"])) <= {"Acceptable", "Offensive"}
+    assert set(model.predict(["Migranti su smeće i gamad, van s njima"])["label"]) <= {"Acceptable", "Offensive"}
     # simpletransformers' outputs/, cache_dir/, runs/ and checkpoints never reach the disk outside its temp
     # folder, which is removed: not in the project folder (the command's working directory), not in TMPDIR
     assert set(ROOT.iterdir()) == before

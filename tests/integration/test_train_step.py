@@ -69,7 +69,8 @@ def test_tiny_repeats_make_a_parent_children_and_one_registered_model(mlflow_sto
 
     model = mlflow.pyfunc.load_model("models:/frenk-hr@candidate")
     predicted = model.predict(["Migranti su smeće i gamad, van s njima", "Podrška i poštovanje za sve obitelji"])
-    assert predicted and set(predicted) <= {"Acceptable", "Offensive"}
+    assert list(predicted.columns) == ["label", "probabilities"] and set(predicted["label"]) <= {"Acceptable", "Offensive"}
+    assert all(sorted(p) == ["Acceptable", "Offensive"] and sum(p.values()) == pytest.approx(1) for p in predicted["probabilities"])
 
     # disk: one set of weights, no optimizer state or checkpoints anywhere, no temp folders left
     store = Path.cwd()
@@ -107,7 +108,8 @@ def test_tfidf_single_run_beats_majority(mlflow_store, prepared_sample):
     assert run.data.metrics["test/macro_f1"] > floor["macro_f1"]
     assert run.data.metrics["test/accuracy"] > floor["accuracy"]
     # the baseline is registered, but never as the candidate that publish takes
-    assert mlflow.pyfunc.load_model("models:/frenk-hr@baseline").predict(["gamad van", "mir"])[0] in ("Acceptable", "Offensive")
+    predicted = mlflow.pyfunc.load_model("models:/frenk-hr@baseline").predict(["gamad van", "mir"])
+    assert predicted["label"][0] in ("Acceptable", "Offensive") and len(predicted["probabilities"][1]) == 2
     with pytest.raises(mlflow.exceptions.MlflowException):
         mlflow.MlflowClient().get_model_version_by_alias("frenk-hr", "candidate")
 
