@@ -88,8 +88,11 @@ def _caption(report: ComparisonReport, reference: str) -> str:
 
 
 def _best(report: ComparisonReport, metric: str) -> str:
-    means = {s: report.mean(metric, s) for s in report.systems}
-    return max(report.systems, key=lambda s: means[s] if means[s] is not None else -math.inf)
+    means: dict[str, float] = {}
+    for s in report.systems:
+        mean = report.mean(metric, s)
+        means[s] = mean if mean is not None else -math.inf
+    return max(report.systems, key=means.__getitem__)
 
 
 def results_table(report: ComparisonReport) -> ResultsTable:
