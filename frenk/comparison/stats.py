@@ -46,6 +46,8 @@ def describe(x, confidence: float = 0.95) -> Describe:
     n = len(a)
     mean = float(a.mean()) if n else math.nan
     sd = float(a.std(ddof=1)) if n > 1 else math.nan
+    if n > 1 and _spread_free(a):  # float noise (1e-16 of the scores) is no spread: it prints as 0
+        sd = 0.0
     if n > 1 and sd > 0:
         half = stats.t.ppf(0.5 + confidence / 2, n - 1) * sd / math.sqrt(n)
         low, high = mean - half, mean + half

@@ -262,3 +262,10 @@ def test_aso_direction():
     better, worse = [0.90, 0.91, 0.92, 0.93, 0.94], [0.80, 0.81, 0.82, 0.83, 0.84]
     assert stats.aso(better, worse) < stats.ASO_THRESHOLD
     assert stats.aso(worse, better) > 0.9
+
+
+def test_a_spread_of_float_noise_is_zero():
+    """#23: a deterministic baseline's scores that differ by float noise print an sd of 0, not 1.36e-16."""
+    noisy = [0.8 + 1.1e-16, 0.8, 0.8 - 1.1e-16]
+    assert stats.describe(noisy).sd == 0.0 and stats.describe(noisy).ci_low == stats.describe(noisy).mean
+    assert stats.describe([0.8, 0.81]).sd > 0
