@@ -130,7 +130,9 @@ def replay_command(params: dict[str, str], seeds: list[int]) -> str:
 
 def _is_default(value: str, default, expanded) -> bool:
     """Whether a logged parameter (a string) equals the field's default, as given or as expanded."""
-    if isinstance(default, (int, float)) and not isinstance(default, bool):
+    if isinstance(default, bool):  # logged as "false" by mlflow run, "False" by a direct call
+        return value.strip().lower() == str(default).lower()
+    if isinstance(default, (int, float)):
         try:
             return float(value) == float(default)
         except ValueError:
@@ -250,8 +252,7 @@ class CardFacts:
         return sorted({k.split(".")[1] for k in self.published.metrics if k.startswith("test_topic.")})
 
     @property
-    def verdict_level(self) -> str:
-        """Where the verdicts hold: over seeds and test comments, or (seeds only) for this test set alone."""
+    def verdict_level(self) -> str:  # where the verdicts hold: seeds and test comments, or this test set alone
         metric = self.report.metrics[0] if self.report.metrics else None
         levels = {c.verdict.level for c in self.report.pairs_of(self.system, metric)}
         if levels == {"seeds and test comments"}:
@@ -262,8 +263,7 @@ class CardFacts:
         return "verdicts from a compare report of an older frenk, at the seed level: for this test set alone"
 
     @property
-    def degenerate_runs(self) -> list[str]:
-        """This system's runs the compare report flagged degenerate (stuck at one class)."""
+    def degenerate_runs(self) -> list[str]:  # the runs of this system the report flagged (stuck at one class)
         return self.report.degenerate.get(self.system, [])
 
     def interval(self, metric: str) -> str:

@@ -6,7 +6,7 @@ predicts wherever mlflow, transformers and torch are installed (scikit-learn for
 baseline), whatever ``frenk`` the working directory or an editable install offers. Keep it so: no
 import of frenk here (``tests/unit/test_model_code.py`` checks), and what it needs from frenk
 (the artifact's key, the name of the file beside the weights, how the folder was saved) comes in
-the model config, written when frenk logs the model (``frenk.tracking.registry.log_model``).
+its config artifact, written when frenk logs the model (``frenk.tracking.registry.log_model``).
 
 ``predict`` takes the texts in any form MLflow's scoring server hands over (a list of strings, a
 DataFrame with a ``text`` column or a single column, a Series, a dict with ``text``, a string)
@@ -23,6 +23,9 @@ import numpy as np
 import pandas as pd
 from mlflow.pyfunc import PythonModel
 
+#: the artifact that holds the model's config (a JSON file: not MLflow's ``model_config``, which MLflow
+#: also logs as parameters of the training run, where they would read as training parameters)
+CONFIG_ARTIFACT = "frenk_model_config"
 #: the column of a DataFrame that holds the texts (any single column is also taken)
 TEXT_COLUMN = "text"
 #: the model config's ``saved_as`` of a joblib scikit-learn pipeline (frenk.training.JOBLIB_PIPELINE);
@@ -95,7 +98,10 @@ class FrenkClassifier(PythonModel):
     """A frenk model folder (its artifact) as a pyfunc model: texts -> label and probabilities."""
 
     def load_context(self, context) -> None:
-        config = context.model_config
+        if CONFIG_ARTIFACT in context.artifacts:
+            config = json.loads(Path(context.artifacts[CONFIG_ARTIFACT]).read_text())
+        else:
+            config = context.model_config
         folder = Path(context.artifacts[config["artifact"]])
         meta = json.loads((folder / config["meta_file"]).read_text())
         self._labels = [meta["id2label"][str(i)] for i in range(len(meta["id2label"]))]

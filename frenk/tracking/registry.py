@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -22,6 +23,7 @@ from ..core.names import META_FILE, PREFIX, Tag, replaced_tags
 from ..publishing import registry_alias
 from ..training import BASELINE, TFIDF_FILE, kind_of_saved
 from .locks import check_model_name
+from .model_code import CONFIG_ARTIFACT
 from .pyfunc import ARTIFACT
 from .runs import resume_run, verbose
 
@@ -63,14 +65,15 @@ def model_config(model_dir: Path) -> dict[str, str]:
 def log_model(model_dir: Path, registered_name: str | None):
     """Log a model folder as an MLflow pyfunc model from code (and register it); returns the ModelInfo."""
     active = mlflow.active_run()
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), tempfile.TemporaryDirectory(prefix="frenk-model-config-") as tmp:
         if not verbose():
             warnings.filterwarnings("ignore", message=NO_EXAMPLE_NOTICE, category=UserWarning)
+        config = Path(tmp) / f"{CONFIG_ARTIFACT}.json"  # an artifact: MLflow logs a model_config as run params
+        config.write_text(json.dumps(model_config(model_dir)))
         return mlflow.pyfunc.log_model(
             name=model_name(active.info.run_name if active else ""),
             python_model=str(MODEL_CODE),
-            model_config=model_config(model_dir),
-            artifacts={ARTIFACT: str(model_dir)},
+            artifacts={ARTIFACT: str(model_dir), CONFIG_ARTIFACT: str(config)},
             signature=SIGNATURE,
             pip_requirements=_pip_requirements(),
             registered_model_name=registered_name or None,

@@ -453,3 +453,11 @@ def test_the_card_says_where_its_numbers_hold():
     assert "Tuning budget of each compared system: tiny: tune run t1: 9 trials x 1 seed; tfidf: untuned" in text
     old = render_card(facts)  # a report of an older frenk: its verdicts are seed-level, for this test set alone
     assert "at the seed level: for this test set alone" in old and "95% interval over test comments" not in old
+
+
+def test_a_boolean_at_its_default_is_left_out_of_the_replay_however_it_was_logged():
+    from frenk.publishing import replay_command
+
+    for logged in ("false", "False"):  # mlflow run logs MLproject's "false", a direct call str(False)
+        assert "params_any_model" not in replay_command({"model": "tiny", "params_any_model": logged}, [42])
+    assert "-P params_any_model=true" in replay_command({"model": "tiny", "params_any_model": "true"}, [42])
