@@ -90,6 +90,8 @@ class Attr:
     WORKER = "frenk.worker"
     DUPLICATE_OF = "frenk.duplicate_of"
     RETRY_OF = "frenk.retry_of"
+    #: a trial created after another worker took the budget's last place (both read the count at once)
+    SURPLUS = "frenk.surplus"
 
 
 class Metric:

@@ -121,6 +121,12 @@ def _duplicate_of(study: optuna.Study, number: int, params: dict):
         time.sleep(POLL_SECONDS)
 
 
+def _counted(study: optuna.Study, before: int | None = None) -> int:
+    """Trials that hold a place in the budget (those numbered below ``before``), surplus ones left out."""
+    return sum(1 for t in study.get_trials(deepcopy=False, states=COUNTED)
+               if not t.user_attrs.get(Attr.SURPLUS) and (before is None or t.number < before))
+
+
 def _retry_failed(study: optuna.Study) -> int:
     """Queue again the configurations whose only trials failed (an interrupted run resumes them)."""
     trials = study.get_trials(deepcopy=False)
@@ -134,9 +140,11 @@ def _retry_failed(study: optuna.Study) -> int:
 
 
 class _Objective:
-    def __init__(self, spec: ModelSpec, data: PreparedData, plan: SearchPlan, work_root: Path, listeners):
+    def __init__(self, spec: ModelSpec, data: PreparedData, plan: SearchPlan, work_root: Path, listeners,
+                 limit: int):
         self.spec, self.data, self.plan = spec, without_test(data), plan
-        self.work_root, self.listeners = work_root, listeners
+        self.work_root, self.listeners, self.limit = work_root, listeners, limit
+        self.surplus = False  # whether the last trial found the budget spent by other workers
 
     def _train(self, trial: optuna.Trial, params: dict) -> float:
         def report(epoch: int, metrics: dict[str, float]) -> None:
@@ -155,6 +163,11 @@ class _Objective:
             shutil.rmtree(work, ignore_errors=True)
 
     def __call__(self, trial: optuna.Trial) -> float:
+        # two workers that read the count at once both create a trial: the later one trains nothing
+        self.surplus = _counted(trial.study, before=trial.number) >= self.limit
+        if self.surplus:
+            trial.set_user_attr(Attr.SURPLUS, True)
+            raise optuna.TrialPruned("the budget was spent by other workers")
         params = self.plan.space.suggest(trial)
         trial.set_user_attr(Attr.WORKER, worker_id())
         for listener in self.listeners:
@@ -183,6 +196,8 @@ class _Objective:
 def _table(study: optuna.Study, metric: str) -> pd.DataFrame:
     rows = []
     for t in study.get_trials(deepcopy=False):
+        if t.user_attrs.get(Attr.SURPLUS):
+            continue
         rows.append({"trial": t.number, "state": t.state.name.lower(), metric: t.value,
                      "duplicate_of": t.user_attrs.get(Attr.DUPLICATE_OF), **t.params,
                      "seconds": t.duration.total_seconds() if t.duration else None})
@@ -203,13 +218,13 @@ def search(spec: ModelSpec, data: PreparedData, plan: SearchPlan, work_root: Pat
     _retry_failed(study)
     limit = budget(plan, sampler_name)
     deadline = time.monotonic() + plan.timeout if plan.timeout else None
-    objective = _Objective(spec, data, plan, work_root, list(listeners))
+    objective = _Objective(spec, data, plan, work_root, list(listeners), limit)
     new = 0
-    while len(study.get_trials(deepcopy=False, states=COUNTED)) < limit:
+    while _counted(study) < limit:
         if deadline is not None and time.monotonic() >= deadline:
             break
         study.optimize(objective, n_trials=1)
-        new += 1
+        new += not objective.surplus
     complete = [t for t in study.get_trials(deepcopy=False) if t.state == TrialState.COMPLETE]
     best = study.best_trial if complete else None
     return study, SearchResult(

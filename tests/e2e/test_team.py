@@ -298,7 +298,8 @@ def test_two_tune_workers_share_a_postgresql_optuna_storage(team, pipeline):
     for worker in workers:
         out, err = worker.communicate(timeout=1200)
         assert worker.returncode == 0, err[-3000:]
-    trials = optuna.load_study(study_name="shared", storage=team.optuna).get_trials()
+    trials = [t for t in optuna.load_study(study_name="shared", storage=team.optuna).get_trials()
+              if "frenk.surplus" not in t.user_attrs]  # two workers at the end of the budget: one trains nothing
     assert len(trials) == 9 and {t.state for t in trials} == {optuna.trial.TrialState.COMPLETE}
     assert len({tuple(sorted(t.params.items())) for t in trials}) == 9
 

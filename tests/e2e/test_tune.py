@@ -131,7 +131,8 @@ def test_two_workers_divide_a_grid_on_one_journal(tmp_path):
     outputs = [w.communicate(timeout=900) for w in workers]
     for worker, (_out, err) in zip(workers, outputs, strict=False):
         assert worker.returncode == 0, err[-3000:]
-    trials = _journal_study(journal, "shared").get_trials()
+    trials = [t for t in _journal_study(journal, "shared").get_trials()
+              if "frenk.surplus" not in t.user_attrs]  # two workers at the end of the budget: one trains nothing
     assert len(trials) == 9 and {t.state for t in trials} == {optuna.trial.TrialState.COMPLETE}
     assert len({tuple(sorted(t.params.items())) for t in trials}) == 9
     assert not [t for t in trials if "frenk.duplicate_of" in t.user_attrs]
