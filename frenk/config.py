@@ -12,7 +12,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .core.checks import check_alias, check_model_name, coerce
-from .core.choices import LANGS, MIN_DIFFERENCE, PAIRINGS, PRECISIONS, PRUNERS, SAMPLERS, SCHEMES, TUNABLE
+from .core.choices import (
+    LANGS,
+    MIN_DIFFERENCE,
+    PAIRINGS,
+    PRECISIONS,
+    PRUNERS,
+    SAMPLERS,
+    SCHEMES,
+    TUNABLE,
+    TUNING_SEEDS,
+)
 from .core.errors import MAX_EPOCHS, ConfigError, check_limit
 from .core.fields import option
 from .core.names import Metric, Tag, search_tag
@@ -63,8 +73,14 @@ class TuneConfig(ModelDataConfig):
     storage: str = option("", "Optuna storage: a journal file (default optuna.journal) or an RDB URL without a "
                               "password such as postgresql://user@host/db (the password from PGPASSWORD or ~/.pgpass; "
                               "or the whole URL in FRENK_OPTUNA_STORAGE)")
-    study: str = option("", "study name (empty: {model}-{lang}-{labels}-<space digest>); an existing study is resumed")
-    seed: int = option(42, "seed of the sampler and of every trial's training")
+    study: str = option("", "study name (empty: {model}-{lang}-{labels}-<space digest>, with -s{seeds} when seeds is "
+                            "not 1); an existing study is resumed")
+    seeds: int = option(TUNING_SEEDS, "seeds per configuration, at most: each trial trains the study's tuning seeds "
+                                      "(1000000, 1000001, ...) in turn and its value is their mean")
+    race: bool = option(True, "prune a configuration after a seed once it is clearly worse than the best finished "
+                              "one (false: every configuration trains every seed)")
+    seed: int = option(42, "seed of the sampler (a study made before seeds were raced: also the seed its trials "
+                           "trained)")
     max_length: int = option(128, "truncate comments to this many tokens (unless the space tunes max_length)")
     precision: str = option("auto", "auto, fp32, fp16 or bf16", PRECISIONS)
     device_batch_size: int = option(0, "upper bound of the per-device batch (0: largest that fits)")
@@ -80,6 +96,8 @@ class TuneConfig(ModelDataConfig):
             raise ConfigError("trials, timeout and device_batch_size must not be negative")
         if self.max_length < 8:
             raise ConfigError(f"max_length={self.max_length}: must be at least 8")
+        if self.seeds < 1:
+            raise ConfigError(f"seeds={self.seeds}: each configuration needs at least one seed (1: one per trial)")
 
 
 #: names accepted in ``-P args='{...}'``: simpletransformers' model_args (as published FRENK
@@ -130,6 +148,8 @@ class TrainConfig(ModelDataConfig):
                              "the parameters above")
     params_any_model: bool = option(False, "take the hyperparameters of a tune run that tuned another model (refused "
                                            "otherwise: they fit that model)")
+    reuse_tuning_seeds: bool = option(False, "with params=<tune run>, train seeds that its trials trained (refused "
+                                             "otherwise: such a seed replays a trial its search picked)")
     args: str = option("{}", "JSON of hyperparameters, simpletransformers names accepted (num_train_epochs, "
                              "learning_rate, train_batch_size, max_seq_length, manual_seed); overrides the parameters "
                              "above")
@@ -286,8 +306,9 @@ class MainConfig:
     models: str = option("bertic,tfidf", "comma list of models to train and compare")
     repeats: int = option(10, "seeds per model (at least 3; with 10 the paired t-test detects about one sd of the "
                               "seed-to-seed differences with power 0.8)")
-    tune: bool = option(False, "tune the first transformer model with its bundled search space first, and train it "
-                               "with the best parameters")
+    tune: bool = option(False, "tune every transformer model with its bundled search space first, all with the same "
+                               "budget, and train each with its best parameters")
+    tune_seeds: int = option(TUNING_SEEDS, "with tune=true, seeds per configuration of each study (raced)")
     seed: int = option(42, "first seed")
     output: str = option("outputs/hf-model", "folder for the published Hugging Face model")
     data_dir: str = option("data/{lang}", "folder for the preprocessed data ({lang} is replaced)")

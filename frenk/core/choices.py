@@ -38,3 +38,19 @@ PAIRINGS = ("none", "seed")
 #: standard error is about 0.01-0.02 at FRENK's test sizes and the seed sd 0.003-0.015, so a
 #: smaller difference is below what one test set can resolve and below what a paper would act on
 MIN_DIFFERENCE = 0.005
+
+#: the first tuning seed: a study's k seeds are TUNING_SEED_BASE, +1, ..., far from train's seeds
+#: (42, 43, ... by default), so that a training of the tuned model never replays a trial
+TUNING_SEED_BASE = 1_000_000
+#: a study's seeds per configuration when tune is not told (raced: most configurations train fewer)
+TUNING_SEEDS = 3
+#: the one-sided level at which racing prunes a configuration that is clearly worse than the incumbent:
+#: loose on purpose (a configuration as good as the incumbent is pruned at its first look about this
+#: often, and then it rarely was grid x seeds' choice either: bench/results/racing_known_truth.md)
+RACE_ALPHA = 0.2
+#: the one-sided level at which the parent run calls a finished configuration worse than the best
+#: (the others are "not clearly worse": the seeds cannot tell them from the best)
+TIED_ALPHA = 0.05
+#: a trial's Optuna steps: seed index x STEP_STRIDE + epoch, so per-epoch pruners compare the same
+#: seed and epoch across trials
+STEP_STRIDE = 1000

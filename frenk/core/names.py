@@ -56,6 +56,8 @@ class Tag:
     TRIAL = "frenk.trial"
     TRIAL_STATE = "frenk.trial_state"
     DUPLICATE_OF = "frenk.duplicate_of"  #: a trial run that repeated an earlier configuration
+    SEEDS = "frenk.seeds"  #: a trial's trained tuning seeds; a tune run's: the study's (comma-separated)
+    TIED_TRIALS = "frenk.tied_trials"  #: a tune run's trials that its seeds cannot tell from the best
     # compare
     SYSTEMS = "frenk.systems"
     COMPARED_RUNS = "frenk.compared_runs"
@@ -92,6 +94,9 @@ class Attr:
     RETRY_OF = "frenk.retry_of"
     #: a trial created after another worker took the budget's last place (both read the count at once)
     SURPLUS = "frenk.surplus"
+    #: a study's tuning seeds (a list), and a trial's value on each seed it trained ({seed: value})
+    SEEDS = "frenk.seeds"
+    SEED_VALUES = "frenk.seed_values"
 
 
 class Metric:

@@ -93,15 +93,20 @@ def _data_still_there(data_dir: Path):
     return valid
 
 
-def _tune_first_transformer(chain: _Chain, cfg: MainConfig, data_dir: Path, digest: str) -> dict[str, str]:
-    """Tune the first transformer of ``cfg.models`` (its bundled space); {model: tune run id}."""
-    model = next((m for m in cfg.model_list if exportable(m)), None)
-    if model is None:
+def _tune_transformers(chain: _Chain, cfg: MainConfig, data_dir: Path, digest: str) -> dict[str, str]:
+    """Tune every transformer of ``cfg.models`` with the same budget (its bundled 3 x 3 space,
+    ``cfg.tune_seeds`` seeds per configuration), so that no tuned system is compared with untuned
+    ones; {model: tune run id}."""
+    models = [m for m in cfg.model_list if exportable(m)]
+    if not models:
         raise FrenkError(f"tune=true needs a transformer among models={cfg.models!r}; "
                          "the TF-IDF baseline has nothing to tune")
-    run = chain.step("tune", {"model": model, "data": data_dir, "lang": cfg.lang, "labels": cfg.labels,
-                              "seed": cfg.seed}, reuse_tags={Tag.DATA_DIGEST: digest})
-    return {model: run.info.run_id}
+    tuned = {}
+    for model in models:
+        run = chain.step("tune", {"model": model, "data": data_dir, "lang": cfg.lang, "labels": cfg.labels,
+                                  "seed": cfg.seed, "seeds": cfg.tune_seeds}, reuse_tags={Tag.DATA_DIGEST: digest})
+        tuned[model] = run.info.run_id
+    return tuned
 
 
 def _publish(chain: _Chain, cfg: MainConfig, system: str, name: str, version: str, compare_run_id: str) -> Publication:
@@ -135,7 +140,7 @@ def main(cfg: MainConfig) -> list[StepRecord]:
         digest = prep.data.tags[Tag.DATA_DIGEST]
         group = f"main-{cfg.lang}-{cfg.labels}-{digest[:8]}-{code_version()[:8]}"
         name = f"frenk-{cfg.lang}"
-        tuned = _tune_first_transformer(chain, cfg, data_dir, digest) if cfg.tune else {}
+        tuned = _tune_transformers(chain, cfg, data_dir, digest) if cfg.tune else {}
         for model in cfg.model_list:
             chain.step("train", {"model": model, "data": data_dir, "lang": cfg.lang, "labels": cfg.labels,
                                  "repeats": cfg.repeats, "seed": cfg.seed, "group": group, "register": name,

@@ -20,7 +20,7 @@ from ..data import PreprocessOptions, check_scheme, load_or_prepare, missing_cla
 from ..team import access
 from ..tracking import experiments, registry, resume, runs
 from ..tracking.listeners import SeedRuns
-from ..tracking.tuning import best_params_of_run, tuned_model
+from ..tracking.tuning import best_params_of_run, tuned_model, tuning_seeds_of_run
 from ..training import EpochListener, TrainListener, check_engine, fit_seeds, kind_of, resolve, settings_for
 from .train_finish import TrainOutcome, finish, outcome
 from .train_recovery import TrainRecovery
@@ -60,7 +60,24 @@ def _take_tuned(cfg: TrainConfig, model: str) -> None:
         raise ConfigError(f"params={cfg.params}: that tune run tuned model={tuned}, not model={model} (its "
                           f"hyperparameters fit {tuned}); train -P model={tuned} -P params={cfg.params}, or take "
                           "them for this model anyway with -P params_any_model=true")
+    _check_tuning_seeds(cfg, *tuning_seeds_of_run(cfg.params))
     cfg.apply_hyperparameters(values, f"tune run {cfg.params}", tune_run=cfg.params)
+
+
+def _check_tuning_seeds(cfg: TrainConfig, tuning: list[int], recorded: bool) -> None:
+    """Training seeds and the tune run's trial seeds never meet unless the user says so: a seed a
+    trial trained replays the trial its search picked (a maximum over trials, so lifted)."""
+    shared = sorted(set(tuning) & {cfg.seed + i for i in range(cfg.repeats)})
+    if not shared or cfg.reuse_tuning_seeds:
+        return
+    if not recorded:  # a tune run from before tuning seeds had a range of their own
+        log.warning(f"params={cfg.params}: that tune run's trials trained seed {', '.join(map(str, shared))}, which "
+                    "this training trains too: its best seed may replay the winning trial (tune again with this frenk "
+                    "to keep tuning and training seeds apart)")
+        return
+    raise ConfigError(f"params={cfg.params}: seed(s) {', '.join(map(str, shared))} were trained by that tune run's "
+                      f"trials (seeds {', '.join(map(str, tuning))}); give another seed=, or train them anyway with "
+                      "-P reuse_tuning_seeds=true")
 
 
 def train(cfg: TrainConfig, listeners: Sequence[TrainListener | EpochListener] = ()) -> TrainOutcome:
@@ -104,7 +121,7 @@ def train(cfg: TrainConfig, listeners: Sequence[TrainListener | EpochListener] =
 
 
 #: parameters that change nothing a resumed training must match (the same results either way)
-_SAME_RESULTS = ("parallel", "params_any_model")
+_SAME_RESULTS = ("parallel", "params_any_model", "reuse_tuning_seeds")
 
 
 def _tags_and_params(cfg: TrainConfig, spec, data, settings) -> tuple[dict[str, str], dict[str, str], dict]:

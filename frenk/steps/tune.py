@@ -45,8 +45,9 @@ def tune(cfg: TuneConfig) -> TuneOutcome:
     access.require_write(experiments.write_targets(cfg.lang, cfg.labels), "tune (its runs in the experiment)")
     data = load_or_prepare(cfg.data, PreprocessOptions(lang=cfg.lang, labels=cfg.labels))
     check_scheme(data, cfg.lang, cfg.labels, cfg.data)
-    study = cfg.study or default_study_name(cfg.model, cfg.lang, cfg.labels, space)
+    study = cfg.study or default_study_name(cfg.model, cfg.lang, cfg.labels, space, cfg.seeds)
     plan = SearchPlan(space=space, metric=cfg.metric, sampler=cfg.sampler, pruner=cfg.pruner, trials=cfg.trials,
+                      seeds=cfg.seeds, race=cfg.race,
                       timeout=cfg.timeout, seed=cfg.seed, study=study, storage=storage_url(cfg.storage),
                       fixed={"max_length": cfg.max_length, "precision": cfg.precision,
                              "device_batch_size": cfg.device_batch_size})
@@ -102,8 +103,16 @@ def _report(result: SearchResult, run_id: str, cfg: TuneConfig) -> None:
     show(f"study {result.study}: {result.new_trials} new trial(s), {len(result.table)} in all "
           f"({', '.join(f'{n} {s}' for s, n in sorted(counts.items()))}); sampler {result.sampler}, pruner "
           f"{result.pruner}")
+    trials, most = result.budget
+    show(f"trainings: {result.new_trainings} new, {result.trainings} in all, of a budget of {trials} trial(s) x "
+         f"{len(result.seeds)} seed(s) = {most} at most (seeds {', '.join(map(str, result.seeds))})")
     if result.best_trial is None:
         show("no trial has finished yet")
     else:
-        show(f"best {result.metric} {result.best_value:.4f} (trial {result.best_trial}): {result.best_params}")
+        over = f" over {len(result.seeds)} seeds" if len(result.seeds) > 1 else ""
+        show(f"best {result.metric} {result.best_value:.4f}{over} (trial {result.best_trial}): {result.best_params}")
+        others = [t for t in result.tied if t != result.best_trial]
+        if others:
+            show(f"not clearly worse than the best (its seeds cannot tell them apart): trial(s) "
+                 f"{', '.join(map(str, others))}")
         show(f"train it over seeds: {train_command(cfg, run_id, result.best_params)}")

@@ -119,11 +119,15 @@ def tuning_budgets(samples: dict[str, list]) -> dict[str, str]:
         parts = []
         for run_id in tune_runs:
             try:
-                trials = MlflowClient().get_run(run_id).data.metrics.get("trials")
+                run = MlflowClient().get_run(run_id)
             except Exception:
-                trials = None
-            parts.append(f"tune run {run_id}: " + (f"{int(trials)} trials x 1 seed" if trials is not None
-                                                    else "trials not known"))
+                parts.append(f"tune run {run_id}: trials not known")
+                continue
+            trials, trainings = run.data.metrics.get("trials"), run.data.metrics.get("trainings")
+            seeds = len((run.data.tags.get(Tag.SEEDS) or "x").split(","))  # before seeds were raced: one
+            text = f"{int(trials)} trials x {'up to ' if seeds > 1 else ''}{seeds} seed{'s' if seeds > 1 else ''}" \
+                if trials is not None else "trials not known"
+            parts.append(f"tune run {run_id}: {text}" + (f" ({int(trainings)} trainings)" if trainings else ""))
         out[system] = "; ".join(parts)
     return out
 

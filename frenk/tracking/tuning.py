@@ -20,6 +20,8 @@ from .results import epoch_logger, log_figure
 from .runs import frenk_tags, inherited_tags, log_params, step_run
 
 BEST_PARAMS = "best_params.json"
+#: a trial run's metric of one seed (its step is the seed); ``objective`` is their mean
+SEED_METRIC = "seed_objective"
 
 
 class TrialRuns(TrialListener):
@@ -30,21 +32,29 @@ class TrialRuns(TrialListener):
         self.run_name = run_name
         self._context: contextlib.AbstractContextManager | None = None
         self.run_ids: dict[int, str] = {}
+        self._seeds: list[int] = []
 
     def on_trial_start(self, number: int, params: dict) -> None:
         tags = {**inherited_tags(exclude=(Tag.BEST_TRIAL,)), **frenk_tags(step="tune-trial", trial=number)}
         self._context = step_run(self.run_name.format(trial=number), tags, nested=True)
         run = self._context.__enter__()
         self.run_ids[number] = run.info.run_id
+        self._seeds = []
         log_params(params)
 
     def on_epoch(self, epoch: int, metrics: dict[str, float]) -> None:
         epoch_logger(epoch, metrics)
 
+    def on_seed(self, seed: int, value: float) -> None:
+        """Each seed's value as the step metric ``seed_objective`` (step: the seed)."""
+        self._seeds.append(seed)
+        mlflow.log_metric(SEED_METRIC, value, step=seed)
+
     def on_trial_end(self, number: int, state: str, value: float | None, duplicate_of: int | None) -> None:
         if self._context is None:
             return
-        tags = frenk_tags(trial_state=state, duplicate_of=duplicate_of)
+        tags = frenk_tags(trial_state=state, duplicate_of=duplicate_of,
+                          seeds=",".join(map(str, self._seeds)) if self._seeds else None)
         mlflow.set_tags(tags)
         if value is not None:
             mlflow.log_metric("objective", value)
@@ -57,15 +67,19 @@ class TrialRuns(TrialListener):
 
 def log_search(result: SearchResult, figures: dict, study_tags: dict[str, str]) -> None:
     """The parent run's summary of the study as it stands after this invocation."""
-    mlflow.set_tags({**study_tags, **frenk_tags(best_trial=result.best_trial)})
-    metrics: dict[str, float] = {"new_trials": result.new_trials, "trials": len(result.table)}
+    mlflow.set_tags({**study_tags, **frenk_tags(best_trial=result.best_trial, seeds=",".join(map(str, result.seeds)),
+                                                tied_trials=",".join(map(str, result.tied)) or None)})
+    metrics: dict[str, float] = {"new_trials": result.new_trials, "trials": len(result.table),
+                                 "new_trainings": result.new_trainings, "trainings": result.trainings,
+                                 "budget_trainings": result.budget[1]}
     if result.best_value is not None:
         metrics[f"best_{result.metric}"] = result.best_value
     mlflow.log_metrics(metrics)
     if result.best_params:
         log_params({f"best.{k}": v for k, v in result.best_params.items()})
     mlflow.log_dict({"study": result.study, "metric": result.metric, "value": result.best_value,
-                     "trial": result.best_trial, "params": result.best_params}, BEST_PARAMS)
+                     "trial": result.best_trial, "params": result.best_params, "seeds": result.seeds,
+                     "tied_trials": result.tied}, BEST_PARAMS)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "trials.csv"
         result.table.to_csv(path, index=False)
@@ -93,6 +107,15 @@ def best_params_of_run(run_id: str) -> dict:
     if not values:
         raise TrackingError(f"params={run_id}: the tune run found no best parameters (no trial finished)")
     return values
+
+
+def tuning_seeds_of_run(run_id: str) -> tuple[list[int], bool]:
+    """The seeds a tune run's trials trained, and whether the run records them (its tag
+    ``frenk.seeds``); a tune run logged before seeds were raced trained its ``seed`` parameter."""
+    run = mlflow.get_run(run_id)
+    recorded = run.data.tags.get(Tag.SEEDS)
+    listed = recorded if recorded is not None else run.data.params.get("seed", "")
+    return [int(float(s)) for s in listed.split(",") if s.strip()], recorded is not None
 
 
 def tuned_model(run_id: str) -> str | None:

@@ -4,8 +4,9 @@ to the pruner, and never trains a configuration the study has already evaluated.
 
 The budget (``trials``) counts the study's trials across all workers and invocations, so a
 finished grid adds no trial when run again, and two workers on one storage divide the grid
-(Optuna's grid sampler gives trial number k the k-th grid point). Tracking follows through
-:class:`TrialListener` hooks.
+(Optuna's grid sampler gives trial number k the k-th grid point). Each trial trains the study's
+tuning seeds in turn, raced (:mod:`.racing`): its value is the mean over the seeds it trained.
+Tracking follows through :class:`TrialListener` hooks.
 """
 
 from __future__ import annotations
@@ -17,15 +18,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import optuna
 import pandas as pd
 from optuna.trial import TrialState
 
-from ..core.choices import TUNE_METRICS
-from ..core.errors import MAX_TRIALS, check_limit
+from ..core.choices import RACE_ALPHA, STEP_STRIDE, TIED_ALPHA, TUNE_METRICS
+from ..core.errors import MAX_TRIALS, ConfigError, check_limit
 from ..core.names import Attr, Metric
 from ..data import PreparedData, without_test
 from ..training import ModelSpec, fit, settings_for
+from .racing import clearly_worse, pooled_spread
 from .space import SearchSpace
 from .study import (
     choose_pruner,
@@ -34,6 +37,7 @@ from .study import (
     open_storage,
     open_study,
     sampler_name,
+    study_seeds,
     worker_id,
 )
 
@@ -52,6 +56,9 @@ class SearchPlan:
     sampler: str = "auto"
     pruner: str = "auto"
     trials: int = 0  # the study's total budget; 0: the grid's size (20 for other samplers)
+    seeds: int = 1  # seeds per configuration, at most (raced)
+    race: bool = True  # prune a configuration once it is clearly worse than the incumbent
+    race_alpha: float = RACE_ALPHA  # the racing rule's one-sided level
     timeout: float = 0  # seconds for this invocation; 0: none
     seed: int = 42
     study: str = ""
@@ -68,6 +75,9 @@ class SearchPlan:
                         "points; its size", self.space.grid_size, MAX_TRIALS, "trials (give fewer values, or "
                         "sampler=tpe or random with trials=N)")
         check_limit("trials", budget(self, name), MAX_TRIALS, "trials")
+        if self.seeds < 1:
+            raise ConfigError(f"seeds={self.seeds}: each configuration needs at least one seed")
+        check_limit("trials x seeds", budget(self, name) * self.seeds, MAX_TRIALS, "trainings")
 
 
 class TrialListener:
@@ -79,8 +89,11 @@ class TrialListener:
     def on_epoch(self, epoch: int, metrics: dict[str, float]) -> None:
         """Validation metrics after an epoch of the current trial."""
 
+    def on_seed(self, seed: int, value: float) -> None:
+        """The current trial's validation metric on one of the study's seeds (after its training)."""
+
     def on_trial_end(self, number: int, state: str, value: float | None, duplicate_of: int | None) -> None:
-        """``state``: complete, pruned, failed or duplicate."""
+        """``state``: complete, pruned, failed or duplicate; ``value``: the mean over its seeds."""
 
 
 @dataclass
@@ -95,6 +108,15 @@ class SearchResult:
     best_trial: int | None
     table: pd.DataFrame  # every trial, best first
     failed_orphans: list[int] = field(default_factory=list)
+    #: the study's tuning seeds (each configuration gets them in turn, raced)
+    seeds: list[int] = field(default_factory=list)
+    #: (trials, trainings): the study's budget, known before it starts (trainings: trials x seeds, at most)
+    budget: tuple[int, int] = (0, 0)
+    #: trainings of this invocation, and of the whole study so far
+    new_trainings: int = 0
+    trainings: int = 0
+    #: the finished trials the seeds cannot tell from the best (the best among them)
+    tied: list[int] = field(default_factory=list)
 
 
 def budget(plan: SearchPlan, sampler: str) -> int:
@@ -139,28 +161,64 @@ def _retry_failed(study: optuna.Study) -> int:
     return queued
 
 
+def _race_state(study: optuna.Study, number: int, maximize: bool):
+    """The incumbent (the finished trial with the best mean over its seeds, or None) and the
+    study's pooled seed spread, other than trial ``number``."""
+    raced = [t for t in study.get_trials(deepcopy=False) if t.number != number and t.user_attrs.get(Attr.SEED_VALUES)]
+    spread = pooled_spread(list(t.user_attrs[Attr.SEED_VALUES].values()) for t in raced)
+    complete = [t for t in raced if t.state == TrialState.COMPLETE]
+    sign = 1 if maximize else -1
+    best = max(complete, key=lambda t: sign * np.mean(list(t.user_attrs[Attr.SEED_VALUES].values())), default=None)
+    return best, spread
+
+
 class _Objective:
     def __init__(self, spec: ModelSpec, data: PreparedData, plan: SearchPlan, work_root: Path, listeners,
-                 limit: int):
+                 limit: int, seeds: list[int]):
         self.spec, self.data, self.plan = spec, without_test(data), plan
-        self.work_root, self.listeners, self.limit = work_root, listeners, limit
+        self.work_root, self.listeners, self.limit, self.seeds = work_root, listeners, limit, seeds
+        self.maximize = TUNE_METRICS[plan.metric] == "maximize"
         self.surplus = False  # whether the last trial found the budget spent by other workers
+        self.trainings = 0  # trainings this process ran
+        self.values: dict[str, float] = {}  # the current trial's value per seed
 
-    def _train(self, trial: optuna.Trial, params: dict) -> float:
+    def _train(self, trial: optuna.Trial, params: dict, seed: int, index: int) -> float:
         def report(epoch: int, metrics: dict[str, float]) -> None:
+            step = index * STEP_STRIDE + epoch
             for listener in self.listeners:
-                listener.on_epoch(epoch, metrics)
+                listener.on_epoch(step, metrics)
             if self.plan.metric in metrics:
-                trial.report(metrics[self.plan.metric], epoch)
+                trial.report(metrics[self.plan.metric], step)
                 if trial.should_prune():
-                    raise optuna.TrialPruned(f"pruned after epoch {epoch}")
+                    raise optuna.TrialPruned(f"pruned after epoch {epoch} of seed {seed}")
 
-        settings = settings_for(self.spec, **{"seed": self.plan.seed, **self.plan.fixed, **params})
+        settings = settings_for(self.spec, **{**self.plan.fixed, **params, "seed": seed})
         work = Path(tempfile.mkdtemp(prefix=f"trial-{trial.number}-", dir=self.work_root))
         try:
+            self.trainings += 1
             return fit(self.spec, self.data, settings, work, [report], final=False).validation[self.plan.metric]
         finally:
             shutil.rmtree(work, ignore_errors=True)
+
+    def _train_seeds(self, trial: optuna.Trial, params: dict) -> float:
+        """The mean over the study's seeds, raced: pruned as soon as it is clearly worse than the
+        incumbent. A retried trial keeps the seeds its failed trial finished."""
+        retry_of = trial.user_attrs.get(Attr.RETRY_OF)
+        values = self.values = {}
+        if retry_of is not None:
+            values.update(trial.study.trials[retry_of].user_attrs.get(Attr.SEED_VALUES) or {})
+        for index, seed in enumerate(self.seeds):
+            if str(seed) not in values:
+                values[str(seed)] = self._train(trial, params, seed, index)
+                trial.set_user_attr(Attr.SEED_VALUES, values)
+            for listener in self.listeners:
+                listener.on_seed(seed, values[str(seed)])
+            if index + 1 < len(self.seeds) and self.plan.race:
+                incumbent, spread = _race_state(trial.study, trial.number, self.maximize)
+                if incumbent is not None and clearly_worse(list(values.values()), list(
+                        incumbent.user_attrs[Attr.SEED_VALUES].values()), spread, self.maximize, self.plan.race_alpha):
+                    raise optuna.TrialPruned(f"clearly worse than trial {incumbent.number} after {index + 1} seed(s)")
+        return float(np.mean(list(values.values())))
 
     def __call__(self, trial: optuna.Trial) -> float:
         # two workers that read the count at once both create a trial: the later one trains nothing
@@ -169,6 +227,7 @@ class _Objective:
             trial.set_user_attr(Attr.SURPLUS, True)
             raise optuna.TrialPruned("the budget was spent by other workers")
         params = self.plan.space.suggest(trial)
+        self.values = {}
         trial.set_user_attr(Attr.WORKER, worker_id())
         for listener in self.listeners:
             listener.on_trial_start(trial.number, params)
@@ -182,25 +241,46 @@ class _Objective:
                     raise optuna.TrialPruned(f"same configuration as trial {earlier.number}, which was pruned")
                 value = earlier.value
             else:
-                value = self._train(trial, params)
+                value = self._train_seeds(trial, params)
                 state = "complete"
             return value
         except optuna.TrialPruned:
             state = "duplicate" if duplicate is not None else "pruned"
+            if duplicate is None and self.values:  # the mean over the seeds it trained
+                value = float(np.mean(list(self.values.values())))
             raise
         finally:
             for listener in self.listeners:
                 listener.on_trial_end(trial.number, state, value, duplicate)
 
 
-def _table(study: optuna.Study, metric: str) -> pd.DataFrame:
+def _seed_values(trial: optuna.trial.FrozenTrial) -> list[float]:
+    return [float(v) for v in (trial.user_attrs.get(Attr.SEED_VALUES) or {}).values()]
+
+
+def tied_with_best(study: optuna.Study, best: optuna.trial.FrozenTrial | None, maximize: bool,
+                   alpha: float = TIED_ALPHA) -> list[int]:
+    """The finished trials (the best among them) that are not clearly worse than the best by the
+    racing rule: the configurations its seeds cannot tell from the best."""
+    if best is None:
+        return []
+    trials = [t for t in study.get_trials(deepcopy=False) if _seed_values(t)]
+    spread = pooled_spread(_seed_values(t) for t in trials)
+    return sorted(t.number for t in trials if t.state == TrialState.COMPLETE
+                  and not clearly_worse(_seed_values(t), _seed_values(best), spread, maximize, alpha))
+
+
+def _table(study: optuna.Study, metric: str, tied: list[int]) -> pd.DataFrame:
     rows = []
     for t in study.get_trials(deepcopy=False):
         if t.user_attrs.get(Attr.SURPLUS):
             continue
-        rows.append({"trial": t.number, "state": t.state.name.lower(), metric: t.value,
-                     "duplicate_of": t.user_attrs.get(Attr.DUPLICATE_OF), **t.params,
-                     "seconds": t.duration.total_seconds() if t.duration else None})
+        values = _seed_values(t)
+        rows.append({"trial": t.number, "state": t.state.name.lower(),
+                     metric: float(np.mean(values)) if values else t.value, "seeds": len(values),
+                     "seed_sd": float(np.std(values, ddof=1)) if len(values) > 1 else None,
+                     "tied_with_best": t.number in tied, "duplicate_of": t.user_attrs.get(Attr.DUPLICATE_OF),
+                     **t.params, "seconds": t.duration.total_seconds() if t.duration else None})
     frame = pd.DataFrame(rows)
     if frame.empty:
         return frame
@@ -214,21 +294,26 @@ def search(spec: ModelSpec, data: PreparedData, plan: SearchPlan, work_root: Pat
     sampler_name, sampler = choose_sampler(plan.sampler, plan.space, plan.seed)
     pruner_name, pruner = choose_pruner(plan.pruner, sampler_name)
     study = open_study(plan.study, open_storage(plan.storage), sampler, pruner, plan.metric)
+    seeds = study_seeds(study, plan.seeds, plan.seed)
     orphans = fail_orphaned_trials(study)
     _retry_failed(study)
     limit = budget(plan, sampler_name)
     deadline = time.monotonic() + plan.timeout if plan.timeout else None
-    objective = _Objective(spec, data, plan, work_root, list(listeners), limit)
+    objective = _Objective(spec, data, plan, work_root, list(listeners), limit, seeds)
     new = 0
-    while _counted(study) < limit:
+    # a queued retry holds a place in the budget: it runs even when the budget is otherwise spent
+    while _counted(study) < limit or study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
         if deadline is not None and time.monotonic() >= deadline:
             break
         study.optimize(objective, n_trials=1)
         new += not objective.surplus
     complete = [t for t in study.get_trials(deepcopy=False) if t.state == TrialState.COMPLETE]
     best = study.best_trial if complete else None
+    tied = tied_with_best(study, best, objective.maximize)
     return study, SearchResult(
         study=plan.study, sampler=sampler_name, pruner=pruner_name, metric=plan.metric, new_trials=new,
         best_value=best.value if best else None, best_params=dict(best.params) if best else {},
-        best_trial=best.number if best else None, table=_table(study, plan.metric), failed_orphans=orphans,
+        best_trial=best.number if best else None, table=_table(study, plan.metric, tied), failed_orphans=orphans,
+        seeds=seeds, budget=(limit, limit * len(seeds)), new_trainings=objective.trainings,
+        trainings=sum(len(_seed_values(t)) for t in study.get_trials(deepcopy=False)), tied=tied,
     )

@@ -16,6 +16,7 @@ from ..core.choices import PRUNERS, SAMPLERS, TUNE_METRICS
 from ..core.errors import ConfigError, explain
 from ..core.files import process_alive
 from ..core.names import Attr
+from .racing import tuning_seeds
 from .space import SearchSpace
 
 log = logging.getLogger(__name__)
@@ -145,8 +146,29 @@ def choose_pruner(name: str, sampler: str):
     return name, optuna.pruners.NopPruner()
 
 
-def default_study_name(model: str, lang: str, labels: str, space: SearchSpace) -> str:
-    return f"{Path(model).name}-{lang}-{labels}-{space.digest}"
+def default_study_name(model: str, lang: str, labels: str, space: SearchSpace, seeds: int = 1) -> str:
+    """``{model}-{lang}-{labels}-<space digest>``, with ``-s{seeds}`` when each configuration gets
+    more than one seed (a study of one seed per trial keeps the name it had before seeds were raced)."""
+    return f"{Path(model).name}-{lang}-{labels}-{space.digest}" + (f"-s{seeds}" if seeds != 1 else "")
+
+
+def study_seeds(study: optuna.Study, k: int, legacy_seed: int) -> list[int]:
+    """The study's tuning seeds, recorded on it when it is new (user attribute ``frenk.seeds``). A
+    study made before seeds were raced has trials and no record: each trial trained ``legacy_seed``
+    (tune's ``seed``), and it resumes so with one seed per configuration."""
+    recorded = study.user_attrs.get(Attr.SEEDS)
+    if recorded is None and study.get_trials(deepcopy=False):
+        recorded = [legacy_seed]
+        if k != 1:
+            raise ConfigError(f"study {study.study_name!r} trained one seed ({legacy_seed}) per trial, before seeds "
+                              f"were raced; resume it with seeds=1, or give seeds={k} another study name")
+    if recorded is None:
+        recorded = tuning_seeds(k)
+        study.set_user_attr(Attr.SEEDS, recorded)
+    if len(recorded) != k:
+        raise ConfigError(f"study {study.study_name!r} evaluates each configuration on up to {len(recorded)} seed(s), "
+                          f"not {k}; use seeds={len(recorded)} or another study name")
+    return [int(s) for s in recorded]
 
 
 def open_study(name: str, storage, sampler, pruner, metric: str) -> optuna.Study:

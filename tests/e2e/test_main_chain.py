@@ -62,8 +62,8 @@ def test_main_runs_the_chain_and_a_rerun_reuses_every_step(tmp_path):
 def test_main_with_tune_trains_the_tuned_model_with_its_best_parameters(tmp_path):
     uri = f"sqlite:///{tmp_path}/mlflow.db"
     # force: the gate never promotes a mean below the baseline's, which the tiny smoke model may have
-    params = {"lang": "hr", "data": "sample", "models": "tiny,tfidf", "repeats": 3, "tune": "true", "force": "true",
-              "output": tmp_path / "hf", "data_dir": tmp_path / "data"}
+    params = {"lang": "hr", "data": "sample", "models": "tiny,tfidf", "repeats": 3, "tune": "true", "tune_seeds": 1,
+              "force": "true", "output": tmp_path / "hf", "data_dir": tmp_path / "data"}
     proc = mlflow_run("main", params, uri, tmp_path, timeout=1500)
     assert proc.returncode == 0, proc.stderr[-4000:]
     assert "frenk: main: tune: running" in proc.stdout and "6 steps, 0 reused" in proc.stdout
@@ -74,5 +74,7 @@ def test_main_with_tune_trains_the_tuned_model_with_its_best_parameters(tmp_path
             and "frenk.repeats" in r.data.tags]
     assert tiny and tiny[0].data.tags["frenk.tune_run"] == tune_run.info.run_id
     assert tiny[0].data.params["params"] == tune_run.info.run_id
+    assert tune_run.data.params["seeds"] == "1"  # main's tune_seeds reached the study
     card = (tmp_path / "hf" / "README.md").read_text()
     assert f"tune run `{tune_run.info.run_id}`" in card
+    assert f"tiny: tune run {tune_run.info.run_id}: 9 trials x 1 seed (9 trainings); tfidf: untuned" in card

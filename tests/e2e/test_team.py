@@ -292,7 +292,7 @@ def test_two_tune_workers_share_a_postgresql_optuna_storage(team, pipeline):
     # the password of the storage only in the environment (a -P storage= with one is refused)
     env[STORAGE_ENV] = team.optuna
     cmd = [sys.executable, str(ROOT / "entrypoints" / "tune.py"), "--model", "tiny", "--data", str(pipeline),
-           "--space", str(team.work / "grid.yaml"), "--study", "shared", "--max-length", "32"]
+           "--space", str(team.work / "grid.yaml"), "--study", "shared", "--max-length", "32", "--seeds", "1"]
     workers = [subprocess.Popen(cmd, cwd=team.work, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                for _ in range(2)]
     for worker in workers:

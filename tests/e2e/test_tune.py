@@ -40,34 +40,50 @@ def _runs(uri: str, **filters) -> list:
 
 
 @pytest.mark.slow
-def test_a_grid_runs_each_point_once_and_a_rerun_adds_nothing(tmp_path):
+def test_a_grid_raced_over_three_seeds_runs_each_point_once_a_rerun_trains_nothing_and_train_takes_other_seeds(
+        tmp_path):
     (tmp_path / "grid.yaml").write_text(GRID)
     uri = f"sqlite:///{tmp_path}/mlflow.db"
     params = {"model": "tiny", "data": "sample", "space": tmp_path / "grid.yaml", "storage": tmp_path / "study.journal",
-              **FAST}
+              "seeds": 3, **FAST}
     first = mlflow_run("tune", params, uri, tmp_path)
     assert first.returncode == 0, first.stderr[-3000:]
-    assert "9 new trial(s), 9 in all (9 complete); sampler grid, pruner none" in first.stdout
+    assert "9 new trial(s), 9 in all" in first.stdout and "sampler grid, pruner none" in first.stdout
+    assert "of a budget of 9 trial(s) x 3 seed(s) = 27 at most (seeds 1000000, 1000001, 1000002)" in first.stdout
     trials = _runs(uri, **{"frenk.step": "tune-trial"})
     assert sorted(int(r.data.tags["frenk.trial"]) for r in trials) == list(range(9))
-    assert {r.data.tags["frenk.trial_state"] for r in trials} == {"complete"}
+    assert {r.data.tags["frenk.trial_state"] for r in trials} <= {"complete", "pruned"}
     assert len({(r.data.params["learning_rate"], r.data.params["warmup_ratio"]) for r in trials}) == 9
+    seeds = {int(r.data.tags["frenk.trial"]): r.data.tags["frenk.seeds"] for r in trials}
+    assert set(seeds.values()) <= {"1000000", "1000000,1000001", "1000000,1000001,1000002"}
     (parent,) = _runs(uri, **{"frenk.step": "tune"})
     assert parent.data.tags["frenk.sampler"] == "grid" and parent.data.tags["frenk.study"].startswith("tiny-hr-binary-")
+    assert parent.data.tags["frenk.seeds"] == "1000000,1000001,1000002"
+    assert seeds[int(parent.data.tags["frenk.best_trial"])] == "1000000,1000001,1000002"  # the best has every seed
     assert all(r.data.tags["mlflow.parentRunId"] == parent.info.run_id for r in trials)
     history = mlflow.MlflowClient().get_metric_history(trials[0].info.run_id, "val/macro_f1")
-    assert [m.step for m in history] == [1]  # the per-epoch curve of the trial
+    assert [m.step for m in history] == [1000 * i + 1 for i in range(len(seeds[int(trials[0].data.tags["frenk.trial"])].split(",")))]
     artifacts = {a.path for a in mlflow.MlflowClient().list_artifacts(parent.info.run_id)}
     assert {"best_params.json", "trials.csv", "plots"} <= artifacts
     best = json.loads(Path(mlflow.artifacts.download_artifacts(run_id=parent.info.run_id, artifact_path="best_params.json",
                                                                dst_path=str(tmp_path / "dl"))).read_text())
-    assert parent.data.tags["frenk.best_trial"] == str(best["trial"])
+    assert parent.data.tags["frenk.best_trial"] == str(best["trial"]) and best["seeds"] == [1000000, 1000001, 1000002]
     best_line = next(line for line in first.stdout.splitlines() if line.startswith("best val_macro_f1"))
+    assert "over 3 seeds" in best_line
+    trainings = parent.data.metrics["trainings"]
 
     again = mlflow_run("tune", params, uri, tmp_path)
     assert again.returncode == 0, again.stderr[-3000:]
     assert "0 new trial(s), 9 in all" in again.stdout and best_line in again.stdout
+    assert f"trainings: 0 new, {int(trainings)} in all" in again.stdout
     assert len(_runs(uri, **{"frenk.step": "tune-trial"})) == 9
+
+    trained = mlflow_run("train", {"model": "tiny", "data": "sample", "params": parent.info.run_id, "repeats": 3,
+                                   **FAST}, uri, tmp_path)
+    assert trained.returncode == 0, trained.stderr[-3000:]
+    runs = _runs(uri, **{"frenk.step": "train", "frenk.tune_run": parent.info.run_id})
+    trained_seeds = {int(r.data.tags["frenk.seed"]) for r in runs if "frenk.seed" in r.data.tags}
+    assert trained_seeds == {42, 43, 44} and not trained_seeds & {1000000, 1000001, 1000002}
 
 
 @pytest.mark.slow
@@ -76,7 +92,7 @@ def test_tpe_with_the_median_pruner_prunes_and_train_takes_the_best_parameters(m
 
     (tmp_path / "range.yaml").write_text("learning_rate: {low: 1.0e-6, high: 1.0e-2, log: true}\nepochs: [3]\n")
     outcome = tune(TuneConfig(model="tiny", data=str(prepared_sample), space=str(tmp_path / "range.yaml"), trials=6,
-                              storage=str(tmp_path / "j.journal"), **FAST))
+                              seeds=1, storage=str(tmp_path / "j.journal"), **FAST))
     assert outcome.result.sampler == "tpe" and outcome.result.pruner == "median"
     states = {r.data.tags["frenk.trial_state"] for r in _runs(mlflow_store, **{"frenk.step": "tune-trial"})}
     assert "pruned" in states and "complete" in states
@@ -111,7 +127,7 @@ def test_tuning_never_reads_the_test_split(prepared_sample, tmp_path):
 def _tune_process(tmp_path: Path, uri: str, study: str, space: Path, journal: Path) -> subprocess.Popen:
     env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "TMPDIR": str(tmp_path / "tmp"), "PYTHONUNBUFFERED": "1"}
     cmd = [sys.executable, str(ROOT / "entrypoints" / "tune.py"), "--model", "tiny", "--data", "sample",
-           "--space", str(space), "--storage", str(journal), "--study", study, "--max-length", "32"]
+           "--space", str(space), "--storage", str(journal), "--study", study, "--max-length", "32", "--seeds", "1"]
     return subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
