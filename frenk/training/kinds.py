@@ -97,10 +97,20 @@ def _fit_transformer(spec, data, settings, work_dir, listeners, final) -> TrainR
 
 
 def _fit_tiny(spec, data, settings, work_dir, listeners, final) -> TrainResult:
+    """On one CPU thread: its matrices (32 wide) gain little from more (two threads are 12-28%
+    faster on an idle 2-core machine) and lose much when the cores are busy (2-7 times slower with
+    two other busy processes: tests, a server, a second tune worker; bench/results/tiny_threads.md)."""
+    import torch
+
     id2label = scheme(data.manifest["parameters"]["labels"]).id2label
     texts = data.splits["train"]["text"].tolist()
-    source = str(build_tiny(texts, id2label, work_dir / "base", seed=settings.seed))
-    return _transformer_engine(source, data, settings, work_dir, listeners, final)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        source = str(build_tiny(texts, id2label, work_dir / "base", seed=settings.seed))
+        return _transformer_engine(source, data, settings, work_dir, listeners, final)
+    finally:
+        torch.set_num_threads(threads)
 
 
 def _fit_tfidf(spec, data, settings, work_dir, listeners, final) -> TrainResult:
