@@ -258,6 +258,14 @@ def _seed_values(trial: optuna.trial.FrozenTrial) -> list[float]:
     return [float(v) for v in (trial.user_attrs.get(Attr.SEED_VALUES) or {}).values()]
 
 
+def _trainings(study: optuna.Study) -> int:
+    """The trainings the study spent: each trial's seeds, a failed trial's counted once with its retry
+    (which keeps the seeds it finished)."""
+    trials = study.get_trials(deepcopy=False)
+    retried = {t.user_attrs.get(Attr.RETRY_OF) for t in trials}
+    return sum(len(_seed_values(t)) for t in trials if t.number not in retried)
+
+
 def tied_with_best(study: optuna.Study, best: optuna.trial.FrozenTrial | None, maximize: bool,
                    alpha: float = TIED_ALPHA) -> list[int]:
     """The finished trials (the best among them) that are not clearly worse than the best by the
@@ -315,5 +323,5 @@ def search(spec: ModelSpec, data: PreparedData, plan: SearchPlan, work_root: Pat
         best_value=best.value if best else None, best_params=dict(best.params) if best else {},
         best_trial=best.number if best else None, table=_table(study, plan.metric, tied), failed_orphans=orphans,
         seeds=seeds, budget=(limit, limit * len(seeds)), new_trainings=objective.trainings,
-        trainings=sum(len(_seed_values(t)) for t in study.get_trials(deepcopy=False)), tied=tied,
+        trainings=_trainings(study), tied=tied,
     )

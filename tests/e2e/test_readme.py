@@ -57,3 +57,9 @@ def test_the_readme_run_block_works_top_to_bottom(tmp_path):
     assert described and all(r.data.tags.get("mlflow.note.content") for r in described)
     assert "compare-hr-binary" in {r.info.run_name for r in runs}
     assert client.get_model_version_by_alias("frenk-hr", "baseline").tags["frenk.model"] == "tfidf"
+    # the bundled 3 x 3 grid, each configuration raced over up to 3 tuning seeds; the best has all 3
+    trials = [r for r in runs if r.data.tags.get("frenk.step") == "tune-trial"]
+    assert len(trials) == 9 and all(r.data.tags.get("frenk.seeds", "").startswith("1000000") for r in trials)
+    (tune_run,) = [r for r in runs if r.data.tags.get("frenk.step") == "tune"]
+    best = next(r for r in trials if r.data.tags["frenk.trial"] == tune_run.data.tags["frenk.best_trial"])
+    assert best.data.tags["frenk.seeds"] == "1000000,1000001,1000002"

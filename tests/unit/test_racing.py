@@ -156,7 +156,7 @@ def test_a_retried_trial_keeps_the_seeds_its_failed_trial_finished(tmp_path, dat
     _, result = _study(tmp_path, data, truth, seeds=3, trials=1)
     retried = truth.trained[len(first):]
     assert [s for *_, s in retried] == tuning_seeds(3)[1:]  # the finished seed is not trained again
-    assert result.table.iloc[0]["seeds"] == 3
+    assert result.table.iloc[0]["seeds"] == 3 and result.trainings == 3  # the finished seed counted once
 
 
 @pytest.mark.slow
