@@ -99,7 +99,7 @@ def _fit_transformer(spec, data, settings, work_dir, listeners, final) -> TrainR
 def _fit_tiny(spec, data, settings, work_dir, listeners, final) -> TrainResult:
     id2label = scheme(data.manifest["parameters"]["labels"]).id2label
     texts = data.splits["train"]["text"].tolist()
-    source = str(build_tiny(texts, id2label, work_dir / "base", seed=settings.seed))
+    source = str(build_tiny(texts, id2label, work_dir / "base", seed=settings.sources.init))
     return _transformer_engine(source, data, settings, work_dir, listeners, final)
 
 
