@@ -142,25 +142,21 @@ def fit_seeds(spec: ModelSpec, data: PreparedData, settings: TrainSettings, seed
               keep: str = "best", listeners: Iterable[TrainListener | EpochListener] = (),
               finished: Sequence[SeedResult] = (), parallel: int | str = 1,
               sources: Mapping[int, SeedSources] | None = None) -> SeedsResult:
-    """Train ``spec`` once per seed (each in ``work_root/seed-<n>``).
+    """Train ``spec`` once per seed (each in ``work_root/seed-<n>``), each with its init and data
+    seeds from ``sources`` (:func:`.seeds.seed_sources`; a seed without an entry: itself for both).
 
-    ``sources``: each seed's init and data seeds (:func:`.seeds.seed_sources`); a seed without an
-    entry uses itself for both.
+    ``keep``: ``best`` keeps the best seed's weights on disk (only the best so far is ever there, so the
+    disk holds one model); ``all`` asks the listeners to store every seed's weights as it ends; ``none``.
 
-    ``keep``: ``best`` keeps the best seed's weights on disk (only the best so far is ever
-    there, so the disk holds one model); ``all`` asks the listeners to store every seed's
-    weights as soon as it ends; ``none`` keeps none.
+    ``finished``: seeds an interrupted training of the same configuration finished (a rerun continues
+    with the missing seeds only); they count for the best seed and the summary, and the best of them
+    has its weights in its ``result.model_dir`` (see :class:`FinishedSeeds`).
 
-    ``finished``: seeds an interrupted training of the same configuration finished (a rerun
-    continues with the missing seeds only); they count for the best seed and the summary, and
-    the best of them has its weights in its ``result.model_dir`` (see :class:`FinishedSeeds`).
-
-    ``parallel``: seeds trained at once, each in a process of its own (the listeners hear of a
-    seed, its epochs included, when it ends, in seed order; the results are those of training it
-    alone). ``auto``: one after another on a CPU (the cores are shared anyway); on a GPU the
-    first seed alone, then as many at once as its measured peak memory fits in the free memory,
-    each with the first seed's per-device batch (with several GPUs: one after another, each seed
-    on all of them).
+    ``parallel``: seeds trained at once, each in a process of its own (the listeners hear of a seed, its
+    epochs included, when it ends, in seed order; the results are those of training it alone). ``auto``:
+    one after another on a CPU (the cores are shared anyway); on a GPU the first seed alone, then as many
+    at once as its measured peak memory fits in the free memory, each with the first seed's per-device
+    batch (with several GPUs: one after another, each seed on all of them).
     """
     if keep not in KEEP_CHOICES:
         raise ValueError(f"keep must be one of {KEEP_CHOICES}, not {keep!r}")
@@ -177,8 +173,7 @@ def fit_seeds(spec: ModelSpec, data: PreparedData, settings: TrainSettings, seed
 
     def fit_here(seed: int) -> None:
         raise_if_stop_requested()
-        work = work_root / f"seed-{seed}"
-        work.mkdir()
+        (work := work_root / f"seed-{seed}").mkdir()
         add_done(_fit_one(seed, listeners, store_each,
                           lambda hooks: fit(spec, data, seed_settings(settings, seed, sources), work, hooks)))
 
