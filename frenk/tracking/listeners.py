@@ -4,6 +4,7 @@ per-epoch validation curves, the results and, when asked, the weights."""
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import mlflow
@@ -33,7 +34,7 @@ class SeedRuns(TrainListener):
     else into the active run itself. :meth:`outcome` tells each seed's run id and logged model URI."""
 
     def __init__(self, data: PreparedData, params: dict, run_name: str, nested: bool,
-                 sources: dict[int, tuple[int, int]] | None = None):
+                 sources: Mapping[int, tuple[int, int]] | None = None):
         self.data, self.params, self.run_name, self.nested = data, params, run_name, nested
         #: each seed's init and data seeds (a seed without an entry: itself for both)
         self.sources = {seed: tuple(pair) for seed, pair in (sources or {}).items()}

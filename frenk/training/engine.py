@@ -130,7 +130,7 @@ def seeded_trainer_class():
         def _get_train_sampler(self, train_dataset=None):
             sampler = super()._get_train_sampler(train_dataset)
             if isinstance(sampler, LengthGroupedSampler):  # its own generator: a new order each epoch, of the data seed
-                sampler.generator = torch.Generator().manual_seed(self.args.data_seed)
+                sampler.generator = torch.Generator().manual_seed(int(self.args.data_seed or 0))
             return sampler
 
     return SeededTrainer
