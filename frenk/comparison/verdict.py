@@ -237,7 +237,6 @@ def validation_choice(by_val: dict[str, Descriptive], comparisons: list[PairResu
     )
 
 
-
 def variance_split_text(system: str, split: VarianceSplit) -> str:
     """One system's variance split in one line."""
     where = f"{system} ({split.n_init} init seeds x {split.n_data} data seeds, {split.metric})"

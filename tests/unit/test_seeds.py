@@ -72,3 +72,15 @@ def test_a_stopped_training_is_resumed_only_by_the_same_vary():
         return train_digest(used_params(cfg, (), TrainSettings(epochs=1, learning_rate=1e-3, batch_size=8)))
 
     assert len({digest(v) for v in ("both", "init", "data", "cross")}) == 4
+
+
+def test_a_recovery_keeps_each_seeds_sources():
+    """The seeds' runs logged after an outage (frenk-recover) carry the same tags: the sources are
+    in the listener's state; a recovery folder written before them reads as one seed each."""
+    from frenk.tracking.listeners import SeedRuns
+
+    runs = SeedRuns(None, {}, "tiny-hr-s{seed}", True, seed_sources(42, 4, "cross"))  # type: ignore[arg-type]
+    again = SeedRuns.from_state(None, runs.state())  # type: ignore[arg-type]
+    assert again.sources == {42: (42, 42), 43: (42, 43), 44: (43, 42), 45: (43, 43)}
+    older = {k: v for k, v in runs.state().items() if k != "sources"}
+    assert SeedRuns.from_state(None, older).sources == {}  # type: ignore[arg-type]
