@@ -22,12 +22,14 @@ from .core.choices import (
     SCHEMES,
     TUNABLE,
     TUNING_SEEDS,
+    VARY,
 )
 from .core.errors import MAX_EPOCHS, ConfigError, check_limit
 from .core.fields import option
 from .core.names import Metric, Tag, search_tag
 from .core.secret_params import refuse_credentials
 from .data import PreprocessOptions
+from .training.seeds import cross_size
 from .training.settings import parse_parallel
 
 
@@ -127,6 +129,9 @@ class TrainConfig(ModelDataConfig):
     max_length: int = option(128, "truncate comments to this many tokens (padding is per batch)")
     seed: int = option(42, "seed of the first run; repeats use seed, seed+1, ...")
     repeats: int = option(1, "number of seeds; >1 makes child runs of one parent run")
+    vary: str = option("both", "which source of randomness the repeats vary: both (repeat r: seed + r for the "
+                               "initialisation and the data order), init (the data seed stays seed), data (the init "
+                               "seed stays seed) or cross (repeats = k * k: k init seeds x k data seeds)", VARY)
     group: str = option("", f"comparison group tag {Tag.GROUP} (empty: {{lang}}-{{labels}})")
     register: str = option("frenk-{lang}", "registered model name (empty: do not register)")
     precision: str = option("auto", "auto (bf16/fp16 on a GPU that has it, fp32 on CPU), fp32, fp16 or bf16",
@@ -167,6 +172,7 @@ class TrainConfig(ModelDataConfig):
         self._apply_args()
         if self.repeats < 1:
             raise ConfigError(f"repeats={self.repeats}: must be at least 1")
+        self._check_vary()
         if self.max_length < 8:
             raise ConfigError(f"max_length={self.max_length}: must be at least 8")
         if min(self.epochs, self.learning_rate, self.batch_size, self.device_batch_size, self.weight_decay) < 0:
@@ -180,6 +186,15 @@ class TrainConfig(ModelDataConfig):
         self.register = self.register.replace("{lang}", self.lang)
         if self.register:
             check_model_name("register", self.register)
+
+    def _check_vary(self) -> None:
+        if self.vary not in VARY:
+            raise ConfigError(f"vary={self.vary!r}: use one of {', '.join(VARY)}")
+        if self.vary == "cross":
+            cross_size(self.repeats)
+        if self.vary != "both" and self.engine == "simpletransformers":
+            raise ConfigError(f"vary={self.vary}: simpletransformers has one seed (manual_seed) for the "
+                              "initialisation and the data order; use engine=frenk to vary them apart")
 
     def _apply_args(self) -> None:
         for key, value in self._args.items():

@@ -17,6 +17,7 @@ from .design import compare_pair, degenerate_runs, descriptive, example_view, fo
 from .interval import plan
 from .model import ComparisonReport, Descriptive, Friedman, PairResult
 from .selection import CompareOptions, RunRecord, check_comparable, metric_value, validation_key
+from .variance_split import VarianceSplit, variance_split
 from .verdict import (
     PROTOCOL,
     constant_score_warning,
@@ -120,6 +121,20 @@ def _compare_metric(out: _Metrics, samples: dict[str, list[RunRecord]], systems:
             out.warnings.append(no_friedman_warning(metric))
 
 
+def _variance_splits(samples: dict[str, list[RunRecord]], systems: list[str], metric: str) -> dict[str, VarianceSplit]:
+    """The systems whose runs cross init seeds with data seeds, and how much of their spread on
+    ``metric`` each source explains."""
+    out = {}
+    for s in systems:
+        scores: dict[tuple[str, str], list[float]] = {}
+        for r in samples[s]:
+            if r.seed_key is not None:
+                scores.setdefault(r.seed_key, []).append(metric_value(r.metrics, metric))
+        if (split := variance_split(scores, metric)) is not None:
+            out[s] = split
+    return out
+
+
 def build_report(
     records: list[RunRecord],
     opts: CompareOptions,
@@ -159,4 +174,5 @@ def build_report(
         validation_choice=validation_choice(out.validation.get(primary, {}), out.comparisons, primary),
         pairing=opts.pairing, min_difference=opts.min_difference, look=opts.look,
         alpha_used=None if opts.look is None else opts.alpha_used, degenerate=degenerate,
+        variance_splits=_variance_splits(samples, systems, primary),
     )

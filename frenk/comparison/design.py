@@ -26,10 +26,10 @@ PRIMARY_REASON = "{} runs: the pre-specified primary test (the others are second
 
 
 def _pairs(a: list[RunRecord], b: list[RunRecord]) -> list[tuple[RunRecord, RunRecord]]:
-    """Runs of two systems that share seed and data digest (same data, same seed)."""
-    index: dict[tuple[str | None, str | None], RunRecord] = {(r.seed, r.data_digest): r for r in b
-                                                             if r.seed is not None}
-    return [(r, index[(r.seed, r.data_digest)]) for r in a if (r.seed, r.data_digest) in index]
+    """Runs of two systems that share their seeds and data digest (same data, the same init seed and
+    data seed; a run logged before the two were separated used its one seed for both)."""
+    index: dict[tuple, RunRecord] = {(r.seed_key, r.data_digest): r for r in b if r.seed_key is not None}
+    return [(r, index[(r.seed_key, r.data_digest)]) for r in a if (r.seed_key, r.data_digest) in index]
 
 
 def _min_n_for(test: str, alpha: float) -> int:
@@ -109,7 +109,8 @@ def _effect(xa: np.ndarray, xb: np.ndarray, paired: bool, aso_confidence: float)
 
 def _pairing_text(paired: bool, pairing: str) -> str:
     if paired:
-        return f"same {Tag.SEED} and {Tag.DATA_DIGEST} (pairing=seed declared)"
+        return (f"same {Tag.INIT_SEED} and {Tag.DATA_SEED} (else {Tag.SEED}) and {Tag.DATA_DIGEST} "
+                "(pairing=seed declared)")
     if pairing == "seed":
         return "pairing=seed declared, but fewer than 2 runs share seed and data digest: independent samples"
     return "pairing=none: every run of each system, as independent samples"
@@ -220,11 +221,11 @@ def example_view(a: str, b: str, preds: dict[str, pd.DataFrame], best: dict[str,
 
 def friedman(samples: dict[str, list[RunRecord]], systems: list[str], metric: str, alpha: float) -> Friedman | None:
     """Friedman test over the seeds that all systems share (at least 5), else None."""
-    common = set.intersection(*({(r.seed, r.data_digest) for r in samples[s]} for s in systems))
+    common = set.intersection(*({(r.seed_key, r.data_digest) for r in samples[s]} for s in systems))
     if len(common) < 5:
         return None
     keys = sorted(common, key=str)
-    scores = {s: [next(metric_value(r.metrics, metric) for r in samples[s] if (r.seed, r.data_digest) == k)
+    scores = {s: [next(metric_value(r.metrics, metric) for r in samples[s] if (r.seed_key, r.data_digest) == k)
                   for k in keys] for s in systems}
     return Friedman(**asdict(stats.friedman(scores, alpha)), n=len(keys))
 

@@ -16,6 +16,7 @@ from .interval import Plan
 from .parts import Effect, ExampleView, FoldView, Normality, Power, ReportedTest, Verdict
 from .selection import Skipped
 from .twolevel import TwoLevelResult
+from .variance_split import VarianceSplit
 
 #: the layout of report.json that :meth:`ComparisonReport.to_dict` writes; reports without
 #: ``"version"`` are layout 1 (the same keys, some missing in the oldest)
@@ -208,6 +209,9 @@ class ComparisonReport:
     degenerate: dict[str, list[str]] = field(default_factory=dict)
     #: each system's tuning budget in words (empty in a report from before it)
     tuning: dict[str, str] = field(default_factory=dict)
+    #: by system, how much of its spread on the deciding metric its init seeds and its data seeds
+    #: explain, where its runs cross the two (empty: no system did, or a report from before it)
+    variance_splits: dict[str, VarianceSplit] = field(default_factory=dict)
 
     @property
     def decision_alpha(self) -> float:
@@ -248,6 +252,8 @@ class ComparisonReport:
             d["validation_choice"] = self.validation_choice.to_dict()
         if self.selection is not None:
             d["selection"] = self.selection
+        if self.variance_splits:  # only where a system crossed its seeds: the layout of every other report is kept
+            d["variance_splits"] = {s: v.to_dict() for s, v in self.variance_splits.items()}
         return {**d, "pairing": self.pairing, "min_difference": self.min_difference, "look": self.look,
                 "alpha_used": self.alpha_used, "decisions": self.decisions, "degenerate": self.degenerate,
                 "tuning": self.tuning,
@@ -273,4 +279,5 @@ class ComparisonReport:
             d.get("best_system"), d.get("summary", ""), ValidationChoice.from_dict(choice) if choice else None,
             d.get("selection"), pairing, d.get("min_difference", 0.0), d.get("look"), d.get("alpha_used"),
             d.get("decisions", {}), d.get("degenerate", {}), d.get("tuning", {}),
+            {s: VarianceSplit.from_dict(v) for s, v in (d.get("variance_splits") or {}).items()},
         )

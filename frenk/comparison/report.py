@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from .model import ComparisonReport, PairResult
-from .verdict import PROTOCOL, fmt
+from .verdict import PROTOCOL, fmt, variance_split_text
 
 
 def _header(report: ComparisonReport) -> list[str]:
     """The protocol (stated before any data), then the summary line."""
     lines = ["# Model comparison", "", f"**Protocol.** {report.protocol or PROTOCOL}.", "",
              f"**{report.summary}.**", ""]
+    if report.variance_splits:
+        lines += ["**Sources of randomness** (method of moments over the crossed init and data seeds):", ""]
+        lines += [f"- {variance_split_text(s, v)}." for s, v in report.variance_splits.items()] + [""]
     choice = report.validation_choice
     if choice and choice.system:
         lines += [f"**Selection:** {choice.text}:", ""] + [f"- {v}" for v in choice.test_verdicts] + [""]

@@ -36,6 +36,24 @@ class RunRecord:
     scored_classes: tuple[str, ...] | None = None
     #: the tune run whose best parameters it trained with (None: untuned, the preset's defaults)
     tune_run: str | None = None
+    #: the seeds of its initialisation and of its data order (tags frenk.init_seed, frenk.data_seed);
+    #: None for a run logged before the two were separated, whose one seed was both
+    init_seed: str | None = None
+    data_seed: str | None = None
+
+    @property
+    def seed_key(self) -> tuple[str, str] | None:
+        """(init seed, data seed): what two runs share when they share their randomness (a run
+        without the two tags used ``seed`` for both); None when the run has no seed."""
+        if self.seed is None and (self.init_seed is None or self.data_seed is None):
+            return None
+        return (self.init_seed or str(self.seed)), (self.data_seed or str(self.seed))
+
+    @property
+    def seed_text(self) -> str:
+        """``seed 43``, with its two sources when they differ from it: ``seed 43 (init 43, data 42)``."""
+        init, data = self.seed_key or (None, None)
+        return f"seed {self.seed}" + ("" if init == data == self.seed else f" (init {init}, data {data})")
 
 
 @dataclass
@@ -114,20 +132,20 @@ def select_samples(records: list[RunRecord],
 
 
 def newest_per_seed(runs: list[RunRecord]) -> tuple[list[RunRecord], list[Skipped]]:
-    """One system's runs with one run per (seed, data digest): the newest (by start time, then
+    """One system's runs with one run per (init and data seed, data digest): the newest (by start time, then
     run id); the others as skipped, naming the run that counts instead. Order is kept."""
     newest: dict[tuple, RunRecord] = {}
     for r in runs:
-        key = (r.seed, r.data_digest)
-        if r.seed is None:
+        key = (r.seed_key, r.data_digest)
+        if r.seed_key is None:
             continue
         if key not in newest or (r.start_time or 0, r.run_id) > (newest[key].start_time or 0, newest[key].run_id):
             newest[key] = r
-    kept = [r for r in runs if r.seed is None or newest[(r.seed, r.data_digest)] is r]
+    kept = [r for r in runs if r.seed_key is None or newest[(r.seed_key, r.data_digest)] is r]
     skipped = [
-        Skipped(r.run_id, r.system, f"duplicate: seed {r.seed} on the same data as the newer run "
-                f"{newest[(r.seed, r.data_digest)].run_id}, which counts instead")
-        for r in runs if r.seed is not None and newest[(r.seed, r.data_digest)] is not r
+        Skipped(r.run_id, r.system, f"duplicate: {r.seed_text} on the same data as the newer run "
+                f"{newest[(r.seed_key, r.data_digest)].run_id}, which counts instead")
+        for r in runs if r.seed_key is not None and newest[(r.seed_key, r.data_digest)] is not r
     ]
     return kept, skipped
 

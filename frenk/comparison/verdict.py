@@ -10,6 +10,7 @@ from ..core.names import Tag
 from . import stats, twolevel
 from .model import Descriptive, PairResult, ValidationChoice
 from .selection import RunRecord, validation_key
+from .variance_split import VarianceSplit
 
 PROTOCOL = (
     "Primary test, fixed before the data: the paired t-test when pairing=seed is declared and the runs pair by "
@@ -235,3 +236,12 @@ def validation_choice(by_val: dict[str, Descriptive], comparisons: list[PairResu
         f"({fmt(by_val[top].mean)}); its test-set verdicts on {primary} follow",
     )
 
+
+def variance_split_text(system: str, split: VarianceSplit) -> str:
+    """One system's variance split in one line."""
+    where = f"{system} ({split.n_init} init seeds x {split.n_data} data seeds, {split.metric})"
+    if not split.total > 0:
+        return f"{where}: no spread to split (every crossed run scored the same)"
+    shares = ", ".join(f"{label} {100 * split.share(part):.0f}%" for part, label in
+                       (("init", "initialisation"), ("data", "data order"), ("residual", "interaction and noise")))
+    return f"{where}: variance {fmt(split.total, 3)} (sd {fmt(math.sqrt(split.total), 3)}), of which {shares}"

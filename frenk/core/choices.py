@@ -29,6 +29,10 @@ TUNE_METRICS: dict[str, Literal["maximize", "minimize"]] = {
     Metric.VAL_MACRO_F1: "maximize", Metric.VAL_ACCURACY: "maximize", Metric.VAL_LOSS: "minimize"}
 #: the hyperparameters a search space, params= and args= may set
 TUNABLE = ("learning_rate", "epochs", "batch_size", "warmup_ratio", "weight_decay", "max_length")
+#: which source of randomness a training's repeats vary (frenk.training.seeds): both seeds at once
+#: (each repeat r: seed + r for both), the initialisation only, the data order only, or the two
+#: crossed (repeats = k * k: k init seeds x k data seeds)
+VARY = ("both", "init", "data", "cross")
 #: how compare treats two systems' runs: as independent samples ("none", the default), or paired
 #: by seed and data digest ("seed": declared when same-seed runs share randomness, as in an
 #: ablation of one model)

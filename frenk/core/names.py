@@ -29,7 +29,9 @@ class Tag:
     MODEL = "frenk.model"  #: the preset's name
     KIND = "frenk.kind"  #: the model kind (frenk.training.kinds), which decides the registry alias
     ENGINE = "frenk.engine"  #: a transformer's training loop
-    SEED = "frenk.seed"
+    SEED = "frenk.seed"  #: the repeat's seed, seed + r (with vary=both also its init and data seed)
+    INIT_SEED = "frenk.init_seed"  #: the seed of the model's own randomness: the head's initialisation, dropout
+    DATA_SEED = "frenk.data_seed"  #: the seed of the order of the training examples
     GROUP = "frenk.group"  #: the comparison group compare selects on
     REPEATS = "frenk.repeats"
     BEST_RUN_ID = "frenk.best_run_id"

@@ -21,7 +21,16 @@ from ..team import access
 from ..tracking import experiments, registry, resume, runs
 from ..tracking.listeners import SeedRuns
 from ..tracking.tuning import best_params_of_run, tuned_model, tuning_seeds_of_run
-from ..training import EpochListener, TrainListener, check_engine, fit_seeds, kind_of, resolve, settings_for
+from ..training import (
+    EpochListener,
+    TrainListener,
+    check_engine,
+    fit_seeds,
+    kind_of,
+    resolve,
+    seed_sources,
+    settings_for,
+)
 from .train_finish import TrainOutcome, finish, outcome
 from .train_recovery import TrainRecovery
 
@@ -95,12 +104,13 @@ def train(cfg: TrainConfig, listeners: Sequence[TrainListener | EpochListener] =
     hf_logging.disable_progress_bar()
     with sigterm_as_interrupt():
         spec, data, settings = _checked_inputs(cfg)
-        seeds = [cfg.seed + i for i in range(cfg.repeats)]
+        sources = seed_sources(cfg.seed, cfg.repeats, cfg.vary)  # each seed's init and data seeds
+        seeds = list(sources)
         nested = cfg.repeats > 1
         tags, top_tags, params = _tags_and_params(cfg, spec, data, settings)
         run_name = f"{spec.name}-{cfg.lang}-" + (f"{cfg.repeats}seeds" if nested else f"s{cfg.seed}")
         seed_runs = SeedRuns(data, {**params, "model_source": spec.source or spec.kind},
-                             f"{spec.name}-{cfg.lang}-s{{seed}}", nested)
+                             f"{spec.name}-{cfg.lang}-s{{seed}}", nested, sources)
         work_root = Path(tempfile.mkdtemp(prefix="frenk-train-"))
         try:
             with runs.step_run(run_name, top_tags, lang=cfg.lang, labels=cfg.labels) as top:
@@ -112,7 +122,8 @@ def train(cfg: TrainConfig, listeners: Sequence[TrainListener | EpochListener] =
                 with recovery.kept_on_stop():
                     fitted = fit_seeds(spec, data, settings, seeds, work_root, cfg.keep_models,
                                        [*recovery.listeners, *listeners], finished=finished,
-                                       parallel=1 if "parallel" in kind_of(spec).ignored_params else cfg.parallel)
+                                       parallel=1 if "parallel" in kind_of(spec).ignored_params else cfg.parallel,
+                                       sources=sources)
                 with recovery.kept_on_outage(fitted):
                     version = finish(cfg, spec.name, fitted, seed_runs.outcome(), tags, nested)
         finally:

@@ -4,6 +4,7 @@ per-epoch validation curves, the results and, when asked, the weights."""
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import mlflow
@@ -32,8 +33,11 @@ class SeedRuns(TrainListener):
     """Logs each seed of a training: as a child run of the active run when ``nested`` (repeats),
     else into the active run itself. :meth:`outcome` tells each seed's run id and logged model URI."""
 
-    def __init__(self, data: PreparedData, params: dict, run_name: str, nested: bool):
+    def __init__(self, data: PreparedData, params: dict, run_name: str, nested: bool,
+                 sources: Mapping[int, tuple[int, int]] | None = None):
         self.data, self.params, self.run_name, self.nested = data, params, run_name, nested
+        #: each seed's init and data seeds (a seed without an entry: itself for both)
+        self.sources = {seed: tuple(pair) for seed, pair in (sources or {}).items()}
         self.run_ids: dict[int, str] = {}
         self.model_uris: dict[int, str] = {}
         self._context: contextlib.AbstractContextManager | None = None
@@ -45,11 +49,11 @@ class SeedRuns(TrainListener):
     def state(self) -> dict:
         """What a recovery needs to log the rest later (:meth:`from_state`)."""
         return {"params": self.params, "run_name": self.run_name, "nested": self.nested,
-                "run_ids": dict(self.run_ids), "model_uris": dict(self.model_uris)}
+                "run_ids": dict(self.run_ids), "model_uris": dict(self.model_uris), "sources": dict(self.sources)}
 
     @classmethod
     def from_state(cls, data: PreparedData, state: dict) -> SeedRuns:
-        runs = cls(data, state["params"], state["run_name"], state["nested"])
+        runs = cls(data, state["params"], state["run_name"], state["nested"], state.get("sources"))
         runs.adopt(state["run_ids"], state["model_uris"])
         return runs
 
@@ -59,7 +63,8 @@ class SeedRuns(TrainListener):
         self.model_uris.update(model_uris)
 
     def on_seed_start(self, seed: int) -> None:
-        tags = frenk_tags(seed=seed)
+        init, data = self.sources.get(seed, (seed, seed))
+        tags = frenk_tags(seed=seed, init_seed=init, data_seed=data)
         if self.nested and seed in self.run_ids:  # logging it again after an outage
             self.reopen(seed)
         elif self.nested:

@@ -102,6 +102,8 @@ def train_runs(experiment: str, group: str, filter_string: str, by: str) -> list
             results_table=r.data.tags.get(Tag.RESULTS_TABLE),
             scored_classes=metric_names.scored_classes(r.data.tags),
             tune_run=r.data.tags.get(Tag.TUNE_RUN),
+            init_seed=r.data.tags.get(Tag.INIT_SEED),
+            data_seed=r.data.tags.get(Tag.DATA_SEED),
         )
         for r in runs
     ]

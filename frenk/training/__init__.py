@@ -16,6 +16,7 @@ from .fit import (
                   check_engine,
                   fit,
                   fit_seeds,
+                  seed_settings,
                   summarise,
 )
 from .kinds import (
@@ -43,6 +44,7 @@ from .loading import (
 from .memory import Accelerator, accelerator, gpu_probe, plan_batches, resolve_precision
 from .presets import PRESETS, ModelSpec, Preset, resolve
 from .result import TrainResult
+from .seeds import SeedSources, cross_size, seed_sources
 from .settings import TrainSettings, parse_parallel, settings_for
 from .tfidf import TFIDF_FILE, majority_baseline, train_tfidf
 from .tiny import TINY_MAX_POSITIONS, build_tiny
@@ -57,5 +59,6 @@ __all__ = [
     "check_engine", "parse_parallel", "check_head", "check_reload", "core_metrics", "evaluate", "fit",
     "fit_seeds", "gpu_probe", "load_classifier",
     "load_saved", "majority_baseline", "plan_batches", "predict_proba", "resolve", "resolve_precision",
-    "settings_for", "summarise", "train_tfidf", "train_transformer",
+    "settings_for", "summarise", "SeedSources", "cross_size", "seed_sources", "seed_settings", "train_tfidf",
+    "train_transformer",
 ]

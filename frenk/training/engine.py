@@ -9,7 +9,9 @@ What it guarantees (each one a failure that users of plain Trainer scripts met):
   a work folder that the caller removes;
 * correctness: the model is built with the Auto class and explicit labels, seeded before the
   head is created, and the saved model is reloaded strictly and must predict exactly what the
-  in-process model predicted.
+  in-process model predicted;
+* two sources of randomness (:mod:`.seeds`): the init seed sets the head's initialisation and
+  dropout, the data seed alone the order of the training batches.
 """
 
 from __future__ import annotations
@@ -100,7 +102,7 @@ def _epoch_relay(history: list[dict[str, float]], listeners: Sequence[EpochListe
     return EpochRelay()
 
 
-def _training_arguments(settings: TrainSettings, work_dir: Path, per_device: int, accumulation: int,
+def training_arguments(settings: TrainSettings, work_dir: Path, per_device: int, accumulation: int,
                         precision: str, device: str):
     from transformers import TrainingArguments
 
@@ -110,15 +112,33 @@ def _training_arguments(settings: TrainSettings, work_dir: Path, per_device: int
         warmup_steps=float(settings.warmup_ratio), weight_decay=settings.weight_decay,  # a float below 1: a ratio
         per_device_eval_batch_size=settings.eval_batch_size, eval_strategy="epoch", logging_strategy="epoch",
         save_strategy="no",  # no checkpoints, no optimizer state on disk
-        report_to="none", seed=settings.seed, data_seed=settings.seed, bf16=precision == "bf16",
+        report_to="none", seed=settings.sources.init, data_seed=settings.sources.data, bf16=precision == "bf16",
         train_sampling_strategy="group_by_length" if settings.group_by_length else "random",
         fp16=precision == "fp16", use_cpu=device == "cpu", disable_tqdm=True, dataloader_num_workers=0,
     )
 
 
-def _fit_trainer(model, tokenizer, data: PreparedData, settings: TrainSettings, args, history, listeners):
-    """Run the Trainer; return the trained model, unwrapped to full precision."""
-    from transformers import DataCollatorWithPadding, PrinterCallback, Trainer
+def seeded_trainer_class():
+    """The Trainer whose batches of similar length come in an order of the data seed alone:
+    Trainer's own ``LengthGroupedSampler`` draws it from the global generator, which the init seed
+    sets (``TrainingArguments.data_seed`` only reaches its uniformly random sampler)."""
+    import torch
+    from transformers import Trainer
+    from transformers.trainer_pt_utils import LengthGroupedSampler
+
+    class SeededTrainer(Trainer):
+        def _get_train_sampler(self, train_dataset=None):
+            sampler = super()._get_train_sampler(train_dataset)
+            if isinstance(sampler, LengthGroupedSampler):  # its own generator: a new order each epoch, of the data seed
+                sampler.generator = torch.Generator().manual_seed(int(self.args.data_seed or 0))
+            return sampler
+
+    return SeededTrainer
+
+
+def build_trainer(model, tokenizer, data: PreparedData, settings: TrainSettings, args, history=None, listeners=()):
+    """The Trainer of ``model`` on ``data``'s training split (validated each epoch), not yet trained."""
+    from transformers import DataCollatorWithPadding
 
     num_labels = model.config.num_labels
 
@@ -130,12 +150,19 @@ def _fit_trainer(model, tokenizer, data: PreparedData, settings: TrainSettings, 
     # (only where max_length is one too, so that padding never goes past it and the model's positions)
     multiple = 16 if not args.use_cpu and settings.max_length % 16 == 0 else None
     collator = DataCollatorWithPadding(tokenizer, pad_to_multiple_of=multiple)
-    trainer = Trainer(
+    return seeded_trainer_class()(
         model=model, args=args, data_collator=collator, processing_class=tokenizer,
         train_dataset=EncodedDataset(tokenizer, data.splits["train"], settings.max_length),
         eval_dataset=EncodedDataset(tokenizer, data.splits["validation"], settings.max_length),
-        compute_metrics=compute_metrics, callbacks=[_epoch_relay(history, listeners)],
+        compute_metrics=compute_metrics, callbacks=[_epoch_relay([] if history is None else history, listeners)],
     )
+
+
+def _fit_trainer(model, tokenizer, data: PreparedData, settings: TrainSettings, args, history, listeners):
+    """Run the Trainer; return the trained model, unwrapped to full precision."""
+    from transformers import PrinterCallback
+
+    trainer = build_trainer(model, tokenizer, data, settings, args, history, listeners)
     # Sequence classifiers compute a mean loss and ignore Trainer's num_items_in_batch, but
     # their forward takes **kwargs, so Trainer assumes the loss is already normalised for
     # gradient accumulation and does not divide it: gradients (and the clipping applied to
@@ -172,7 +199,7 @@ def train_transformer(
     tokenizer = AutoTokenizer.from_pretrained(source, **NO_REMOTE_CODE)
     model, load_report, per_device, accumulation = load_and_plan(source, data, settings, precision, max(acc.count, 1))
     history: list[dict[str, float]] = []
-    args = _training_arguments(settings, work_dir, per_device, accumulation, precision, device)
+    args = training_arguments(settings, work_dir, per_device, accumulation, precision, device)
     model = _fit_trainer(model, tokenizer, data, settings, args, history, listeners)
     result = TrainResult(
         model_dir=None, evaluation=None, validation={}, history=history, per_device_batch=per_device,
@@ -193,7 +220,7 @@ def load_and_plan(source: str, data: PreparedData, settings: TrainSettings, prec
     from transformers import set_seed
 
     labels = scheme(data.manifest["parameters"]["labels"])
-    set_seed(settings.seed)  # before the classification head is created
+    set_seed(settings.sources.init)  # before the classification head is created
     model, load_report = load_with_report(source, id2label=labels.id2label, fine_tuned=False)
     probe = None
     if accelerator().kind == "cuda":

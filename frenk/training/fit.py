@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import shutil
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from multiprocessing.pool import AsyncResult
 from pathlib import Path
@@ -27,6 +27,7 @@ from .listeners import EpochListener, TrainListener, as_listeners, epoch_hooks
 from .memory import accelerator, seeds_at_once
 from .presets import ModelSpec
 from .result import TrainResult
+from .seeds import SeedSources
 from .settings import TrainSettings, parse_parallel
 from .simpletransformers_engine import check_available
 
@@ -52,7 +53,18 @@ def check_engine(settings: TrainSettings, kind: str) -> None:
     if settings.precision == "bf16":
         raise ConfigError("precision=bf16: simpletransformers trains in fp16 (on a GPU) or fp32; "
                           "use precision=auto, fp16 or fp32 with engine=simpletransformers")
+    if settings.sources.init != settings.sources.data:
+        raise ConfigError(f"engine={engine} has one seed (manual_seed) for the initialisation and the data order; "
+                          "vary=init, data or cross need engine=frenk")
     check_available()
+
+
+def seed_settings(settings: TrainSettings, seed: int,
+                  sources: Mapping[int, SeedSources] | None = None) -> TrainSettings:
+    """The settings of the repeat ``seed``: its init and data seeds from ``sources`` (both ``seed``
+    when it has none there)."""
+    init, data = (sources or {}).get(seed, SeedSources(seed, seed))
+    return replace(settings, seed=seed, init_seed=init, data_seed=data)
 
 
 def fit(spec: ModelSpec, data: PreparedData, settings: TrainSettings, work_dir: Path,
@@ -128,23 +140,23 @@ def _fit_one(seed: int, listeners, keep_weights: bool,
 
 def fit_seeds(spec: ModelSpec, data: PreparedData, settings: TrainSettings, seeds: Sequence[int], work_root: Path,
               keep: str = "best", listeners: Iterable[TrainListener | EpochListener] = (),
-              finished: Sequence[SeedResult] = (), parallel: int | str = 1) -> SeedsResult:
-    """Train ``spec`` once per seed (each in ``work_root/seed-<n>``).
+              finished: Sequence[SeedResult] = (), parallel: int | str = 1,
+              sources: Mapping[int, SeedSources] | None = None) -> SeedsResult:
+    """Train ``spec`` once per seed (each in ``work_root/seed-<n>``), each with its init and data
+    seeds from ``sources`` (:func:`.seeds.seed_sources`; a seed without an entry: itself for both).
 
-    ``keep``: ``best`` keeps the best seed's weights on disk (only the best so far is ever
-    there, so the disk holds one model); ``all`` asks the listeners to store every seed's
-    weights as soon as it ends; ``none`` keeps none.
+    ``keep``: ``best`` keeps the best seed's weights on disk (only the best so far is ever there, so the
+    disk holds one model); ``all`` asks the listeners to store every seed's weights as it ends; ``none``.
 
-    ``finished``: seeds an interrupted training of the same configuration finished (a rerun
-    continues with the missing seeds only); they count for the best seed and the summary, and
-    the best of them has its weights in its ``result.model_dir`` (see :class:`FinishedSeeds`).
+    ``finished``: seeds an interrupted training of the same configuration finished (a rerun continues
+    with the missing seeds only); they count for the best seed and the summary, and the best of them
+    has its weights in its ``result.model_dir`` (see :class:`FinishedSeeds`).
 
-    ``parallel``: seeds trained at once, each in a process of its own (the listeners hear of a
-    seed, its epochs included, when it ends, in seed order; the results are those of training it
-    alone). ``auto``: one after another on a CPU (the cores are shared anyway); on a GPU the
-    first seed alone, then as many at once as its measured peak memory fits in the free memory,
-    each with the first seed's per-device batch (with several GPUs: one after another, each seed
-    on all of them).
+    ``parallel``: seeds trained at once, each in a process of its own (the listeners hear of a seed, its
+    epochs included, when it ends, in seed order; the results are those of training it alone). ``auto``:
+    one after another on a CPU (the cores are shared anyway); on a GPU the first seed alone, then as many
+    at once as its measured peak memory fits in the free memory, each with the first seed's per-device
+    batch (with several GPUs: one after another, each seed on all of them).
     """
     if keep not in KEEP_CHOICES:
         raise ValueError(f"keep must be one of {KEEP_CHOICES}, not {keep!r}")
@@ -161,17 +173,17 @@ def fit_seeds(spec: ModelSpec, data: PreparedData, settings: TrainSettings, seed
 
     def fit_here(seed: int) -> None:
         raise_if_stop_requested()
-        work = work_root / f"seed-{seed}"
-        work.mkdir()
+        (work := work_root / f"seed-{seed}").mkdir()
         add_done(_fit_one(seed, listeners, store_each,
-                          lambda hooks: fit(spec, data, replace(settings, seed=seed), work, hooks)))
+                          lambda hooks: fit(spec, data, seed_settings(settings, seed, sources), work, hooks)))
 
     width = parallel if isinstance(parallel, int) else 1
     if parallel == "auto" and accelerator().kind == "cuda" and accelerator().count == 1 and len(todo) > 1:
         fit_here(todo.pop(0))  # measures what one seed needs
         settings, width = _measured_width(settings, done[-1].result, len(todo))
     if width > 1 and len(todo) > 1:
-        _fit_in_processes(spec, data, settings, todo, work_root, listeners, store_each, min(width, len(todo)), add_done)
+        _fit_in_processes(spec, data, {s: seed_settings(settings, s, sources) for s in todo}, work_root, listeners,
+                          store_each, min(width, len(todo)), add_done)
     else:
         for seed in todo:
             fit_here(seed)
@@ -202,19 +214,20 @@ def _keep_best_only(done: list[SeedResult], work_root: Path, keep_best_on_disk: 
             shutil.rmtree(work_root / f"seed-{r.seed}", ignore_errors=True)
 
 
-def _fit_in_processes(spec, data, settings: TrainSettings, seeds: list[int], work_root: Path, listeners,
+def _fit_in_processes(spec, data, settings: dict[int, TrainSettings], work_root: Path, listeners,
                       keep_weights: bool, width: int, on_done: Callable[[SeedResult], object]) -> None:
-    """Train ``seeds`` in ``width`` processes at once; the listeners follow each seed in order."""
+    """Train each seed of ``settings`` (with its settings) in ``width`` processes at once; the
+    listeners follow each seed in order."""
     import multiprocessing
     import os
 
     threads = max(1, (os.cpu_count() or 1) // width)
+    seeds = list(settings)
     for seed in seeds:
         (work_root / f"seed-{seed}").mkdir()
     # spawn: a clean interpreter (CUDA cannot be used in a forked child); the pool's exit terminates them all
     with multiprocessing.get_context("spawn").Pool(width, initializer=_quiet_process, initargs=(threads,)) as pool:
-        pending = {seed: pool.apply_async(_train_in_process, (spec, data, replace(settings, seed=seed),
-                                                              work_root / f"seed-{seed}"))
+        pending = {seed: pool.apply_async(_train_in_process, (spec, data, settings[seed], work_root / f"seed-{seed}"))
                    for seed in seeds}
         for seed in seeds:
             raise_if_stop_requested()

@@ -107,7 +107,7 @@ def _fit_tiny(spec, data, settings, work_dir, listeners, final) -> TrainResult:
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        source = str(build_tiny(texts, id2label, work_dir / "base", seed=settings.seed))
+        source = str(build_tiny(texts, id2label, work_dir / "base", seed=settings.sources.init))
         return _transformer_engine(source, data, settings, work_dir, listeners, final)
     finally:
         torch.set_num_threads(threads)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from ..core.errors import ConfigError
 from .presets import ModelSpec
+from .seeds import SeedSources
 
 
 @dataclass
@@ -24,6 +25,16 @@ class TrainSettings:
     #: batches of comments of similar length (less padding; the quality guard is bench/length_grouping.py);
     #: False: uniformly random batches
     group_by_length: bool = True
+    #: the seed of the model's own randomness (head initialisation, dropout) and of the data order
+    #: (:mod:`.seeds`); None: ``seed``
+    init_seed: int | None = None
+    data_seed: int | None = None
+
+    @property
+    def sources(self) -> SeedSources:
+        """The init and data seeds this training uses."""
+        return SeedSources(self.seed if self.init_seed is None else self.init_seed,
+                           self.seed if self.data_seed is None else self.data_seed)
 
 
 def settings_for(spec: ModelSpec, *, epochs: float = 0, learning_rate: float = 0, batch_size: int = 0,

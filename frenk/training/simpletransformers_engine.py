@@ -68,7 +68,8 @@ def _st_args(settings: TrainSettings, folder: Path, per_device: int, accumulatio
         "num_train_epochs": int(settings.epochs), "learning_rate": settings.learning_rate,
         "train_batch_size": per_device,
         "gradient_accumulation_steps": accumulation, "eval_batch_size": settings.eval_batch_size,
-        "max_seq_length": settings.max_length, "manual_seed": settings.seed, "warmup_ratio": settings.warmup_ratio,
+        "max_seq_length": settings.max_length, "manual_seed": settings.sources.init,  # = data (check_engine)
+        "warmup_ratio": settings.warmup_ratio,
         "weight_decay": settings.weight_decay, "fp16": fp16,
         # everything it writes goes to a temporary folder that is removed; no checkpoints, no feature cache reuse
         "output_dir": str(folder / "outputs"), "cache_dir": str(folder / "cache"),

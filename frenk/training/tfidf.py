@@ -30,7 +30,7 @@ def train_tfidf(data: PreparedData, settings: TrainSettings, work_dir: Path,
     started = time.perf_counter()
     pipeline = make_pipeline(
         TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1),
-        LogisticRegression(max_iter=2000, class_weight="balanced", random_state=settings.seed),
+        LogisticRegression(max_iter=2000, class_weight="balanced", random_state=settings.sources.init),
     )
     train = data.splits["train"]
     pipeline.fit(train["text"].tolist(), train["label"].to_numpy())

@@ -20,7 +20,13 @@ B = [0.79, 0.80, 0.80, 0.81, 0.81]
 C = [0.70, 0.71, 0.72, 0.70, 0.69]
 
 
-def _records(system, values, seeds=None, digest="d1", val=None, folds=False, classes=None):
+#: a crossed design (train -P vary=cross, repeats=9): 3 init seeds x 3 data seeds, init seed + i // 3 and data seed + i % 3
+CROSSED = [(i // 3, i % 3) for i in range(9)]
+A9 = [0.800, 0.806, 0.809, 0.812, 0.815, 0.821, 0.818, 0.827, 0.829]
+B9 = [0.790, 0.792, 0.797, 0.795, 0.801, 0.799, 0.800, 0.806, 0.803]
+
+
+def _records(system, values, seeds=None, digest="d1", val=None, folds=False, classes=None, sources=None):
     seeds = list(seeds or range(len(values)))
     out = []
     for i, (s, v) in enumerate(zip(seeds, values, strict=True)):
@@ -30,8 +36,9 @@ def _records(system, values, seeds=None, digest="d1", val=None, folds=False, cla
         if folds:
             for k in range(3):
                 metrics[f"test_fold.{k}.macro_f1"] = v - 0.01 * k + 0.001 * i
+        init, data = (str(x) for x in sources[i]) if sources else (None, None)
         out.append(RunRecord(f"{system}-{s}", system, str(s), digest, metrics, start_time=1000 + i,
-                             scored_classes=classes))
+                             scored_classes=classes, init_seed=init, data_seed=data))
     return out
 
 
@@ -73,6 +80,8 @@ def cases() -> dict[str, tuple]:
                     CompareOptions(metrics=("macro_f1",)), None, None),
         "mixed_data": (_records("a", A) + _records("b", B, digest="d2"),
                        CompareOptions(metrics=("macro_f1",), allow_mixed_data=True), None, None),
+        "crossed": (_records("a", A9, sources=CROSSED) + _records("b", B9, sources=CROSSED),
+                    CompareOptions(metrics=("macro_f1",), pairing="seed"), None, None),
         "mismatched_predictions": (_records("a", A) + _records("b", B), CompareOptions(metrics=("macro_f1",)),
                                    {"a": _predictions(1, 0.8), "b": _predictions(3, 0.8)}, {"a": "a-0", "b": "b-0"}),
     }
