@@ -55,6 +55,11 @@ def user_chose_experiment() -> bool:
                 or os.environ.get("MLFLOW_RUN_ID"))
 
 
+#: an experiment of model training, not of a GenAI application (MLflow 3.x UIs before 3.17 open it in
+#: their machine-learning views; 3.17 decides by a switch per browser: the README says which)
+ML_KIND = {"mlflow.experimentKind": "custom_model_development"}
+
+
 def known(lang: str, labels: str) -> bool:
     """Whether ``lang`` and ``labels`` are a language and a label scheme of FRENK."""
     return lang in LANGS and labels in SCHEMES
@@ -72,7 +77,7 @@ def ensure(lang: str, labels: str) -> str:
     found = client.get_experiment_by_name(name)
     if found is None:
         try:
-            return client.create_experiment(name, tags={NOTE_TAG: description(lang, labels)})
+            return client.create_experiment(name, tags={NOTE_TAG: description(lang, labels), **ML_KIND})
         except mlflow.exceptions.MlflowException:
             found = client.get_experiment_by_name(name)  # created by another process meanwhile
             if found is None:

@@ -218,10 +218,15 @@ def describe(text: str, run_id: str | None = None) -> None:
         mlflow.MlflowClient().set_tag(run_id, "mlflow.note.content", text)
 
 
+#: the MLflow 3.17 UI's workflow of model training (its page parameter ``workflowType``)
+ML_WORKFLOW = "machine_learning"
+
+
 def run_link(run_id: str) -> str:
     """A Markdown link to a run's page in the MLflow UI, named after the run."""
     run = mlflow.get_run(run_id)
-    return f"[{run.info.run_name}](#/experiments/{run.info.experiment_id}/runs/{run_id})"
+    return (f"[{run.info.run_name}](#/experiments/{run.info.experiment_id}/runs/{run_id}"
+            f"?workflowType={ML_WORKFLOW})")
 
 
 def version_link(name: str, version: str) -> str:

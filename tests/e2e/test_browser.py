@@ -107,6 +107,7 @@ def test_the_ui_shows_experiment_descriptions_verdict_and_champion(store, server
             expect(page.get_by_role("link", name=compared.info.run_name, exact=True)).to_be_visible()
             page.screenshot(path=shots / "experiment.png")
             expect(page.get_by_test_id("experiment-link")).to_have_text(EXPERIMENT)
+            assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
             expect(page.get_by_text(_plain(experiment.tags[NOTE])).first).to_be_visible()  # its description
 
             # the train parent: mean ± sd, and the best seed's run as a link to it
@@ -114,7 +115,9 @@ def test_the_ui_shows_experiment_descriptions_verdict_and_champion(store, server
             description = page.get_by_test_id("note-editor-preview-content")
             expect(description).to_contain_text(" ± ")
             best_link = description.get_by_role("link", name=best.info.run_name, exact=True)
-            expect(best_link).to_have_attribute("href", re.compile(f"/runs/{best.info.run_id}$"))
+            # in the machine-learning views (MLflow 3.17 opens a plain link in the GenAI ones)
+            expect(best_link).to_have_attribute("href", re.compile(f"/runs/{best.info.run_id}"
+                                                                  r"\?workflowType=machine_learning$"))
             # the best seed's run among the child runs too (and the page done loading for the screenshot)
             expect(page.get_by_role("link", name=best.info.run_name, exact=True)).to_have_count(2)
             page.screenshot(path=shots / "train-parent-run.png")

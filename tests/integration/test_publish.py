@@ -137,11 +137,11 @@ def test_publish_promotes_exports_and_writes_an_honest_card(store, capfd):
     # the version: why it was promoted, by which publish run, and what it was trained as
     assert champion.description.startswith(f"{verb} to `@champion` (tiny): ") and "Trained as: tiny (seed" in champion.description
     note = mlflow.get_run(result.run_id).data.tags["mlflow.note.content"]
-    assert f"/runs/{result.run_id})" in champion.description
+    assert f"/runs/{result.run_id}?workflowType=machine_learning)" in champion.description
     # the publish run: which version (linked), from which train run, why
     assert note.startswith(f"{verb} **[frenk-hr version "
                            f"{result.version}](#/models/frenk-hr/versions/{result.version})** (tiny, "
-                           f"from train run [tiny-hr-s") and f"/runs/{store['tiny'].best.run_id})" in note
+                           f"from train run [tiny-hr-s") and f"/runs/{store['tiny'].best.run_id}?workflowType=machine_learning)" in note
     parent = mlflow.get_run(store["tiny"].parent_run_id).data.tags["mlflow.note.content"]
     assert parent.startswith("**tiny** on hr/binary, 2 seeds: test macro-F1 ") and store["tiny"].best.run_id in parent
     compare_note = mlflow.get_run(store["compare"].run_id).data.tags["mlflow.note.content"]
