@@ -20,6 +20,7 @@ from ..tracking.tuning import TrialRuns, log_search, mark_killed
 from ..training import kind_of, resolve
 from ..tuning import SearchPlan, SearchResult, default_study_name, load_space, sampler_name, search
 from ..tuning.plots import study_figures
+from ..tuning.summary import search_summary
 
 
 @dataclass
@@ -65,7 +66,8 @@ def tune(cfg: TuneConfig) -> TuneOutcome:
                              "storage": shown_storage(cfg.storage) or "optuna.journal"})
             results.log_prepared_inputs(data, splits=("train", "validation"))
             found, result = search(spec, data, plan, work_root, [trial_runs])
-            log_search(result, study_figures(found), tags)
+            log_search(result, study_figures(found), tags,
+                       search_summary(result, train_command(cfg, run_id, result.best_params)))
     except KeyboardInterrupt:
         mark_killed(run_id)
         raise FrenkError(

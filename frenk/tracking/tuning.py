@@ -16,7 +16,7 @@ from mlflow.entities import RunStatus
 from ..core.errors import TrackingError
 from ..core.names import Tag
 from ..tuning import SearchResult, TrialListener
-from .results import epoch_logger, log_figure
+from .results import describe, epoch_logger, log_figure
 from .runs import frenk_tags, inherited_tags, log_params, step_run
 
 BEST_PARAMS = "best_params.json"
@@ -58,6 +58,10 @@ class TrialRuns(TrialListener):
         mlflow.set_tags(tags)
         if value is not None:
             mlflow.log_metric("objective", value)
+        over = f" over seed(s) {', '.join(map(str, self._seeds))}" if self._seeds else ""
+        shown = f": objective {value:.4f}{over}" if value is not None else ""
+        describe(f"Trial {number}, {state}{shown}" + (f" (the same configuration as trial {duplicate_of})"
+                                                     if duplicate_of is not None else "") + ".")
         context, self._context = self._context, None
         context.__exit__(None, None, None)
         if state == "failed":
@@ -65,8 +69,11 @@ class TrialRuns(TrialListener):
             mlflow.MlflowClient().set_terminated(self.run_ids[number], RunStatus.to_string(RunStatus.KILLED))
 
 
-def log_search(result: SearchResult, figures: dict, study_tags: dict[str, str]) -> None:
-    """The parent run's summary of the study as it stands after this invocation."""
+def log_search(result: SearchResult, figures: dict, study_tags: dict[str, str], description: str = "") -> None:
+    """The parent run's summary of the study as it stands after this invocation (and its
+    description: what the search found and the command that trains it)."""
+    if description:
+        describe(description)
     mlflow.set_tags({**study_tags, **frenk_tags(best_trial=result.best_trial, seeds=",".join(map(str, result.seeds)),
                                                 tied_trials=",".join(map(str, result.tied)) or None)})
     metrics: dict[str, float] = {"new_trials": result.new_trials, "trials": len(result.table),

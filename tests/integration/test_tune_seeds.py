@@ -45,6 +45,11 @@ def test_trial_runs_carry_their_seeds_and_train_refuses_a_tuning_seed(mlflow_sto
     assert parent.data.tags["frenk.seeds"] == ",".join(map(str, seeds))
     assert parent.data.params["seeds"] == "3" and parent.data.metrics["budget_trainings"] == 27
     assert parent.data.metrics["trainings"] == len(truth.trained) < 27
+    note = parent.data.tags["mlflow.note.content"]  # the run page says what the search found
+    assert f"**Best**: trial {outcome.result.best_trial}, " in note and "(mean over 3 seeds)" in note
+    assert f"{int(parent.data.metrics['trainings'])} training(s) of at most 27" in note
+    assert f"-P params={outcome.run_id}" in note and "mlflow run . -e train" in note
+    assert all(r.data.tags["mlflow.note.content"].startswith(f"Trial {r.data.tags['frenk.trial']}, ") for r in trials)
     tied = [int(t) for t in parent.data.tags["frenk.tied_trials"].split(",")]
     assert int(parent.data.tags["frenk.best_trial"]) in tied
 
