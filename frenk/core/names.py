@@ -39,6 +39,7 @@ class Tag:
     MODEL_ID = "frenk.model_id"  #: the Hub id of the base model
     TUNE_RUN = "frenk.tune_run"  #: the tune run whose best parameters a training used
     RELOAD_CHECK = "frenk.reload_check"
+    RELOAD_MAX_PROB_DIFF = "frenk.reload_max_prob_diff"  #: the largest probability change on reload
     RESULTS_TABLE = "frenk.results_table"  #: a run logged in the sectioned layout (value: the table's file)
     SCORED_CLASSES = "frenk.scored_classes"  #: JSON list of the classes test macro-F1 averages over
     # stop and resume

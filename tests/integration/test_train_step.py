@@ -36,7 +36,10 @@ def test_tiny_repeats_make_a_parent_children_and_one_registered_model(mlflow_sto
         tags = child.data.tags
         assert child.info.status == "FINISHED"
         assert (tags["frenk.step"], tags["frenk.model"], tags["frenk.group"], tags["frenk.lang"]) == ("train", "tiny", "hr-binary", "hr")
-        assert tags["frenk.reload_check"] == "passed"
+        assert tags["frenk.reload_check"] == "passed" and float(tags["frenk.reload_max_prob_diff"]) <= 1e-5
+        assert not [m for m in child.data.metrics if m.startswith("check/")]  # a tag, not a chart of 0
+        # the experiment frenk created is one of model training (MLflow's UIs before 3.17 follow the tag)
+        assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
         assert child.info.run_name == f"tiny-hr-s{tags['frenk.seed']}"
         # few top-level metrics in UI sections; per-class/topic/fold results in the run's table
         assert {"test/accuracy", "test/macro_f1", "val/macro_f1", "val/final_macro_f1"} <= set(child.data.metrics)
