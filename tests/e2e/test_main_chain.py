@@ -77,4 +77,5 @@ def test_main_with_tune_trains_the_tuned_model_with_its_best_parameters(tmp_path
     assert tune_run.data.params["seeds"] == "1"  # main's tune_seeds reached the study
     card = (tmp_path / "hf" / "README.md").read_text()
     assert f"tune run `{tune_run.info.run_id}`" in card
-    assert f"tiny: tune run {tune_run.info.run_id}: 9 trials x 1 seed (9 trainings); tfidf: untuned" in card
+    assert f"tiny: tune run {tune_run.info.run_id}: 9 trials x 1 seed (9 trainings)" in card
+    assert "tfidf: untuned (the preset's defaults)" in card
