@@ -10,10 +10,11 @@ from dataclasses import dataclass
 import mlflow
 
 from ..core.errors import TrackingError
+from ..core.names import Metric
 from ..data import PreparedData
 from ..training import TrainListener, TrainResult
 from .registry import log_model
-from .results import epoch_logger, log_prepared_inputs, log_train_result
+from .results import describe, epoch_logger, log_prepared_inputs, log_train_result
 from .runs import active_run_id, frenk_tags, inherited_tags, log_params, resume_run, step_run
 
 #: the events of a :class:`~frenk.training.TrainListener`, the only ones a recovery replays
@@ -97,6 +98,12 @@ class SeedRuns(TrainListener):
 
     def on_seed_result(self, seed: int, result: TrainResult, keep_weights: bool) -> None:
         log_train_result(result)
+        init, data = self.sources.get(seed, (seed, seed))
+        scores = result.test_evaluation.metrics
+        describe(f"Seed {seed} (initialisation seed {init}, data-order seed {data}): test macro-F1 "
+                 f"{scores[Metric.TEST_MACRO_F1]:.4f}, accuracy {scores[Metric.TEST_ACCURACY]:.4f}; validation "
+                 f"macro-F1 {result.validation.get(Metric.VAL_MACRO_F1, float('nan')):.4f}; reload check "
+                 f"{'passed' if result.reload_identical else 'failed'}.")
         if keep_weights:
             self.model_uris[seed] = log_model(result.saved_model_dir, None).model_uri
 

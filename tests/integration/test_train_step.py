@@ -38,6 +38,8 @@ def test_tiny_repeats_make_a_parent_children_and_one_registered_model(mlflow_sto
         assert (tags["frenk.step"], tags["frenk.model"], tags["frenk.group"], tags["frenk.lang"]) == ("train", "tiny", "hr-binary", "hr")
         assert tags["frenk.reload_check"] == "passed" and float(tags["frenk.reload_max_prob_diff"]) <= 1e-5
         assert not [m for m in child.data.metrics if m.startswith("check/")]  # a tag, not a chart of 0
+        assert tags["mlflow.note.content"].startswith(f"Seed {tags['frenk.seed']} (initialisation seed ")
+        assert f"test macro-F1 {child.data.metrics['test/macro_f1']:.4f}" in tags["mlflow.note.content"]
         # the experiment frenk created is one of model training (MLflow's UIs before 3.17 follow the tag)
         assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
         assert child.info.run_name == f"tiny-hr-s{tags['frenk.seed']}"
