@@ -243,7 +243,7 @@ def test_main_publishes_the_best_transformer_by_validation_not_test():
     text = selection_text(report, "mbert")
     assert "highest mean final_val_macro_f1" in text and "test scores played no part" in text
     other = selection_text(report, "tiny")
-    assert "explicit choice" in other and "the leading transformer was mbert" in other
+    assert "explicit choice" in other and "the leading exportable model was mbert (a transformer)" in other
     with pytest.raises(FrenkError, match="no validation metric final_val_macro_f1"):
         system_to_publish(_choice_report([], {}))
     with pytest.raises(FrenkError, match="no transformer"):
