@@ -5,6 +5,7 @@ numbers written as the parameter's type reads them (``3``, not ``3.0``, for a wh
 from __future__ import annotations
 
 import json
+import re
 import shlex
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING
@@ -49,6 +50,19 @@ class ComparisonRow:
         return f"{self.aso_eps_min:.3f}"
 
 
+#: the effect sizes and eps_min in a verdict text (with or without the direction that this frenk writes)
+EFFECTS_IN_TEXT = re.compile(r", (?:[^,()]+ over [^,()]+: )?Cohen's (d_z|d)=[^,]+, Cliff's delta=[^);]+")
+ASO_IN_TEXT = re.compile(r"eps_min\([^)]*\) = [^,]+")
+
+
+def one_direction(text: str, row: ComparisonRow) -> str:
+    """A verdict text with its effect sizes and eps_min written as the row gives them: a report of an
+    older frenk wrote Cohen's d and Cliff's delta of a over b, whichever led, and no direction."""
+    text = EFFECTS_IN_TEXT.sub(lambda m: f", {row.direction}: Cohen's {m.group(1)}={row.d_text}, "
+                                         f"Cliff's delta={row.cliffs_text}", text)
+    return ASO_IN_TEXT.sub(lambda m: f"eps_min({row.direction}) = {row.aso_text}", text)
+
+
 def comparison_rows(report: ComparisonReport, system: str) -> list[ComparisonRow]:
     """The report's comparisons of ``system``: its verdict from its side, the effects from the leader's."""
     rows = []
@@ -60,6 +74,7 @@ def comparison_rows(report: ComparisonReport, system: str) -> list[ComparisonRow
             metric=c.metric, other=c.other(system), design=c.design, n=c.n_a, test=r.name, p=r.p_value,
             p_holm=r.p_holm, direction=e.direction, cohens_d=e.cohens_d, cliffs_delta=e.cliffs_delta,
             aso_eps_min=e.aso_eps_min, verdict=verdict, full_verdict=r.text))
+        rows[-1].full_verdict = one_direction(r.text, rows[-1])
     return rows
 
 

@@ -58,6 +58,20 @@ def test_card_table_and_text_agree_on_every_effect_and_aso_number():
     assert "-0.445" not in card and "1.000" not in card  # the other direction is nowhere
 
 
+def test_the_card_corrects_the_verdict_text_of_an_older_report():
+    """A report of an older frenk wrote d and Cliff's delta of a over b in its texts, without a direction."""
+    facts = _facts()
+    pair = facts.report.comparisons[0]
+    old_text = pair.verdict.text.replace("tiny over tfidf: Cohen's d_z=0.445, Cliff's delta=0.36",
+                                         "Cohen's d_z=-0.445, Cliff's delta=-0.36")
+    assert old_text != pair.verdict.text
+    old = replace(pair, verdict=replace(pair.verdict, text=old_text))
+    card = render_card(replace(facts, report=replace(facts.report, comparisons=(old,))))
+    verdict = next(line for line in card.splitlines() if line.startswith("- tiny is better than tfidf"))
+    assert "tiny over tfidf: Cohen's d_z=0.445, Cliff's delta=0.36" in verdict and "-0.445" not in card
+    assert "eps_min(tiny over tfidf) = 0.586" in verdict
+
+
 def test_compare_report_table_and_text_agree_on_every_effect_and_aso_number():
     text = render_markdown(_report())
     assert "| effects of (leader over other) | Cohen's d | Cliff's delta | ASO eps_min |" in text
