@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .direction import oriented
 from .model import ComparisonReport, PairResult
 from .verdict import PROTOCOL, fmt, variance_split_text
 
@@ -64,15 +65,16 @@ def _descriptives(report: ComparisonReport, metric: str) -> list[str]:
 
 def _pair_rows(comps: list[PairResult]) -> list[str]:
     lines = ["", "| pair | design | n | primary test | p | p (Holm) | min. detectable difference (power 0.8) "
-             "| Cohen's d | Cliff's delta | ASO eps_min | seeds for power 0.8 (95% range) |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| effects of (leader over other) | Cohen's d | Cliff's delta | ASO eps_min "
+             "| seeds for power 0.8 (95% range) |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for c in comps:
-        r, e, pw = c.verdict, c.effect, c.power
+        r, e, pw = c.verdict, oriented(c), c.power
         span = pw.seeds_needed_interval
         n = c.n_a if c.paired else f"{c.n_a} vs {c.n_b}"
         lines.append(
             f"| {c.a} vs {c.b} | {c.design} | {n} | {r.name} | {fmt(r.p_value)} | "
-            f"{fmt(r.p_holm)} | {fmt(pw.min_detectable_difference, 3)} | {fmt(e.cohens_d, 3)} | "
+            f"{fmt(r.p_holm)} | {fmt(pw.min_detectable_difference, 3)} | {e.direction} | {fmt(e.cohens_d, 3)} | "
             f"{fmt(e.cliffs_delta, 3)} | {fmt(e.aso_eps_min, 3)} | {fmt(pw.seeds_needed)}"
             + (f" ({fmt(span[0])} to {fmt(span[1])})" if span else "") + " |"
         )

@@ -8,6 +8,7 @@ from dataclasses import replace
 
 from ..core.names import Tag
 from . import stats, twolevel
+from .direction import oriented
 from .model import Descriptive, PairResult, ValidationChoice
 from .selection import RunRecord, validation_key
 from .variance_split import VarianceSplit
@@ -145,14 +146,14 @@ def decide(c: PairResult, alpha: float, holm_applied: bool, margin: float = 0.0)
     """The pair with its verdict: "better" when the deciding interval lies above the margin
     (:func:`_call`), "equivalent" when it lies within plus or minus the margin, else
     "undecided"; the better system, and the sentence that says so."""
-    rec, eff = c.verdict, c.effect
+    rec, eff = c.verdict, oriented(c)
     outcome = _call(c, alpha, margin)
     better = c.a if outcome == "a" else c.b if outcome == "b" else None
     worse = c.b if better == c.a else c.a
     detail = (
         f"{rec.name}, p={fmt(rec.p_value)}"
         + (f", Holm-adjusted p={fmt(rec.p_holm)}" if holm_applied else "")
-        + f", Cohen's {'d_z' if c.paired else 'd'}={fmt(eff.cohens_d, 3)}"
+        + f", {eff.direction}: Cohen's {'d_z' if c.paired else 'd'}={fmt(eff.cohens_d, 3)}"
         + f", Cliff's delta={fmt(eff.cliffs_delta, 3)}"
     )
     level = SEEDS_AND_COMMENTS if c.two_level is not None else SEEDS
@@ -178,10 +179,9 @@ ASO_MIN_RUNS = 5
 
 def aso_text(c: PairResult) -> str:
     """ASO's eps_min of the leader over the other, and whether it dominates (from 5 runs each)."""
-    eff = c.effect
-    aso_eps = eff.aso_eps_min if c.mean_difference >= 0 else eff.aso_eps_min_reverse
-    leader = c.a if c.mean_difference >= 0 else c.b
-    text = f"ASO: eps_min({leader} over {c.other(leader)}) = {aso_eps:.3f}, "
+    eff = oriented(c)
+    aso_eps = eff.aso_eps_min
+    text = f"ASO: eps_min({eff.direction}) = {aso_eps:.3f}, "
     if min(c.n_a, c.n_b) < ASO_MIN_RUNS:
         return text + f"no dominance call below {ASO_MIN_RUNS} runs per system"
     return text + ("almost stochastically dominant (< 0.2)" if aso_eps < stats.ASO_THRESHOLD

@@ -4,20 +4,18 @@ metadata with ``model-index`` and the text). No Markdown is written in Python.""
 
 from __future__ import annotations
 
-import json
 import math
-import shlex
 from collections.abc import Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..config import TrainConfig
 from ..core.choices import LANGUAGE_NAMES
 from ..core.names import Metric, Tag
 from ..training import KINDS
+from .card_rows import ComparisonRow, comparison_rows, plain_number, replay_command
 from .export import selection_text
 
 if TYPE_CHECKING:
@@ -107,44 +105,6 @@ def data_facts(tags: dict[str, str], params: dict[str, str], lang: str) -> DataF
                      "outlets it was collected from; expect errors on irony, quotes and reclaimed terms")
 
 
-def replay_command(params: dict[str, str], seeds: list[int]) -> str:
-    """The ``mlflow run . -e train`` line that repeats a training: the model, then every train
-    parameter of the run that differs from :class:`~frenk.config.TrainConfig`'s default (the
-    first of ``seeds`` as seed, their number as repeats), shell-quoted."""
-    lang, labels = params.get("lang", "hr"), params.get("labels", "binary")
-    # fields whose default the configuration expands (group, register), as it expands them for this run
-    plain, expanded = TrainConfig(), TrainConfig(lang=lang, labels=labels)
-    derived = {f.name: getattr(expanded, f.name) for f in fields(TrainConfig) if getattr(plain, f.name) != f.default}
-    values = {**params, "seed": str(min(seeds)) if seeds else params.get("seed", "42"),
-              "repeats": str(len(seeds) or params.get("repeats", "1"))}
-    parts = ["mlflow", "run", ".", "-e", "train", "-P", f"model={shlex.quote(values.get('model', 'bertic'))}"]
-    for f in fields(TrainConfig):
-        value = values.get(f.name)
-        if f.name == "model" or value is None or _is_default(value, f.default, derived.get(f.name)):
-            continue
-        if isinstance(f.default, (int, float)) and not isinstance(f.default, bool):
-            value = str(int(float(value))) if isinstance(f.default, int) else repr(float(value))
-        parts += ["-P", f"{f.name}={shlex.quote(value)}"]
-    return " ".join(parts)
-
-
-def _is_default(value: str, default, expanded) -> bool:
-    """Whether a logged parameter (a string) equals the field's default, as given or as expanded."""
-    if isinstance(default, bool):  # logged as "false" by mlflow run, "False" by a direct call
-        return value.strip().lower() == str(default).lower()
-    if isinstance(default, (int, float)):
-        try:
-            return float(value) == float(default)
-        except ValueError:
-            return False
-    if default == "{}":
-        try:
-            return json.loads(value) == {}
-        except json.JSONDecodeError:
-            return False
-    return value == str(default) or (expanded is not None and value == str(expanded))
-
-
 @dataclass
 class RunFacts:
     """What the card needs of one MLflow run (the tracking package fills it)."""
@@ -157,22 +117,6 @@ class RunFacts:
     @property
     def seed(self) -> str | None:
         return self.tags.get(Tag.SEED)
-
-
-@dataclass
-class ComparisonRow:
-    metric: str
-    other: str
-    design: str
-    n: int
-    test: str
-    p: float
-    p_holm: float | None
-    cohens_d: float
-    cliffs_delta: float
-    aso_eps_min: float
-    verdict: str
-    full_verdict: str
 
 
 def base_model_of(model_id: str) -> str | None:
@@ -212,10 +156,16 @@ class CardFacts:
     citation: str = field(default=FRENK_CITATION)
     #: the published run's 95% interval over test comments, by metric (empty: it logged no predictions)
     published_intervals: dict[str, tuple[float, float]] = field(default_factory=dict)
+    #: why the gate refused the promotion that force=true made anyway (None: the gate allowed it)
+    forced: str | None = None
 
     @property
     def synthetic(self) -> bool:
         return self.data.synthetic
+
+    @property
+    def forced_tag(self) -> str:
+        return Tag.FORCED
 
     @property
     def replay(self) -> str:
@@ -275,21 +225,8 @@ class CardFacts:
         return mean_sd([s.metrics[metric] for s in self.seeds if metric in s.metrics])
 
     def comparison_rows(self) -> list[ComparisonRow]:
-        """The report's comparisons of this system, seen from its side."""
-        rows = []
-        for c in self.report.pairs_of(self.system):
-            first = c.a == self.system
-            r, e = c.verdict, c.effect
-            sign = 1 if first else -1
-            verdict = ("better" if r.better == self.system else "worse" if r.better
-                       else r.call or "no significant difference")
-            rows.append(ComparisonRow(
-                metric=c.metric, other=c.other(self.system), design=c.design, n=c.n_a, test=r.name,
-                p=r.p_value, p_holm=r.p_holm, cohens_d=sign * e.cohens_d,
-                cliffs_delta=sign * e.cliffs_delta,
-                aso_eps_min=e.aso_eps_min if first else e.aso_eps_min_reverse, verdict=verdict,
-                full_verdict=r.text))
-        return rows
+        """The report's comparisons of this system, each pair's effects for its leader over the other."""
+        return comparison_rows(self.report, self.system)
 
 
 def comment_intervals(predictions) -> dict[str, tuple[float, float]]:
@@ -306,19 +243,22 @@ def _names(params: str | Sequence[str]) -> Sequence[str]:
 
 def card_facts(name: str, version: str, published: RunFacts, seeds: list[RunFacts], report: ComparisonReport,
                compare_run_id: str, id2label: dict[int, str], repo_id: str = "", lang: str = "hr",
-               published_intervals: dict[str, tuple[float, float]] | None = None) -> CardFacts:
-    """The card's facts from the published run, its sibling seed runs and the compare report."""
+               published_intervals: dict[str, tuple[float, float]] | None = None,
+               forced: str | None = None) -> CardFacts:
+    """The card's facts from the published run, its sibling seed runs and the compare report
+    (``forced``: the gate's reason against a promotion that force=true made anyway)."""
     tags, params = published.tags, published.params
     return CardFacts(
         name=name, version=version, lang=tags.get(Tag.LANG, lang), labels=tags.get(Tag.LABELS, "?"),
         id2label=id2label, system=tags.get(Tag.MODEL, "?"),
         base_model=base_model_of(tags.get(Tag.MODEL_ID, "")),
         data=data_facts(tags, params, tags.get(Tag.LANG, lang)), data_digest=tags.get(Tag.DATA_DIGEST, "?"),
-        hyperparameters={k: next(params[p] for p in _names(ps) if p in params)
+        hyperparameters={k: plain_number(next(params[p] for p in _names(ps) if p in params))
                          for k, ps in HYPERPARAMETERS.items() if any(p in params for p in _names(ps))},
         published=published, seeds=sorted(seeds, key=lambda r: int(r.seed or 0)), report=report,
         compare_run_id=compare_run_id, repo_id=repo_id, max_length=int(float(params.get("max_length", 128))),
         tune_run=tags.get(Tag.TUNE_RUN), published_intervals=published_intervals or {},
+        forced=forced,
     )
 
 

@@ -84,14 +84,16 @@ def selection_text(report: ComparisonReport, system: str) -> str:
     choice = report.validation_choice
     means = choice.means if choice else {}
     ranking = choice.ranking if choice else ()
-    transformers = [s for s in ranking if exportable(s)]
+    candidates = [s for s in ranking if exportable(s)]
     metric = choice.metric if choice else "the validation metric"
-    if transformers and transformers[0] == system:
-        others = ", ".join(f"{s} {means[s]:.4f}" for s in ranking if s != system)
-        return (f"{system} has the highest mean {metric} over its seeds among the compared transformers "
-                f"({means[system]:.4f}{'; ' + others if others else ''}); test scores played no part in the "
-                "choice, and the test-set verdicts below are those of this choice")
-    leader = transformers[0] if transformers else None
+    if candidates and candidates[0] == system:
+        # each other system named with its kind: the TF-IDF baseline is ranked too, but is no candidate
+        others = ", ".join(f"{s} ({kind_of_system(s).title}) {means[s]:.4f}" for s in ranking if s != system)
+        return (f"{system} has the highest mean {metric} over its seeds among the compared models that export as "
+                f"a Hugging Face model ({means[system]:.4f}{'; the others: ' + others if others else ''}); test "
+                "scores played no part in the choice, and the test-set verdicts below are those of this choice")
+    leader = candidates[0] if candidates else None
     return (f"{system} was published by explicit choice (publish -P version=...), not by the validation rule"
-            + (f": by mean {metric} the leading transformer was {leader}" if leader else "")
+            + (f": by mean {metric} the leading exportable model was {leader} ({kind_of_system(leader).title})"
+               if leader else "")
             + "; the test-set verdicts below decided the promotion gate")

@@ -141,7 +141,8 @@ def _export_and_promote(cfg: PublishConfig, out: Path, run, version: str, champi
     with _publish_run(cfg, run, version) as prun:
         runs.log_params({f.name: getattr(cfg, f.name) for f in fields(cfg)})
         with staged_folder(out, PUBLISH_RECORD, "publication", EXPORT_FILES, on_staging=runs.note_temp_dir) as staging:
-            facts = _stage(cfg, staging.path, version, run, report, compare_run_id)
+            facts = _stage(cfg, staging.path, version, run, report, compare_run_id,
+                           None if decision.allowed else decision.reason)
             runs.set_tags(runs.frenk_tags(lang=facts.lang))
             promotion = {**_promotion(cfg, out, version, run, system, decision, compare_run_id, prun.info.run_id),
                          "previous_version": str(champion.version) if champion is not None else None}
@@ -160,8 +161,10 @@ def _export_and_promote(cfg: PublishConfig, out: Path, run, version: str, champi
     return prun.info.run_id
 
 
-def _stage(cfg: PublishConfig, folder: Path, version: str, run, report: ComparisonReport, compare_run_id: str):
-    """Export the registered version into ``folder``, check it loads and predicts, write the card."""
+def _stage(cfg: PublishConfig, folder: Path, version: str, run, report: ComparisonReport, compare_run_id: str,
+           forced: str | None = None):
+    """Export the registered version into ``folder``, check it loads and predicts, write the card
+    (``forced``: the gate's reason against this promotion, which force=true overrode)."""
     with tempfile.TemporaryDirectory(prefix="frenk-publish-") as download:
         runs.note_temp_dir(download)
         shutil.copytree(registry.download_model(cfg.name, version, Path(download)), folder, dirs_exist_ok=True)
@@ -171,7 +174,8 @@ def _stage(cfg: PublishConfig, folder: Path, version: str, run, report: Comparis
     predictions = search.run_predictions({"published": [published]}).get(published.run_id)
     facts = card_facts(cfg.name, version, published, seeds, report, compare_run_id, id2label,
                        repo_id=cfg.repo_id, lang=cfg.lang,
-                       published_intervals=comment_intervals(predictions) if predictions is not None else None)
+                       published_intervals=comment_intervals(predictions) if predictions is not None else None,
+                       forced=forced)
     (folder / "README.md").write_text(render_card(facts), encoding="utf-8")
     return facts
 

@@ -14,6 +14,7 @@ from mlflow.data.code_dataset_source import CodeDatasetSource
 from mlflow.data.pandas_dataset import from_pandas
 
 from ..comparison import ComparisonReport, report_figures
+from ..comparison.direction import oriented
 from ..comparison.tables import results_table, to_latex, to_markdown
 from ..core.names import Metric, Tag
 from ..data.plots import distribution_table, label_distribution
@@ -159,8 +160,10 @@ def log_compare(report: ComparisonReport, markdown: str, params: dict) -> None:
         {"metric": c.metric, "a": c.a, "b": c.b, "design": c.design, "n": c.n_a,
          "test": c.verdict.name, "p_value": _number(c.verdict.p_value),
          "p_holm": _number(c.verdict.p_holm), "mean_difference": _number(c.mean_difference),
-         "cohens_d": _number(c.effect.cohens_d), "cliffs_delta": _number(c.effect.cliffs_delta),
-         "aso_eps_min": _number(c.effect.aso_eps_min), "seeds_needed": _number(c.power.seeds_needed),
+         # the effects for the leader over the other, as the verdict text gives them
+         "effects_of": (o := oriented(c)).direction, "cohens_d": _number(o.cohens_d),
+         "cliffs_delta": _number(o.cliffs_delta), "aso_eps_min": _number(o.aso_eps_min),
+         "seeds_needed": _number(c.power.seeds_needed),
          "better": c.verdict.better or "", "level": c.verdict.level, "call": c.verdict.call,
          "ci_low": _number(_interval(c)[0]), "ci_high": _number(_interval(c)[1]),
          "plan_seeds": c.plan.seeds if c.plan else None, "verdict": c.verdict.text}

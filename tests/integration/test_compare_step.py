@@ -60,7 +60,7 @@ def test_compare_step_reads_runs_by_tag_and_logs_the_report(mlflow_store):
     table = mlflow.artifacts.load_dict(f"runs:/{outcome.run_id}/comparisons.json")
     row = next(dict(zip(table["columns"], r, strict=False)) for r in table["data"]
                if dict(zip(table["columns"], r, strict=False))["metric"] == "macro_f1")
-    assert (row["a"], row["b"], row["better"]) == ("bertic", "xlmr", "bertic")
+    assert (row["a"], row["b"], row["better"], row["effects_of"]) == ("bertic", "xlmr", "bertic", "bertic over xlmr")
     assert row["p_value"] == pytest.approx(0.0085809, abs=5e-8) and row["cohens_d"] == pytest.approx(macro.effect.cohens_d)
     assert "bertic is better than xlmr" in run.data.tags["mlflow.note.content"]
     artifacts = {a.path for a in mlflow.MlflowClient().list_artifacts(outcome.run_id)}

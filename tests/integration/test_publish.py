@@ -124,10 +124,10 @@ def test_publish_promotes_exports_and_writes_an_honest_card(store, capfd):
     assert card.data.license_name == "frenk-synthetic-sample" and not card.data.datasets
     assert "The test split of the synthetic sample" in text and "FRENK's own train/test split" not in text
     # the values train used (FAST's args applied, the preset's rate and batch), the data folder, the seeds
-    assert (f"mlflow run . -e train -P model=tiny -P data={store['data']} -P epochs=1.0 -P learning_rate=0.002 "
+    assert (f"mlflow run . -e train -P model=tiny -P data={store['data']} -P epochs=1 -P learning_rate=0.002 "
             "-P batch_size=32 -P max_length=64 -P repeats=2\n") in text
     assert "AutoModelForSequenceClassification.from_pretrained" in text
-    assert "| epochs | 1.0 |" in text and "| batch_size (effective) | 32 |" in text  # the preset's, resolved
+    assert "| epochs | 1 |" in text and "| batch_size (effective) | 32 |" in text  # the preset's, resolved
     assert "| topic | published seed |" in text and "| lgbt |" in text
     record = json.loads((out / "frenk_publish.json").read_text())
     assert record["files"] == sorted(p.name for p in out.iterdir())
@@ -184,6 +184,9 @@ def test_gate_refuses_a_worse_model_and_force_overrides(store):
     forced = publish(PublishConfig(output=str(out), compare_run=store["compare"].run_id, force=True))
     assert forced.forced and forced.version == newer.registered_version == "3"
     assert client.get_model_version("frenk-hr", "3").tags["frenk.forced"] == "true"
+    card = (out / "README.md").read_text()  # the card says so too, with the gate's reason
+    assert "**Promoted with force=true:** the compare report did not support promoting this model (not supported: " \
+           "tfidf is better than tiny" in card
     previous = client.get_model_version_by_alias("frenk-hr", "previous-champion")
     assert str(previous.version) == "2" and "frenk.champion_replaced_on" in previous.tags
 
@@ -243,7 +246,7 @@ def test_main_publishes_the_best_transformer_by_validation_not_test():
     text = selection_text(report, "mbert")
     assert "highest mean final_val_macro_f1" in text and "test scores played no part" in text
     other = selection_text(report, "tiny")
-    assert "explicit choice" in other and "the leading transformer was mbert" in other
+    assert "explicit choice" in other and "the leading exportable model was mbert (a transformer)" in other
     with pytest.raises(FrenkError, match="no validation metric final_val_macro_f1"):
         system_to_publish(_choice_report([], {}))
     with pytest.raises(FrenkError, match="no transformer"):
