@@ -25,6 +25,7 @@ import click
 
 from .core.errors import FrenkError, explain
 from .core.log import configure as configure_logging
+from .core.log import quiet_progress_bars
 from .core.secret_params import SecretInParameter, refuse_credentials
 
 
@@ -117,6 +118,7 @@ def command(config_cls: type, step: Callable[[typing.Any], typing.Any]) -> click
     def run(debug: bool = False, **kwargs: typing.Any) -> None:
         debug = debug or debug_wanted()
         configure_logging(verbose=debug)
+        quiet_progress_bars()
         try:
             _configure_and_run(config_cls, step, kwargs)
         except SecretInParameter as exc:
