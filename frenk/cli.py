@@ -25,6 +25,7 @@ import click
 
 from .core.errors import FrenkError, explain
 from .core.log import configure as configure_logging
+from .core.log import quiet_progress_bars
 from .core.secret_params import SecretInParameter, refuse_credentials
 
 
@@ -117,6 +118,7 @@ def command(config_cls: type, step: Callable[[typing.Any], typing.Any]) -> click
     def run(debug: bool = False, **kwargs: typing.Any) -> None:
         debug = debug or debug_wanted()
         configure_logging(verbose=debug)
+        quiet_progress_bars()
         try:
             _configure_and_run(config_cls, step, kwargs)
         except SecretInParameter as exc:
@@ -154,8 +156,9 @@ def command(config_cls: type, step: Callable[[typing.Any], typing.Any]) -> click
 
 
 class _StepCommand(click.Command):
-    """A step's command: a parameter that click itself refuses (``--lang de``: not a choice) is
-    recorded like a refused config (:func:`_record_refusal`), then click prints and exits as usual."""
+    """A step's command: a parameter that click itself refuses (``--lang de``: not a choice, a typo'd
+    option, ``--repeats x``) is one line ``frenk: error: <click's message>`` (with its "did you mean")
+    and exit status 2, and is recorded like a refused config (:func:`_record_refusal`)."""
 
     def __init__(self, *args: typing.Any, step_name: str = "step", **kwargs: typing.Any):
         super().__init__(*args, **kwargs)
@@ -165,5 +168,7 @@ class _StepCommand(click.Command):
         try:
             return super().make_context(info_name, args, parent, **extra)
         except click.UsageError as exc:
-            _record_refusal(self.step_name, escape(exc.format_message()))
-            raise
+            message = " ".join(exc.format_message().split())
+            print_error(message)
+            _record_refusal(self.step_name, escape(message))
+            sys.exit(2)

@@ -13,6 +13,7 @@ that imports frenk and configures nothing gets Python's default: warnings on std
 from __future__ import annotations
 
 import logging
+import os
 import sys
 
 #: the logger every frenk module's logger descends from (``logging.getLogger(__name__)``)
@@ -60,3 +61,35 @@ def configure(verbose: bool = False) -> None:
 def result(text: str) -> None:
     """Print a step's result (a report, a summary) as it is, on stdout."""
     logging.getLogger(RESULT).info(text)
+
+
+#: set to 1 for the libraries' own detail back (weights-loading and download bars, MLflow's notices)
+VERBOSE_ENV = "FRENK_VERBOSE"
+
+
+def verbose() -> bool:
+    return os.environ.get(VERBOSE_ENV, "") not in ("", "0", "false", "False")
+
+
+def quiet_progress_bars() -> None:
+    """No progress bars from Hugging Face (``Loading weights``, ``Writing model shards``, downloads),
+    datasets or MLflow's artifact transfers, unless :data:`VERBOSE_ENV` is set (a user's own
+    ``HF_HUB_DISABLE_PROGRESS_BARS`` or ``MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR`` is kept). The
+    environment reaches libraries imported later and spawned processes; libraries already imported
+    are told directly."""
+    if verbose():
+        return
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    if "huggingface_hub" in sys.modules:
+        from huggingface_hub.utils import disable_progress_bars
+
+        disable_progress_bars()
+    if "transformers" in sys.modules:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+    if "datasets" in sys.modules:
+        from datasets.utils import logging as datasets_logging
+
+        datasets_logging.disable_progress_bar()

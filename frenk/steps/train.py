@@ -15,6 +15,7 @@ from pathlib import Path
 from ..config import TrainConfig
 from ..core.errors import ConfigError
 from ..core.interrupts import sigterm_as_interrupt
+from ..core.log import quiet_progress_bars
 from ..core.names import Tag
 from ..data import PreprocessOptions, check_scheme, load_or_prepare, missing_class_warnings
 from ..team import access
@@ -99,9 +100,7 @@ def train(cfg: TrainConfig, listeners: Sequence[TrainListener | EpochListener] =
     step ends, also when it fails or is stopped: SIGTERM ends like Ctrl+C, with the current
     seed's run and the parent KILLED and the finished seeds' runs kept.
     """
-    from transformers.utils import logging as hf_logging
-
-    hf_logging.disable_progress_bar()
+    quiet_progress_bars()
     with sigterm_as_interrupt():
         spec, data, settings = _checked_inputs(cfg)
         sources = seed_sources(cfg.seed, cfg.repeats, cfg.vary)  # each seed's init and data seeds

@@ -16,6 +16,7 @@ does not match the checkpoint is an error, never a random initialisation.
 """
 
 import json
+import os
 from pathlib import Path
 
 import mlflow.models
@@ -31,6 +32,19 @@ TEXT_COLUMN = "text"
 #: the model config's ``saved_as`` of a joblib scikit-learn pipeline (frenk.training.JOBLIB_PIPELINE);
 #: anything else is a Hugging Face folder
 JOBLIB_PIPELINE = "joblib"
+#: set to 1 for the weights-loading bars (frenk.core.log.VERBOSE_ENV: the same switch as frenk's steps)
+VERBOSE_ENV = "FRENK_VERBOSE"
+
+
+def quiet_progress_bars() -> None:
+    """No ``Loading weights`` or download bars at load and serve, unless :data:`VERBOSE_ENV` is set."""
+    if os.environ.get(VERBOSE_ENV, "") not in ("", "0", "false", "False"):
+        return
+    from huggingface_hub.utils import disable_progress_bars
+    from transformers.utils import logging as hf_logging
+
+    disable_progress_bars()
+    hf_logging.disable_progress_bar()
 
 
 def texts_of(model_input) -> list[str]:
@@ -59,6 +73,7 @@ def _hf_predictor(folder: Path, max_length: int):
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
+    quiet_progress_bars()
     model, info = AutoModelForSequenceClassification.from_pretrained(str(folder), output_loading_info=True,
                                                                      trust_remote_code=False)
     problems = {k: v for k in ("missing_keys", "unexpected_keys", "mismatched_keys") if (v := info.get(k))}

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from mlflow.pyfunc import PythonModel
 
+from ..core.log import quiet_progress_bars
 from ..core.names import META_FILE
 
 ARTIFACT = "model"
@@ -26,6 +27,7 @@ class FrenkTextClassifier(PythonModel):
     def load_context(self, context) -> None:
         from ..training import kind_of_saved
 
+        quiet_progress_bars()
         folder = Path(context.artifacts[ARTIFACT])
         meta = json.loads((folder / META_FILE).read_text())
         self._id2label = {int(k): v for k, v in meta["id2label"].items()}

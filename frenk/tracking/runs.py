@@ -19,6 +19,7 @@ from mlflow import MlflowClient
 
 from ..core.errors import TrackingError
 from ..core.files import process_alive
+from ..core.log import VERBOSE_ENV, quiet_progress_bars, verbose  # noqa: F401 (VERBOSE_ENV: its home before)
 from ..core.names import PREFIX, Tag, tag_names
 from ..core.provenance import code_version
 from ..team.connection import check_reachable, tracking_uri
@@ -27,19 +28,10 @@ from . import experiments
 log = logging.getLogger(__name__)
 
 
-#: set to 1 for MLflow's own detail back (per-file download bars, the CloudPickle notice)
-VERBOSE_ENV = "FRENK_VERBOSE"
-
-
-def verbose() -> bool:
-    return os.environ.get(VERBOSE_ENV, "") not in ("", "0", "false", "False")
-
-
 def configure() -> str:
     """Point MLflow at :func:`tracking_uri` and check that it answers; quiet MLflow's per-file
     progress bars unless :data:`VERBOSE_ENV` is set (or the user set MLflow's own variable)."""
-    if not verbose():
-        os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    quiet_progress_bars()
     uri = tracking_uri()
     check_reachable(uri)
     mlflow.set_tracking_uri(uri)

@@ -20,6 +20,7 @@ import numpy as np
 from ..core.choices import ENGINES, KEEP_CHOICES
 from ..core.errors import ConfigError, ModelError
 from ..core.interrupts import raise_if_stop_requested
+from ..core.log import quiet_progress_bars
 from ..core.names import Metric
 from ..data import PreparedData
 from .kinds import kind_named, kind_of
@@ -237,10 +238,9 @@ def _fit_in_processes(spec, data, settings: dict[int, TrainSettings], work_root:
 def _quiet_process(threads: int) -> None:
     """A training process: its share of the CPU threads, no progress bars (as the step's own)."""
     import torch
-    from transformers.utils import logging as hf_logging
 
     torch.set_num_threads(threads)
-    hf_logging.disable_progress_bar()
+    quiet_progress_bars()
 
 
 def _train_in_process(spec: ModelSpec, data: PreparedData, settings: TrainSettings, work: Path):
