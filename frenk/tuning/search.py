@@ -161,14 +161,18 @@ def _retry_failed(study: optuna.Study) -> int:
     return queued
 
 
+def _seed_values(trial: optuna.trial.FrozenTrial) -> list[float]:
+    return [float(v) for v in (trial.user_attrs.get(Attr.SEED_VALUES) or {}).values()]
+
+
 def _race_state(study: optuna.Study, number: int, maximize: bool):
     """The incumbent (the finished trial with the best mean over its seeds, or None) and the
     study's pooled seed spread, other than trial ``number``."""
-    raced = [t for t in study.get_trials(deepcopy=False) if t.number != number and t.user_attrs.get(Attr.SEED_VALUES)]
-    spread = pooled_spread(list(t.user_attrs[Attr.SEED_VALUES].values()) for t in raced)
+    raced = [t for t in study.get_trials(deepcopy=False) if t.number != number and _seed_values(t)]
+    spread = pooled_spread(_seed_values(t) for t in raced)
     complete = [t for t in raced if t.state == TrialState.COMPLETE]
     sign = 1 if maximize else -1
-    best = max(complete, key=lambda t: sign * np.mean(list(t.user_attrs[Attr.SEED_VALUES].values())), default=None)
+    best = max(complete, key=lambda t: sign * np.mean(_seed_values(t)), default=None)
     return best, spread
 
 
@@ -204,7 +208,7 @@ class _Objective:
         """The mean over the study's seeds, raced: pruned as soon as it is clearly worse than the
         incumbent. A retried trial keeps the seeds its failed trial finished."""
         retry_of = trial.user_attrs.get(Attr.RETRY_OF)
-        values = self.values = {}
+        values = self.values  # emptied for each trial by __call__
         if retry_of is not None:
             values.update(trial.study.trials[retry_of].user_attrs.get(Attr.SEED_VALUES) or {})
         for index, seed in enumerate(self.seeds):
@@ -215,8 +219,8 @@ class _Objective:
                 listener.on_seed(seed, values[str(seed)])
             if index + 1 < len(self.seeds) and self.plan.race:
                 incumbent, spread = _race_state(trial.study, trial.number, self.maximize)
-                if incumbent is not None and clearly_worse(list(values.values()), list(
-                        incumbent.user_attrs[Attr.SEED_VALUES].values()), spread, self.maximize, self.plan.race_alpha):
+                if incumbent is not None and clearly_worse(list(values.values()), _seed_values(incumbent), spread,
+                                                           self.maximize, self.plan.race_alpha):
                     raise optuna.TrialPruned(f"clearly worse than trial {incumbent.number} after {index + 1} seed(s)")
         return float(np.mean(list(values.values())))
 
@@ -252,10 +256,6 @@ class _Objective:
         finally:
             for listener in self.listeners:
                 listener.on_trial_end(trial.number, state, value, duplicate)
-
-
-def _seed_values(trial: optuna.trial.FrozenTrial) -> list[float]:
-    return [float(v) for v in (trial.user_attrs.get(Attr.SEED_VALUES) or {}).values()]
 
 
 def _trainings(study: optuna.Study) -> int:

@@ -60,8 +60,9 @@ def test_clearly_worse_follows_the_direction_and_needs_a_spread():
     assert not clearly_worse([0.70], incumbent, None)  # no seed spread known: nothing is pruned
     assert not clearly_worse([0.70], incumbent, spread, maximize=False)  # a lower loss is better
     assert clearly_worse([0.90], incumbent, spread, maximize=False)
-    d = np.mean(incumbent) - 0.775  # exactly at the margin is not beyond it
+    d = np.mean(incumbent) - 0.775  # a margin of exactly d: a value just beyond it is clearly worse
     assert clearly_worse([0.775 - 1e-9], incumbent, Spread(d / (stats.t.ppf(0.8, 20) * math.sqrt(4 / 3)), 20))
+    assert not clearly_worse([0.775 + 1e-9], incumbent, Spread(d / (stats.t.ppf(0.8, 20) * math.sqrt(4 / 3)), 20))
 
 
 def test_tuning_seeds_are_far_from_train_seeds():
