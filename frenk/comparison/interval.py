@@ -1,7 +1,7 @@
 """The seed-level interval of a mean difference, and the plan for the next batch of seeds: how
 many seeds per system would let a true difference of twice the margin clear the margin with
-power 0.8, from the observed seed spread and the test set's own standard error (which no
-number of seeds reduces)."""
+power 0.8 under the two-level rule (its t-widened seed part included), from the observed seed
+spread and the test set's own standard error (which no number of seeds reduces)."""
 
 from __future__ import annotations
 
@@ -61,18 +61,49 @@ def plan_target(margin: float) -> float:
     return 2 * margin if margin > 0 else PLAN_EFFECT_WITHOUT_MARGIN
 
 
+def plan_power(n: int, sd_a: float, sd_b: float, test_se: float, room: float, alpha: float) -> float:
+    """The chance that the two-level interval at the next look (confidence 1 - ``alpha``, n seeds
+    per system) lies above the margin when the true difference exceeds it by ``room``. The
+    interval's half-width is z(1 - alpha/2) x sqrt(w^2 (n-1)/n V + test_se^2), where V = (s_a^2 +
+    s_b^2) / n is the seeds' variance of the mean difference estimated from the next batch and w
+    the t widening the bootstrap gives it (:func:`~.twolevel.widening`); the estimate is normal
+    around the true difference with variance (sd_a^2 + sd_b^2) / n + test_se^2. The chance is
+    averaged over the chi-square distributions of the two sample variances (a grid of quantiles).
+    With no test-set error this is the noncentral t power of "mean difference - margin > t(n-1)
+    sqrt(V)" (tests/unit/test_twolevel.py)."""
+    q = (np.arange(PLAN_GRID) + 0.5) / PLAN_GRID
+    chi = stats.chi2.ppf(q, n - 1) / (n - 1)
+    seeds_var = (sd_a ** 2 * chi + sd_b ** 2 * chi[:, None]) / n  # V, over the grid
+    wide = widening(n, 1 - alpha) ** 2 * (n - 1) / n
+    half = stats.norm.ppf(1 - alpha / 2) * np.sqrt(wide * seeds_var + test_se ** 2)
+    spread = math.sqrt((sd_a ** 2 + sd_b ** 2) / n + test_se ** 2)
+    if spread == 0:
+        return 1.0 if room > 0 else 0.0
+    return float(np.mean(stats.norm.sf((half - room) / spread)))
+
+
+#: the quantiles per sample variance of :func:`plan_power`'s grid
+PLAN_GRID = 200
+
+
 def seeds_for(sd_a: float, sd_b: float, test_se: float, target: float, margin: float, alpha: float) -> int | None:
-    """The fewest seeds n per system with (target - margin) / se(n) >= t(1 - alpha/2) + t(power),
-    se(n)^2 = (sd_a^2 + sd_b^2) / n + test_se^2 (df 2n - 2); None when none up to the cap does."""
+    """The fewest seeds n per system whose next look calls a true difference of ``target``
+    better than ``margin`` with power :data:`PLAN_POWER` (:func:`plan_power`); None when none up
+    to :data:`PLAN_MAX_SEEDS` does (the test-set error alone leaves too little room)."""
     room = target - margin
     if not (room > 0 and math.isfinite(sd_a) and math.isfinite(sd_b)):
         return None
-    for n in range(2, PLAN_MAX_SEEDS + 1):
-        df = 2 * n - 2
-        se = math.sqrt((sd_a ** 2 + sd_b ** 2) / n + test_se ** 2)
-        if se == 0 or room / se >= stats.t.ppf(1 - alpha / 2, df) + stats.t.ppf(PLAN_POWER, df):
-            return n
-    return None
+
+    def enough(n: int) -> bool:
+        return plan_power(n, sd_a, sd_b, test_se, room, alpha) >= PLAN_POWER
+
+    if not enough(PLAN_MAX_SEEDS):
+        return None
+    low, high = 1, PLAN_MAX_SEEDS  # enough(high); the power grows with n
+    while high - low > 1:
+        mid = (low + high) // 2
+        low, high = (low, mid) if enough(mid) else (mid, high)
+    return high
 
 
 def plan(xa, xb, two_level_se: float | None, margin: float, alpha: float, confidence: float = 0.95) -> Plan:

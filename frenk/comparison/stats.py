@@ -24,6 +24,7 @@ from .power import (  # noqa: F401  (the power analysis, re-exported: stats is t
     seeds_needed,
     seeds_needed_interval,
     smallest_p,
+    welch_power,
 )
 
 #: ASO's recommended threshold: A is almost stochastically dominant over B when eps_min < 0.2
@@ -160,10 +161,14 @@ def wilcoxon(a, b, alternative: str = "two-sided") -> TestResult:
 
 
 def mann_whitney(a, b, alternative: str = "two-sided") -> TestResult:
-    """Mann-Whitney U: the exact distribution without ties; with ties an exact permutation
+    """Mann-Whitney U on the scores rounded to a grid of :data:`RANK_RTOL` of their size (scores
+    equal but for float noise are ties): the exact distribution without ties; with ties an exact permutation
     test of U over every relabelling (when there are at most 9999); else the normal
     approximation."""
-    pooled = np.concatenate([np.asarray(a, float), np.asarray(b, float)])
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    size = float(np.max(np.abs(np.concatenate([a, b])), initial=0.0))
+    a, b = round_for_ranking(a, size), round_for_ranking(b, size)  # float noise never splits a tie
+    pooled = np.concatenate([a, b])
     ties = len(np.unique(pooled)) < len(pooled)
     if not ties and len(pooled) <= 60:
         method, note = "exact", "exact"

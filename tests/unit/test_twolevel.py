@@ -14,7 +14,7 @@ from sklearn.metrics import accuracy_score, f1_score
 from statsmodels.stats.power import TTestIndPower
 
 from frenk.comparison import CompareOptions, RunRecord, build_report
-from frenk.comparison.interval import plan, seeds_for
+from frenk.comparison.interval import plan, plan_power, seeds_for
 from frenk.comparison.looks import next_look
 from frenk.comparison.twolevel import aligned, call, look_alpha, scores, two_level
 from frenk.publishing import gate
@@ -126,14 +126,33 @@ def test_the_looks_never_spend_more_than_alpha():
         look_alpha(0.05, 0)
 
 
-def test_the_plan_against_statsmodels_and_when_no_seeds_suffice():
-    """With no test-set error the plan is the two-sample t-test's sample size for an effect of
-    (target - margin) / sd (statsmodels' noncentral t, within one seed); a test-set SE larger than
-    the room the margin leaves makes every number of seeds too few."""
-    for sd, room in ((0.01, 0.005), (0.004, 0.005), (0.02, 0.03)):
-        want = TTestIndPower().solve_power(effect_size=room / sd, alpha=0.05, power=0.8)
+def test_the_plan_sizes_the_batch_for_the_two_level_rule_and_says_when_no_seeds_suffice():
+    """With no test-set error the plan's power is the noncentral t power of "difference - margin
+    > t(n - 1) sqrt(V)" (the interval the t-widened bootstrap gives), so it asks for more seeds than
+    the pooled t's sample size (statsmodels) at few seeds and as many at many; with a test-set SE
+    its power matches a simulation of the rule; a test-set SE larger than the room the margin leaves
+    makes every number of seeds too few."""
+    for sd, room in ((0.01, 0.005), (0.004, 0.005), (0.02, 0.03), (0.003, 0.01)):
         got = seeds_for(sd, sd, 0.0, 0.005 + room, 0.005, 0.05)
-        assert got is not None and abs(got - math.ceil(want)) <= 1, (sd, room, got, want)
+        assert got is not None
+        for n in (got - 1, got):
+            if n < 2:
+                continue
+            nct = sps.nct.sf(sps.t.ppf(0.975, n - 1), 2 * n - 2, room / (sd * math.sqrt(2 / n)))
+            assert plan_power(n, sd, sd, 0.0, room, 0.05) == pytest.approx(nct, abs=0.002)
+        assert plan_power(got, sd, sd, 0.0, room, 0.05) >= 0.8 and (got == 2 or plan_power(got - 1, sd, sd, 0.0, room, 0.05) < 0.8)
+        pooled = math.ceil(TTestIndPower().solve_power(effect_size=room / sd, alpha=0.05, power=0.8))
+        assert pooled <= got <= pooled + 3, (sd, room, got, pooled)
+    # 3 seeds give the rule power 0.52 (t(2) is 4.3), 4 give 0.89; the pooled t says 3
+    assert seeds_for(0.003, 0.003, 0.0, 0.015, 0.005, 0.05) == 4
+    rng = np.random.default_rng(3)
+    n, sd_a, sd_b, se, room, alpha = 4, 0.012, 0.008, 0.004, 0.012, 0.025
+    draws = 200_000
+    va = sd_a ** 2 * rng.chisquare(n - 1, draws) / (n - 1)
+    vb = sd_b ** 2 * rng.chisquare(n - 1, draws) / (n - 1)
+    estimate = room + rng.normal(0, math.sqrt((sd_a ** 2 + sd_b ** 2) / n + se ** 2), draws)
+    half = sps.t.ppf(1 - alpha / 2, n - 1) * np.sqrt((va + vb) / n + (sps.norm.ppf(1 - alpha / 2) / sps.t.ppf(1 - alpha / 2, n - 1)) ** 2 * se ** 2)
+    assert plan_power(n, sd_a, sd_b, se, room, alpha) == pytest.approx(float(np.mean(estimate - half > 0)), abs=0.005)
     assert seeds_for(0.01, 0.01, 0.003, 0.01, 0.005, 0.05) is None  # 0.005 / 0.003 < 1.96 + 0.84
     p = plan([0.8, 0.81, 0.79], [0.78, 0.79, 0.77], 0.02, 0.005, 0.0125)
     widened = 2 * (sps.t.ppf(0.975, 2) / sps.norm.ppf(0.975)) ** 2 * 0.01 ** 2 / 3  # the seed part, t-widened
