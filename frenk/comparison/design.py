@@ -12,7 +12,7 @@ from dataclasses import asdict, replace
 import numpy as np
 import pandas as pd
 
-from ..core.names import Tag
+from ..core.names import Metric, Tag
 from . import stats, twolevel
 from .interval import seed_interval
 from .model import Descriptive, Friedman, PairResult
@@ -171,16 +171,20 @@ def two_level_view(c: PairResult, runs_a: list[RunRecord], runs_b: list[RunRecor
 def degenerate_runs(samples: dict[str, list[RunRecord]],
                     run_predictions: dict[str, pd.DataFrame] | None) -> dict[str, list[str]]:
     """The runs, by system, whose test predictions are all one class or are no more accurate
-    than always predicting the most frequent test label (a run stuck at the majority class)."""
+    than always predicting the most frequent test label (a run stuck at the majority class), or
+    whose training loss did not fall (``train_loss_drop`` <= 0: its last logged value no lower
+    than its first; runs logged before the metric, and the TF-IDF baseline, have none)."""
     out: dict[str, list[str]] = {}
     for system, runs in samples.items():
         for r in runs:
+            drop = r.metrics.get(Metric.TRAIN_LOSS_DROP)
             frame = (run_predictions or {}).get(r.run_id)
-            if frame is None or frame.empty:
-                continue
-            majority = float(frame["label"].value_counts(normalize=True).max())
-            accuracy = float((frame["label"] == frame["pred"]).mean())
-            if frame["pred"].nunique() == 1 or accuracy <= majority:
+            stuck = False
+            if frame is not None and not frame.empty:
+                majority = float(frame["label"].value_counts(normalize=True).max())
+                accuracy = float((frame["label"] == frame["pred"]).mean())
+                stuck = frame["pred"].nunique() == 1 or accuracy <= majority
+            if stuck or (drop is not None and drop <= 0):
                 out.setdefault(system, []).append(r.run_id)
     return out
 

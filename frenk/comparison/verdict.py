@@ -78,9 +78,10 @@ def constant_score_warning(metric: str, system: str, n: int) -> str:
 
 
 def degenerate_warning(system: str, run_ids: list[str]) -> str:
-    """Runs stuck at the majority class: kept (a real outcome of the recipe), but named."""
+    """Runs stuck at the majority class, or whose loss did not fall: kept (a real outcome of the recipe), but named."""
     return (f"{system}: {len(run_ids)} degenerate run{'s' * (len(run_ids) > 1)} ({', '.join(run_ids)}): its test "
-            "predictions are all one class or no more accurate than the majority class; kept in the sample (a real "
+            "predictions are all one class or no more accurate than the majority class, or its training loss did "
+            "not fall; kept in the sample (a real "
             "outcome of the recipe); each verdict of the deciding metric says how it reads without them")
 
 

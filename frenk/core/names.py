@@ -112,6 +112,8 @@ class Metric:
     FINAL_VAL_ACCURACY = "final_val_accuracy"
     FINAL_VAL_MACRO_F1 = "final_val_macro_f1"
     TRAIN_SECONDS = "train_seconds"
+    #: the training loss's first logged value minus its last (<= 0: the loss did not fall)
+    TRAIN_LOSS_DROP = "train_loss_drop"
     PEAK_GPU_MEMORY_MB = "peak_gpu_memory_mb"
     RELOAD_MAX_PROB_DIFF = "reload_max_prob_diff"
     TEST_ACCURACY_MEAN = "test_accuracy_mean"

@@ -28,6 +28,7 @@ TOP = {
     Metric.FINAL_VAL_ACCURACY: "val/final_accuracy",
     Metric.FINAL_VAL_MACRO_F1: "val/final_macro_f1",
     Metric.TRAIN_SECONDS: "train/seconds",
+    Metric.TRAIN_LOSS_DROP: "train/loss_drop",
     Metric.PEAK_GPU_MEMORY_MB: "train/peak_gpu_memory_mb",
     Metric.RELOAD_MAX_PROB_DIFF: "check/reload_max_prob_diff",
     Metric.TEST_ACCURACY_MEAN: "test/accuracy_mean",
@@ -36,6 +37,8 @@ TOP = {
     Metric.TEST_MACRO_F1_STD: "test/macro_f1_std",
 }
 _BACK = {v: k for k, v in TOP.items()}
+#: the training loss logged several times an epoch, by optimizer step
+STEP_LOSS = "train/step_loss"
 _SLICE = re.compile(r"^(test|final_val|val)_(topic|fold)\.(.+)\.([^.]+)$")
 _CLASS = re.compile(r"^(test|final_val|val)_(precision|recall|f1)\.(.+?)(_mean|_std)?$")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import tempfile
+import time
 import warnings
 from pathlib import Path
 
@@ -69,6 +70,20 @@ def epoch_logger(epoch: int, metrics: dict[str, float]) -> None:
     mlflow.log_metrics({metric_names.epoch_name(k): v for k, v in metrics.items()}, step=epoch)
 
 
+def log_loss_curve(curve: list[tuple[int, float]]) -> None:
+    """The training loss as logged several times an epoch: ``train/step_loss`` by optimizer step
+    (the per-epoch ``train/loss`` and ``val/*`` curves are by epoch)."""
+    if not curve:
+        return
+    from mlflow.entities import Metric as Logged
+
+    stamp = int(time.time() * 1000)
+    logged = [Logged(metric_names.STEP_LOSS, loss, stamp, step) for step, loss in curve]
+    run = mlflow.active_run()
+    if run is not None:
+        mlflow.MlflowClient().log_batch(run.info.run_id, metrics=logged)
+
+
 def log_results(metrics: dict[str, float]) -> None:
     """A few top-level metrics (:data:`~.metric_names.TOP`), the rest as the run's results table."""
     top, rows = metric_names.split(metrics)
@@ -100,9 +115,12 @@ def log_train_result(result: TrainResult) -> None:
     evaluation = result.test_evaluation
     metrics = {**evaluation.metrics, **{f"final_{k}": v for k, v in result.validation.items()}}
     metrics[Metric.TRAIN_SECONDS] = result.train_seconds
+    if result.loss_drop is not None:
+        metrics[Metric.TRAIN_LOSS_DROP] = result.loss_drop
     if result.peak_gpu_memory_mb is not None:
         metrics[Metric.PEAK_GPU_MEMORY_MB] = result.peak_gpu_memory_mb
     log_results(metrics)
+    log_loss_curve(result.loss_curve)
     log_params(
         {
             "per_device_batch_size": result.per_device_batch,

@@ -80,21 +80,39 @@ def device_name() -> str:
     return accelerator().kind
 
 
-def _epoch_relay(history: list[dict[str, float]], listeners: Sequence[EpochListener]):
-    """A Trainer callback that turns each evaluation into an epoch row for ``listeners``."""
+#: the training loss is logged this many times an epoch (at least once a step)
+LOSS_LOGS_PER_EPOCH = 4
+
+
+def _epoch_relay(history: list[dict[str, float]], listeners: Sequence[EpochListener],
+                 curve: list[tuple[int, float]] | None = None):
+    """A Trainer callback that turns each evaluation into an epoch row for ``listeners`` (its
+    ``train_loss`` the mean of the epoch's logged losses, weighted by their steps) and keeps every
+    logged training loss in ``curve``."""
     from transformers import TrainerCallback
+
+    done = [0]  # the step of the last evaluation
 
     class EpochRelay(TrainerCallback):
         def on_step_end(self, args, state, control, **kwargs):
             raise_if_stop_requested()  # a SIGTERM whose exception a finaliser swallowed
 
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if curve is not None and logs and "loss" in logs:
+                curve.append((int(state.global_step), float(logs["loss"])))
+
         def on_evaluate(self, args, state, control, metrics=None, **kwargs):
             epoch = int(round(state.epoch or 0))
-            losses = [h["loss"] for h in state.log_history if "loss" in h]
             row = {Metric.VAL_LOSS: float(metrics["eval_loss"]), Metric.VAL_ACCURACY: float(metrics["eval_accuracy"]),
                    Metric.VAL_MACRO_F1: float(metrics["eval_macro_f1"])}
-            if losses:
-                row[Metric.TRAIN_LOSS] = float(losses[-1])
+            logged = [(h["step"], h["loss"]) for h in state.log_history if "loss" in h and "step" in h]
+            this_epoch = [(step, loss) for step, loss in logged if step > done[0]]
+            if this_epoch:
+                steps = np.diff([done[0], *(step for step, _ in this_epoch)])
+                row[Metric.TRAIN_LOSS] = float(np.average([loss for _, loss in this_epoch], weights=steps))
+            elif logged:
+                row[Metric.TRAIN_LOSS] = float(logged[-1][1])
+            done[0] = int(state.global_step)
             history.append({"epoch": epoch, **row})
             for listener in listeners:
                 listener(epoch, row)
@@ -103,14 +121,18 @@ def _epoch_relay(history: list[dict[str, float]], listeners: Sequence[EpochListe
 
 
 def training_arguments(settings: TrainSettings, work_dir: Path, per_device: int, accumulation: int,
-                        precision: str, device: str):
+                        precision: str, device: str, steps_per_epoch: int = 0):
+    """The Trainer's arguments; with ``steps_per_epoch`` the training loss is logged
+    :data:`LOSS_LOGS_PER_EPOCH` times an epoch, else once an epoch."""
     from transformers import TrainingArguments
 
     return TrainingArguments(
         output_dir=str(work_dir / "trainer"), num_train_epochs=settings.epochs, learning_rate=settings.learning_rate,
         per_device_train_batch_size=per_device, gradient_accumulation_steps=accumulation,
         warmup_steps=float(settings.warmup_ratio), weight_decay=settings.weight_decay,  # a float below 1: a ratio
-        per_device_eval_batch_size=settings.eval_batch_size, eval_strategy="epoch", logging_strategy="epoch",
+        per_device_eval_batch_size=settings.eval_batch_size, eval_strategy="epoch",
+        logging_strategy="steps" if steps_per_epoch else "epoch",
+        logging_steps=max(1, steps_per_epoch // LOSS_LOGS_PER_EPOCH),
         save_strategy="no",  # no checkpoints, no optimizer state on disk
         report_to="none", seed=settings.sources.init, data_seed=settings.sources.data, bf16=precision == "bf16",
         train_sampling_strategy="group_by_length" if settings.group_by_length else "random",
@@ -136,7 +158,8 @@ def seeded_trainer_class():
     return SeededTrainer
 
 
-def build_trainer(model, tokenizer, data: PreparedData, settings: TrainSettings, args, history=None, listeners=()):
+def build_trainer(model, tokenizer, data: PreparedData, settings: TrainSettings, args, history=None, listeners=(),
+                  curve=None):
     """The Trainer of ``model`` on ``data``'s training split (validated each epoch), not yet trained."""
     from transformers import DataCollatorWithPadding
 
@@ -154,15 +177,15 @@ def build_trainer(model, tokenizer, data: PreparedData, settings: TrainSettings,
         model=model, args=args, data_collator=collator, processing_class=tokenizer,
         train_dataset=EncodedDataset(tokenizer, data.splits["train"], settings.max_length),
         eval_dataset=EncodedDataset(tokenizer, data.splits["validation"], settings.max_length),
-        compute_metrics=compute_metrics, callbacks=[_epoch_relay([] if history is None else history, listeners)],
+        compute_metrics=compute_metrics, callbacks=[_epoch_relay([] if history is None else history, listeners, curve)],
     )
 
 
-def _fit_trainer(model, tokenizer, data: PreparedData, settings: TrainSettings, args, history, listeners):
+def _fit_trainer(model, tokenizer, data: PreparedData, settings: TrainSettings, args, history, listeners, curve):
     """Run the Trainer; return the trained model, unwrapped to full precision."""
     from transformers import PrinterCallback
 
-    trainer = build_trainer(model, tokenizer, data, settings, args, history, listeners)
+    trainer = build_trainer(model, tokenizer, data, settings, args, history, listeners, curve)
     # Sequence classifiers compute a mean loss and ignore Trainer's num_items_in_batch, but
     # their forward takes **kwargs, so Trainer assumes the loss is already normalised for
     # gradient accumulation and does not divide it: gradients (and the clipping applied to
@@ -199,10 +222,12 @@ def train_transformer(
     tokenizer = AutoTokenizer.from_pretrained(source, **NO_REMOTE_CODE)
     model, load_report, per_device, accumulation = load_and_plan(source, data, settings, precision, max(acc.count, 1))
     history: list[dict[str, float]] = []
-    args = training_arguments(settings, work_dir, per_device, accumulation, precision, device)
-    model = _fit_trainer(model, tokenizer, data, settings, args, history, listeners)
+    curve: list[tuple[int, float]] = []
+    steps_per_epoch = -(-len(data.splits["train"]) // (per_device * accumulation * max(acc.count, 1)))
+    args = training_arguments(settings, work_dir, per_device, accumulation, precision, device, steps_per_epoch)
+    model = _fit_trainer(model, tokenizer, data, settings, args, history, listeners, curve)
     result = TrainResult(
-        model_dir=None, evaluation=None, validation={}, history=history, per_device_batch=per_device,
+        model_dir=None, evaluation=None, validation={}, history=history, per_device_batch=per_device, loss_curve=curve,
         accumulation_steps=accumulation, precision=precision, device=device,
         train_seconds=time.perf_counter() - started, load_report=asdict(load_report),
     )

@@ -32,6 +32,13 @@ class TrainResult:
     test_probabilities: np.ndarray | None = field(default=None, repr=False)
     #: what loading the base checkpoint created new or left unused (transformers only)
     load_report: dict[str, list[str]] = field(default_factory=dict)
+    #: the training loss as logged, several times an epoch: (optimizer step, mean loss since the last log)
+    loss_curve: list[tuple[int, float]] = field(default_factory=list)
+
+    @property
+    def loss_drop(self) -> float | None:
+        """The curve's first value minus its last (<= 0: the loss did not fall); None below two points."""
+        return self.loss_curve[0][1] - self.loss_curve[-1][1] if len(self.loss_curve) > 1 else None
 
     @property
     def test_evaluation(self) -> Evaluation:

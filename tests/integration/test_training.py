@@ -50,6 +50,21 @@ def test_same_seed_same_metrics_and_predictions(tiny_models, data, tmp_path):
     assert a.reload_identical and a.reload_max_prob_diff == 0.0
 
 
+def test_the_training_loss_is_logged_several_times_an_epoch(tiny_models, data, tmp_path):
+    """Learning curves with shape: the loss every quarter epoch (by optimizer step, increasing),
+    the epoch row's train_loss the step-weighted mean of the epoch's logged losses."""
+    from frenk.training.engine import LOSS_LOGS_PER_EPOCH
+
+    result = _train(tiny_models, data, tmp_path, "curve", seed=3, epochs=2, batch_size=16)
+    steps = [step for step, _ in result.loss_curve]
+    assert len(steps) >= 2 * LOSS_LOGS_PER_EPOCH and steps == sorted(set(steps))
+    per_epoch = len(data.splits["train"]) // 16 + (len(data.splits["train"]) % 16 > 0)
+    first = [(s, loss) for s, loss in result.loss_curve if s <= per_epoch]
+    gaps = np.diff([0, *(s for s, _ in first)])
+    assert result.history[0]["train_loss"] == pytest.approx(np.average([loss for _, loss in first], weights=gaps))
+    assert result.loss_drop == result.loss_curve[0][1] - result.loss_curve[-1][1]
+
+
 def test_reloaded_model_evaluates_identically_five_times(tiny_models, data, tmp_path):
     result = _train(tiny_models, data, tmp_path, "r", seed=5)
     test = data.splits["test"]

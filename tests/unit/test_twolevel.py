@@ -14,6 +14,7 @@ from sklearn.metrics import accuracy_score, f1_score
 from statsmodels.stats.power import TTestIndPower
 
 from frenk.comparison import CompareOptions, RunRecord, build_report
+from frenk.comparison.design import degenerate_runs
 from frenk.comparison.interval import plan, plan_power, seeds_for
 from frenk.comparison.looks import next_look
 from frenk.comparison.twolevel import aligned, call, look_alpha, scores, two_level
@@ -232,6 +233,17 @@ def test_degenerate_seeds_are_flagged_kept_and_the_verdict_without_them_is_given
     c = report.comparisons[0]
     assert c.without_degenerate.startswith("without the degenerate runs: a is better than b")
     assert c.verdict.call == "undecided"  # the stuck run widens a's spread: with it, no verdict
+
+
+def test_a_run_whose_training_loss_did_not_fall_is_degenerate():
+    """train_loss_drop (first logged loss minus last) at or below 0 flags a run, also one without
+    predictions; a run logged before the metric (no drop) is judged by its predictions alone."""
+    runs = {"a": [RunRecord("a-0", "a", "42", "d1", {"test_macro_f1": 0.8, "train_loss_drop": 0.2}),
+                  RunRecord("a-1", "a", "43", "d1", {"test_macro_f1": 0.6, "train_loss_drop": 0.0}),
+                  RunRecord("a-2", "a", "44", "d1", {"test_macro_f1": 0.6, "train_loss_drop": -0.01}),
+                  RunRecord("a-3", "a", "45", "d1", {"test_macro_f1": 0.7})]}
+    assert degenerate_runs(runs, None) == {"a": ["a-1", "a-2"]}
+    assert degenerate_runs({"b": runs["a"][3:]}, None) == {}
 
 
 def test_aligned_refuses_runs_that_disagree_on_a_label():
