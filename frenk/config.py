@@ -239,8 +239,7 @@ def read_params_file(path: str) -> dict:
 class CompareConfig:
     """Compare systems (by default: models) from their train runs with the right statistical tests."""
 
-    group: str = option("", f"compare the train runs with this {Tag.GROUP} tag (e.g. hr-binary); a comma list "
-                        "(hr-binary,sl-binary) compares across data sets, each group a block")
+    group: str = option("", f"compare the train runs with this {Tag.GROUP} tag (hr-binary); a comma list: blocks")
     filter: str = option("", f"or: an MLflow search filter, e.g. \"{search_tag(Tag.LANG)} = 'hr'\" (ANDed with group)")
     by: str = option(Tag.MODEL, "tag whose values are the systems compared")
     metrics: str = option("macro_f1,accuracy", "comma list of test metrics; the first decides the verdict")
@@ -264,16 +263,14 @@ class CompareConfig:
         if not [m for m in self.metrics.split(",") if m.strip()]:
             raise ConfigError("metrics is empty")
         if len(set(self.groups)) < len(self.groups) or (len(self.groups) > 1 and "" in self.groups):
-            raise ConfigError(f"group={self.group!r}: a comma list of blocks needs distinct, non-empty groups "
-                              "(e.g. hr-binary,sl-binary)")
+            raise ConfigError(f"group={self.group!r}: blocks need distinct, non-empty groups (hr-binary,sl-binary)")
 
     @property
     def metric_list(self) -> tuple[str, ...]:
         return tuple(m.strip() for m in self.metrics.split(",") if m.strip())
 
     @property
-    def groups(self) -> tuple[str, ...]:
-        """The groups of ``group``: more than one is a comparison across data sets (blocks)."""
+    def groups(self) -> tuple[str, ...]:  # more than one: a comparison across data sets (blocks)
         return tuple(g.strip() for g in self.group.split(",")) if self.group else ()
 
 
