@@ -239,7 +239,7 @@ def read_params_file(path: str) -> dict:
 class CompareConfig:
     """Compare systems (by default: models) from their train runs with the right statistical tests."""
 
-    group: str = option("", f"compare the train runs with this {Tag.GROUP} tag (e.g. hr-binary)")
+    group: str = option("", f"compare the train runs with this {Tag.GROUP} tag (hr-binary); a comma list: blocks")
     filter: str = option("", f"or: an MLflow search filter, e.g. \"{search_tag(Tag.LANG)} = 'hr'\" (ANDed with group)")
     by: str = option(Tag.MODEL, "tag whose values are the systems compared")
     metrics: str = option("macro_f1,accuracy", "comma list of test metrics; the first decides the verdict")
@@ -262,10 +262,16 @@ class CompareConfig:
                               "e.g. 0.005 for half a point of macro-F1)")
         if not [m for m in self.metrics.split(",") if m.strip()]:
             raise ConfigError("metrics is empty")
+        if len(set(self.groups)) < len(self.groups) or (len(self.groups) > 1 and "" in self.groups):
+            raise ConfigError(f"group={self.group!r}: blocks need distinct, non-empty groups (hr-binary,sl-binary)")
 
     @property
     def metric_list(self) -> tuple[str, ...]:
         return tuple(m.strip() for m in self.metrics.split(",") if m.strip())
+
+    @property
+    def groups(self) -> tuple[str, ...]:  # more than one: a comparison across data sets (blocks)
+        return tuple(g.strip() for g in self.group.split(",")) if self.group else ()
 
 
 @dataclass

@@ -7,7 +7,7 @@ mark. As Markdown, as LaTeX (booktabs) and as JSON naming the runs behind every 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .model import ComparisonReport, PairResult
 
@@ -154,6 +154,90 @@ def to_latex(t: ResultsTable) -> str:
             row.append((f"\\textbf{{{value}}}" if c.bold else value) + (f"$^{{{c.mark}}}$" if c.mark else ""))
         name = latex_escape(s) + (" (reference)" if s == t.reference else "")
         lines.append(f"{name} & " + " & ".join(row) + r" \\")
+    lines += [r"\bottomrule", r"\end{tabular}", f"\\caption{{{latex_escape(t.caption)}}}"]
+    if t.footnotes:
+        lines += [r"\par\smallskip\footnotesize"] + [f"$^{{{latex_escape(f[0])}}}${latex_escape(f[1:])}\\\\"
+                                                    for f in t.footnotes]
+    return "\n".join(lines + [r"\end{table}"]) + "\n"
+
+
+@dataclass(frozen=True)
+class BlockTable:
+    """One results table across data sets: a column group per block (its metrics, each block's
+    marks from its own verdicts against its reference), the average rank over the blocks last."""
+
+    blocks: tuple[str, ...]
+    metrics: tuple[str, ...]
+    systems: tuple[str, ...]
+    cells: dict[str, dict[str, dict[str, Cell]]]  # block -> system -> metric
+    ranks: dict[str, float]
+    caption: str
+    footnotes: tuple[str, ...]
+
+    def to_dict(self) -> dict:
+        return {"blocks": list(self.blocks), "metrics": list(self.metrics), "systems": list(self.systems),
+                "average_ranks": self.ranks, "caption": self.caption, "footnotes": list(self.footnotes),
+                "cells": {b: {s: {m: {"mean": c.mean, "sd": c.sd, "n": c.n, "runs": list(c.runs), "bold": c.bold,
+                                      "mark": c.mark} for m, c in by_m.items()} for s, by_m in by_s.items()}
+                          for b, by_s in self.cells.items()}}
+
+
+def block_table(reports: dict[str, ComparisonReport], systems: tuple[str, ...], ranks: dict[str, float],
+                rule: str) -> BlockTable:
+    """The :class:`BlockTable` of the blocks' ``reports`` over ``systems`` (in that order), with
+    footnote marks numbered across the blocks; ``rule`` (a sentence) closes the caption."""
+    cells: dict[str, dict[str, dict[str, Cell]]] = {}
+    footnotes: list[str] = []
+    metrics: tuple[str, ...] = ()
+    for block, report in reports.items():
+        t = results_table(report)
+        metrics = metrics or t.metrics
+        relabel = {}
+        for f in t.footnotes:
+            relabel[f[0]] = MARKS[len(footnotes) % len(MARKS)]
+            footnotes.append(f"{relabel[f[0]]}: {block}: {f[3:]}")
+        cells[block] = {s: {m: replace(c, mark=relabel.get(c.mark or "")) for m, c in t.cells[s].items()}
+                        for s in systems}
+    caption = (f"Test scores per data set, mean ± sd (n training seeds). Bold: the best mean of each column. A mark: "
+               f"different from the data set's reference by its own verdict rule. {rule}")
+    return BlockTable(tuple(reports), metrics, systems, cells, ranks, caption, tuple(footnotes))
+
+
+def _rank(t: BlockTable, s: str) -> str:
+    return f"{t.ranks[s]:.2f}" if s in t.ranks else "n/a"
+
+
+def block_markdown(t: BlockTable) -> str:
+    head = ["system"] + [f"{b}: {m}" for b in t.blocks for m in t.metrics] + ["average rank"]
+    lines = ["| " + " | ".join(head) + " |", "|---|" + "---|" * (len(head) - 1)]
+    for s in t.systems:
+        row = []
+        for b in t.blocks:
+            for m in t.metrics:
+                c = t.cells[b][s][m]
+                row.append((f"**{_value(c)}**" if c.bold else _value(c)) + (f" <sup>{c.mark}</sup>" if c.mark else ""))
+        lines.append(f"| {s} | " + " | ".join(row + [_rank(t, s)]) + " |")
+    return "\n".join(lines + ["", t.caption, ""] + [f"- {f}" for f in t.footnotes]) + "\n"
+
+
+def block_latex(t: BlockTable) -> str:
+    """A booktabs table with a ``\\multicolumn`` and ``\\cmidrule`` per data set."""
+    m = len(t.metrics)
+    groups = " & ".join(f"\\multicolumn{{{m}}}{{c}}{{{latex_escape(b)}}}" for b in t.blocks)
+    rules = " ".join(f"\\cmidrule(lr){{{2 + i * m}-{1 + (i + 1) * m}}}" for i in range(len(t.blocks)))
+    lines = [r"\begin{table}[t]", r"\centering", r"\begin{tabular}{l" + "r" * (m * len(t.blocks) + 1) + "}",
+             r"\toprule", f" & {groups} & \\\\", rules,
+             "System & " + " & ".join(latex_escape(x) for _ in t.blocks for x in t.metrics) + r" & Avg.\ rank \\",
+             r"\midrule"]
+    for s in t.systems:
+        row = []
+        for b in t.blocks:
+            for metric in t.metrics:
+                c = t.cells[b][s][metric]
+                sd = f"{c.sd:.4f}" if math.isfinite(c.sd) else "n/a"
+                value = f"{c.mean:.4f} $\\pm$ {sd} ({c.n})"
+                row.append((f"\\textbf{{{value}}}" if c.bold else value) + (f"$^{{{c.mark}}}$" if c.mark else ""))
+        lines.append(f"{latex_escape(s)} & " + " & ".join(row + [_rank(t, s)]) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}", f"\\caption{{{latex_escape(t.caption)}}}"]
     if t.footnotes:
         lines += [r"\par\smallskip\footnotesize"] + [f"$^{{{latex_escape(f[0])}}}${latex_escape(f[1:])}\\\\"

@@ -68,6 +68,7 @@ class Tag:
     LOOK = "frenk.look"  #: which look at one test set (systems, deciding metric, data digests) a compare is
     LOOK_KEY = "frenk.look_key"  #: digest of the systems, the deciding metric and the data digests
     LOOK_RUNS = "frenk.look_runs"  #: digest of the compared run ids (the same runs again: the same look)
+    BLOCKS = "frenk.blocks"  #: a comparison across data sets: its blocks (groups), comma-separated
     # model versions (publish) and the promotion lock's registered model
     RUN_ID = "frenk.run_id"
     WEIGHTS_SHA256 = "frenk.weights_sha256"

@@ -11,6 +11,7 @@ from ..config import CompareConfig
 from ..core.log import result
 from ..team import access
 from ..tracking import experiments, looks, results, runs, search
+from .compare_blocks import BlocksOutcome, compare_blocks
 
 log = logging.getLogger(__name__)
 
@@ -25,11 +26,14 @@ class CompareOutcome:
     run_id: str | None
 
 
-def compare(cfg: CompareConfig) -> CompareOutcome:
+def compare(cfg: CompareConfig) -> CompareOutcome | BlocksOutcome:
     """Read the train runs, run the tests the design calls for, print and log the report.
 
     The compare run opens before the predictions are downloaded, so that it records its host,
-    process and temporary folder from the start (a killed compare is found by the orphan scan)."""
+    process and temporary folder from the start (a killed compare is found by the orphan scan).
+    Several groups (``group=hr-binary,sl-binary``) are a comparison across data sets (:mod:`.compare_blocks`)."""
+    if len(cfg.groups) > 1:
+        return compare_blocks(cfg)
     runs.start_step()
     records = search.train_runs(cfg.experiment, cfg.group, cfg.filter, cfg.by)
     opts = CompareOptions(metrics=cfg.metric_list, baseline=cfg.baseline or None, alpha=cfg.alpha,
