@@ -29,6 +29,7 @@ from .core.fields import option
 from .core.names import Metric, Tag, search_tag
 from .core.secret_params import refuse_credentials
 from .data import PreprocessOptions
+from .training.presets import PRESETS
 from .training.seeds import cross_size
 from .training.settings import parse_parallel
 
@@ -50,8 +51,7 @@ class PreprocessConfig(PreprocessOptions):
 class ModelDataConfig:
     """The fields shared by the steps that fit a model to data."""
 
-    model: str = option("bertic", "preset (bertic, crosloengual, sloberta, xlmr, xlmr-large, mbert, roberta, tiny, "
-                                  "tfidf), Hugging Face model id or local folder")
+    model: str = option("bertic", f"preset ({', '.join(PRESETS)}), Hugging Face model id or local folder")
     data: str = option("hub", "preprocessed folder, or a preprocess source (hub, sample, path) prepared in-process")
     lang: str = option("hr", "language", LANGS)
     labels: str = option("binary", "label scheme", SCHEMES)
@@ -59,8 +59,7 @@ class ModelDataConfig:
 
 @dataclass
 class TuneConfig(ModelDataConfig):
-    """Search hyperparameters with Optuna: a study that ends, never repeats a configuration,
-    prunes poor trials, resumes after a crash and can be shared by several workers."""
+    """Search hyperparameters with Optuna: a study that ends, never repeats, prunes, resumes and is shared."""
 
     space: str = option("", "YAML search space (hyperparameter: [values] or {low, high, step, log}); empty: the "
                             "preset's bundled space")
@@ -324,9 +323,10 @@ class MainConfig:
     lang: str = option("hr", "language", LANGS)
     data: str = option("hub", "preprocess source: hub, sample or a path")
     labels: str = option("binary", "label scheme", SCHEMES)
-    models: str = option("bertic,tfidf", "comma list of models to train and compare")
-    repeats: int = option(10, "seeds per model (at least 3; with 10 the paired t-test detects about one sd of the "
-                              "seed-to-seed differences with power 0.8)")
+    models: str = option("bertic,tfidf", f"comma list of models to train and compare (presets: {', '.join(PRESETS)}; "
+                                         "or Hugging Face model ids)")
+    repeats: int = option(10, "seeds per model (at least 3; with 10 each, Welch's t-test detects a difference of about "
+                              "1.3 seed sd with power 0.8)")
     tune: bool = option(False, "tune every transformer model with its bundled search space first, all with the same "
                                "budget, and train each with its best parameters")
     tune_seeds: int = option(TUNING_SEEDS, "with tune=true, seeds per configuration of each study (raced)")

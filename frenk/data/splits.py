@@ -97,9 +97,10 @@ def _manifest(splits: dict[str, pd.DataFrame], opts: PreprocessOptions, descript
     }
 
 
-def prepare(opts: PreprocessOptions) -> PreparedData:
-    """Read, validate, clean, split and fold the data. Writes nothing."""
-    raw, description = read_source(opts.source, opts.lang, opts.sample_size)
+def prepare(opts: PreprocessOptions, param: str = "source") -> PreparedData:
+    """Read, validate, clean, split and fold the data. Writes nothing. ``param``: the step's
+    parameter that named the source (its messages say ``data=`` in train, tune and main)."""
+    raw, description = read_source(opts.source, opts.lang, opts.sample_size, param)
     frame = clean(raw, opts)
     frame = frame[frame["topic"].isin(opts.topic_list)]
     if frame.empty:
@@ -120,7 +121,8 @@ def prepare(opts: PreprocessOptions) -> PreparedData:
 
 
 def load_or_prepare(data: str, opts: PreprocessOptions) -> PreparedData:
-    """A preprocessed folder is read as it is; any other ``data`` is a source, prepared in-process."""
+    """A preprocessed folder is read as it is; any other ``data`` is a source, prepared in-process
+    (its messages name the step's parameter, ``data``)."""
     if data not in ("hub", "sample") and Path(data).is_dir() and is_prepared_folder(data):
         return load_prepared(data)
-    return prepare(replace(opts, source=data))
+    return prepare(replace(opts, source=data), param="data")

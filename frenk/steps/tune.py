@@ -11,6 +11,7 @@ from pathlib import Path
 from ..config import TrainConfig, TuneConfig
 from ..core.errors import ConfigError, FrenkError
 from ..core.interrupts import sigterm_as_interrupt
+from ..core.log import quiet_progress_bars
 from ..core.log import result as show
 from ..core.secret_params import shown_storage, storage_url
 from ..data import PreprocessOptions, check_scheme, load_or_prepare
@@ -33,9 +34,8 @@ class TuneOutcome:
 def tune(cfg: TuneConfig) -> TuneOutcome:
     """Run (or resume) the study; log one parent run and one child run per new trial."""
     import optuna
-    from transformers.utils import logging as hf_logging
 
-    hf_logging.disable_progress_bar()
+    quiet_progress_bars()  # unless FRENK_VERBOSE=1, as every step
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # trial failures are reported by frenk, without a traceback
     spec = resolve(cfg.model)
     if not kind_of(spec).tunable:

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from ..core.interrupts import raise_if_stop_requested
+from ..core.log import verbose
 from ..core.names import Metric
 from ..data import PreparedData, scheme
 from .evaluation import core_metrics, evaluate
@@ -136,7 +137,7 @@ def training_arguments(settings: TrainSettings, work_dir: Path, per_device: int,
         save_strategy="no",  # no checkpoints, no optimizer state on disk
         report_to="none", seed=settings.sources.init, data_seed=settings.sources.data, bf16=precision == "bf16",
         train_sampling_strategy="group_by_length" if settings.group_by_length else "random",
-        fp16=precision == "fp16", use_cpu=device == "cpu", disable_tqdm=True, dataloader_num_workers=0,
+        fp16=precision == "fp16", use_cpu=device == "cpu", disable_tqdm=not verbose(), dataloader_num_workers=0,
     )
 
 

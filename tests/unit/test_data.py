@@ -231,3 +231,19 @@ def test_hub_source_offline_says_what_to_do(monkeypatch):
     with pytest.raises(DataError, match=r"cannot read classla/FRENK-hate-hr from the Hugging Face Hub: HF_HUB_OFFLINE "
                                         r"is set \(the Hub was not asked\).*source=sample"):
         prepare(PreprocessOptions(source="hub"))
+
+
+def test_messages_name_the_steps_own_parameter(tmp_path):
+    """preprocess's parameter is source=, train's, tune's and main's is data= (load_or_prepare):
+    each message says the one the user typed."""
+    from frenk.data.splits import load_or_prepare
+
+    missing = str(tmp_path / "nope")
+    with pytest.raises(DataError, match=r"Use source=hub, source=sample or a path"):
+        prepare(PreprocessOptions(source=missing))
+    with pytest.raises(DataError, match=r"Use data=hub, data=sample, a preprocessed folder or a path") as caught:
+        load_or_prepare(missing, PreprocessOptions())
+    assert "source=" not in str(caught.value)
+    with pytest.raises(DataError, match=r"as data=<path>, or use data=sample") as caught:
+        load_or_prepare("hub", PreprocessOptions())
+    assert "source=" not in str(caught.value)

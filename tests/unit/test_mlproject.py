@@ -50,3 +50,17 @@ def test_command_options_exist(step):
     # and each option is fed by the parameter of the same name
     for flag, param in re.findall(r"(--[\w-]+) \{(\w+)\}", entry["command"]):
         assert flag == "--" + param.replace("_", "-")
+
+
+def test_the_help_of_every_model_step_lists_every_preset():
+    """train, tune and main --help name each preset of the preset table (minilm was missing)."""
+    from click.testing import CliRunner
+
+    from frenk.cli import command
+    from frenk.config import MainConfig, TrainConfig, TuneConfig
+    from frenk.training.presets import PRESETS
+
+    for config in (TrainConfig, TuneConfig, MainConfig):
+        text = " ".join(CliRunner().invoke(command(config, lambda cfg: None), ["--help"], terminal_width=400).output.split())
+        missing = [name for name in PRESETS if name not in text]
+        assert not missing, (config.__name__, missing)
