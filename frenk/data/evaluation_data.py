@@ -124,10 +124,10 @@ def _user_file(path: Path, model_scheme: str) -> EvalData:
     labels = raw["label"] if "label" in raw.columns else pd.Series([None] * len(raw), dtype=object)
     has = labels.notna() & (labels.astype(str).str.strip() != "")
     if has.any() and not has.all():
-        row = int((~has).to_numpy().argmax()) + 1
-        raise DataError(f"data={path}, row {row}: no label, while other rows have one; label every row (metrics) "
+        missing = int((~has).to_numpy().argmax()) + 1
+        raise DataError(f"data={path}, row {missing}: no label, while other rows have one; label every row (metrics) "
                         "or none (predictions only)")
-    rows = []
+    rows: list[dict[str, object]] = []
     for i, rec in enumerate(raw.to_dict("records"), start=1):
         text = normalise_text(rec.get("text"))
         if text is None:
@@ -135,8 +135,8 @@ def _user_file(path: Path, model_scheme: str) -> EvalData:
         topic = str(rec["topic"]).strip() if rec.get("topic") is not None and not pd.isna(rec["topic"]) else ""
         topic = topic or "unknown"
         given = rec.get("id")
-        row = {"id": str(given) if given is not None and not pd.isna(given) else example_id(text, topic),
-               "text": text, "topic": topic}
+        known = given is not None and not pd.isna(given)
+        row: dict[str, object] = {"id": str(given) if known else example_id(text, topic), "text": text, "topic": topic}
         if has.any():
             try:
                 row["label"] = map_label(rec.get("label"), model_scheme)

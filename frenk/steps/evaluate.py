@@ -61,7 +61,7 @@ def _log(cfg: EvaluateConfig, mv, train, data: EvalData, scheme: str, scored) ->
     with runs.step_run(name, tags, experiment_id=train.info.experiment_id if train else None) as run:
         label = f"{mv.name} v{mv.version} ({system})"
         evaluations.log_evaluation(evaluation, predictions, data, label,
-                                   {"model": cfg.model, "data": cfg.data, "split": cfg.split})
+                                   {"model": cfg.model, "data": cfg.data, "split": cfg.split}, run.info.run_id)
         line = _line(data, evaluation)
         results.describe(f"**{results.version_link(mv.name, str(mv.version))}** ({system}) scored on {line}"
                          + (f" Trained in run {results.run_link(train.info.run_id)}." if train else ""))

@@ -80,7 +80,7 @@ def download_weights(mv, dst: Path) -> Path:
     return registry.download_model(mv.name, str(mv.version), dst)
 
 
-def log_evaluation(evaluation, predictions: pd.DataFrame, data, system: str, params: dict) -> None:
+def log_evaluation(evaluation, predictions: pd.DataFrame, data, system: str, params: dict, run_id: str) -> None:
     """What an evaluate run logs: parameters, the scored data as a dataset input, and, with labels,
     the same metrics, results table, confusion matrix and predictions as a train run's test (and
     the one-row ``results_table.md``/``.tex``/``.json``); without labels the predictions only."""
@@ -95,7 +95,7 @@ def log_evaluation(evaluation, predictions: pd.DataFrame, data, system: str, par
         mlflow.set_tags(metric_names.scored_classes_tag(evaluation.scored_classes))
         log_figure(confusion_matrix(evaluation.confusion, evaluation.class_names), "confusion_matrix.png")
         core = {m: evaluation.metrics[f"test_{m}"] for m in ("macro_f1", "accuracy")}
-        table = evaluation_table(system, core, len(data.frame), data.description, (mlflow.active_run().info.run_id,),
+        table = evaluation_table(system, core, len(data.frame), data.description, (run_id,),
                                  data.mapping)
         mlflow.log_text(to_markdown(table), "results_table.md")
         mlflow.log_text(to_latex(table), "results_table.tex")
