@@ -301,6 +301,9 @@ class MainConfig:
 
     def __post_init__(self) -> None:
         check_languages("evaluate", self.evaluate, LANGS, self.lang)
+        if self.evaluate and self.data not in ("hub", "sample"):
+            raise ConfigError(f"evaluate={self.evaluate}: main prepares the other languages from data=hub or "
+                              "data=sample; preprocess your own files and run the evaluate step (docs/evaluate.md)")
         if self.repeats < 3:
             raise ConfigError(
                 f"repeats={self.repeats}: comparing models needs at least 3 seeds per model (10 recommended); "

@@ -3,11 +3,13 @@ of its own that the version links to; data without labels gives predictions only
 
 from __future__ import annotations
 
+import logging
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..config import EvaluateConfig
+from ..core.errors import FrenkError
 from ..core.interrupts import sigterm_as_interrupt
 from ..core.log import quiet_progress_bars, result
 from ..core.names import Tag
@@ -15,6 +17,9 @@ from ..data.evaluation_data import EvalData, load_eval_data
 from ..team import access
 from ..tracking import evaluations, experiments, results, runs, search
 from ..training.scoring import load_scorer, score
+from .publish import refresh_card
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -66,10 +71,22 @@ def _log(cfg: EvaluateConfig, mv, train, data: EvalData, scheme: str, scored) ->
         results.describe(f"**{results.version_link(mv.name, str(mv.version))}** ({system}) scored on {line}"
                          + (f" Trained in run {results.run_link(train.info.run_id)}." if train else ""))
         evaluations.link_version(mv, run.info.run_id, line)
+    _refresh_card(mv)
     metrics = {k: evaluation.metrics[k] for k in ("test_macro_f1", "test_accuracy")} if evaluation else {}
     result(f"evaluated {mv.name} version {mv.version} on {line} Run {run.info.run_id}"
            + (" (predictions only: batch inference for moderators, predictions.parquet)" if evaluation is None else ""))
     return EvaluateOutcome(run.info.run_id, mv.name, str(mv.version), len(data.frame), evaluation is None, metrics)
+
+
+def _refresh_card(mv) -> None:
+    """The card of the folder this version was published to lists the new run (its "Out of domain" table)."""
+    try:
+        folder = refresh_card(mv.name, str(mv.version))
+    except (FrenkError, OSError, ValueError) as exc:  # the evaluation stands; the card stays as it was
+        log.warning(f"the model card of {mv.name} version {mv.version} was not updated: {exc}")
+        return
+    if folder is not None:
+        log.info(f"the model card in {folder} now lists this evaluation (Out of domain)")
 
 
 def _line(data: EvalData, evaluation) -> str:

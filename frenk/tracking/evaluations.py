@@ -8,6 +8,7 @@ import math
 import re
 import tempfile
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import mlflow
 import pandas as pd
@@ -145,5 +146,16 @@ def out_of_domain_rows(name: str, version: str) -> list[OutOfDomainRow]:
             tags.get(Tag.LANG, "?"), tags.get(Tag.TOPICS, ""), tags.get(Tag.LABEL_MAPPING, "none"),
             int(metrics.get("evaluate/n_comments", 0)), metrics.get(Metric.TEST_MACRO_F1, math.nan),
             metrics.get(Metric.TEST_ACCURACY, math.nan),
-            f"#/experiments/{run.info.experiment_id}/runs/{run.info.run_id}"))
+            _page(run)))
     return rows
+
+
+def _page(run) -> str:
+    """The run's page in the MLflow UI of a tracking server (empty for a local store: a card has no UI to link)."""
+    uri = mlflow.get_tracking_uri()
+    if not uri.startswith(("http://", "https://")):
+        return ""
+    parts = urlsplit(uri)  # no user or password in a link on the card
+    host = f"{parts.hostname}{f':{parts.port}' if parts.port else ''}"
+    return (f"{parts.scheme}://{host}{parts.path.rstrip('/')}/#/experiments/{run.info.experiment_id}/runs/"
+            f"{run.info.run_id}?workflowType=machine_learning")
