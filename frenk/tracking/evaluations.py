@@ -142,7 +142,8 @@ def out_of_domain_rows(name: str, version: str) -> list[OutOfDomainRow]:
         if tags.get(Tag.PREDICTIONS_ONLY) == "true":
             continue
         rows.append(OutOfDomainRow(
-            run.info.run_id, run.info.run_name or "", run.data.params.get("data", "?"), tags.get(Tag.DATA_DIGEST, "?"),
+            run.info.run_id, run.info.run_name or "", (run.data.params.get("data") or "?").strip("'"),
+            tags.get(Tag.DATA_DIGEST, "?"),
             tags.get(Tag.LANG, "?"), tags.get(Tag.TOPICS, ""), tags.get(Tag.LABEL_MAPPING, "none"),
             int(metrics.get("evaluate/n_comments", 0)), metrics.get(Metric.TEST_MACRO_F1, math.nan),
             metrics.get(Metric.TEST_ACCURACY, math.nan),
