@@ -56,14 +56,20 @@ def load_eval_data(path: str, split: str, model_scheme: str) -> EvalData:
     """The comments of ``path`` (a prepared folder's ``split``, or a file) with labels in ``model_scheme``."""
     if split not in EVAL_SPLITS:
         raise ConfigError(f"split={split!r}: use one of {', '.join(EVAL_SPLITS)}")
+    root = check_source(path)
+    if root.is_dir():  # a folder without manifest.json: the prepared folder's own refusal
+        return _prepared_split(root, split, model_scheme)
+    return _user_file(root, model_scheme)
+
+
+def check_source(path: str) -> Path:
+    """``path`` as a folder or a file that exists (checked before anything else is looked up)."""
     root = Path(path)
     if not root.exists():
         raise DataError(f"data={path}: no such folder or file; give a folder written by preprocess "
                         "(mlflow run . -e preprocess -P output=<folder>) or a .csv, .tsv, .jsonl or .parquet file "
                         "with a 'text' column (and 'label' for metrics)")
-    if root.is_dir():  # a folder without manifest.json: the prepared folder's own refusal
-        return _prepared_split(root, split, model_scheme)
-    return _user_file(root, model_scheme)
+    return root
 
 
 def mapping_between(data_scheme: str, model_scheme: str) -> str:

@@ -13,7 +13,7 @@ from ..core.errors import FrenkError
 from ..core.interrupts import sigterm_as_interrupt
 from ..core.log import quiet_progress_bars, result
 from ..core.names import Tag
-from ..data.evaluation_data import EvalData, load_eval_data
+from ..data.evaluation_data import EvalData, check_source, load_eval_data
 from ..team import access
 from ..tracking import evaluations, experiments, results, runs, search
 from ..training.scoring import load_scorer, score
@@ -38,6 +38,7 @@ def evaluate(cfg: EvaluateConfig) -> EvaluateOutcome:
     the run logs what a train run logs of its test, and the version gets a tag and a line linking it."""
     quiet_progress_bars()
     with sigterm_as_interrupt():
+        check_source(cfg.data)  # a missing folder or file: before any request to the store
         runs.start_step()
         mv = evaluations.resolve_version(cfg.model)
         what = f"{mv.name} version {mv.version}"
