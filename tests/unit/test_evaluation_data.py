@@ -118,3 +118,14 @@ def test_the_card_lists_out_of_domain_results():
     assert lines[0] == ("| `data/sl (test split, sl/binary)` (digest `eeeeeeeeeeee`) | sl / lgbt,migrants | none | "
                         f"0.4123 | 0.5000 | 471 | evaluate-frenk-hr-v1-sl (`{'r' * 32}`) |")
     assert "| multiclass->binary | n/a | 0.2500 | 10 | [evaluate-frenk-hr-v1-en](http://host:5000/#/x)" in lines[1]
+
+
+def test_main_evaluates_other_languages_prepared_from_hub_or_sample():
+    from frenk.config import MainConfig
+
+    assert MainConfig(evaluate="sl,en", data="sample").evaluate == "sl,en"
+    for bad in ("hr", "sl,de", "hr,sl"):
+        with pytest.raises(ConfigError, match=f"evaluate={bad!r}: give a comma list of other languages than hr"):
+            MainConfig(evaluate=bad)
+    with pytest.raises(ConfigError, match="from data=hub or data=sample"):
+        MainConfig(evaluate="sl", data="my/files")
