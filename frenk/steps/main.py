@@ -137,8 +137,10 @@ def _evaluate_elsewhere(chain: _Chain, cfg: MainConfig, publication: Publication
                                          "output": folder}, valid=_data_still_there(folder))
         run = chain.step("evaluate", {"model": f"models:/{publication.name}/{publication.asked}", "data": folder},
                          reuse_tags={Tag.DATA_DIGEST: prep.data.tags[Tag.DATA_DIGEST]})
-        log.info(f"main: evaluated {publication.name} version {publication.asked} on {other}: "
-                 f"{run.data.tags.get(experiments.NOTE_TAG, '').split(' scored on ', 1)[-1]}")
+        m = run.data.metrics
+        log.info(f"main: evaluated {publication.name} version {publication.asked} on {other} ({folder}): "
+                 + (f"macro-F1 {m['test/macro_f1']:.4f}, accuracy {m['test/accuracy']:.4f}" if "test/macro_f1" in m
+                    else "predictions only") + f", run {run.info.run_id}")
 
 
 def main(cfg: MainConfig) -> list[StepRecord]:
