@@ -129,3 +129,15 @@ def test_main_evaluates_other_languages_prepared_from_hub_or_sample():
             MainConfig(evaluate=bad)
     with pytest.raises(ConfigError, match="from data=hub or data=sample"):
         MainConfig(evaluate="sl", data="my/files")
+
+
+def test_the_tfidf_baseline_is_refused_before_anything_is_unpickled(tmp_path):
+    import json
+
+    from frenk.core.errors import ModelError
+    from frenk.training.scoring import load_scorer
+
+    (tmp_path / "frenk.json").write_text(json.dumps({"kind": "tfidf", "max_length": 128}))
+    (tmp_path / "model.joblib").write_bytes(b"not to be unpickled")
+    with pytest.raises(ModelError, match="TF-IDF baseline.*never unpickling"):
+        load_scorer(tmp_path, "frenk-hr version 1")
