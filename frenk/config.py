@@ -6,13 +6,13 @@ build them directly.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .core.checks import check_alias, check_model_name, coerce
+from .core.checks import check_alias, check_languages, check_model_name, coerce, json_object, read_params_file
 from .core.choices import (
+    EVAL_SPLITS,
     LANGS,
     MIN_DIFFERENCE,
     PAIRINGS,
@@ -103,17 +103,9 @@ class TuneConfig(ModelDataConfig):
 
 #: names accepted in ``-P args='{...}'``: simpletransformers' model_args (as published FRENK
 #: results were obtained with) and this project's own parameter names
-ARG_ALIASES = {
-    "num_train_epochs": "epochs",
-    "epochs": "epochs",
-    "learning_rate": "learning_rate",
-    "train_batch_size": "batch_size",
-    "batch_size": "batch_size",
-    "max_seq_length": "max_length",
-    "max_length": "max_length",
-    "manual_seed": "seed",
-    "seed": "seed",
-}
+ARG_ALIASES = {"num_train_epochs": "epochs", "epochs": "epochs", "learning_rate": "learning_rate",
+               "train_batch_size": "batch_size", "batch_size": "batch_size", "max_seq_length": "max_length",
+               "max_length": "max_length", "manual_seed": "seed", "seed": "seed"}
 
 
 @dataclass
@@ -159,7 +151,7 @@ class TrainConfig(ModelDataConfig):
                              "above")
 
     def __post_init__(self) -> None:
-        self._args = _json_object(self.args)
+        self._args = json_object(self.args)
         unknown = sorted(set(self._args) - set(ARG_ALIASES))
         if unknown:
             raise ConfigError(f"args has unknown keys {unknown}; accepted: {', '.join(sorted(ARG_ALIASES))}")
@@ -209,29 +201,6 @@ class TrainConfig(ModelDataConfig):
             setattr(self, key, coerce(f"{source}: {key}", value, type(getattr(self, key))))
         self.tune_run = tune_run
         self._apply_args()
-
-
-def _json_object(text: str) -> dict:
-    try:
-        value = json.loads(text or "{}")
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"args is not valid JSON ({exc}); example: args='{{\"num_train_epochs\": 12}}'") from None
-    if not isinstance(value, dict):
-        raise ConfigError("args must be a JSON object, e.g. {\"learning_rate\": 1e-5}")
-    return value
-
-
-def read_params_file(path: str) -> dict:
-    """Hyperparameters from a tune run's ``best_params.json`` (its ``params``) or a flat JSON object."""
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ConfigError(f"params={path}: not a readable JSON file ({type(exc).__name__})") from None
-    values = data.get("params", data) if isinstance(data, dict) else None
-    if not isinstance(values, dict) or not values:
-        raise ConfigError(f"params={path}: expected best_params.json of a tune run, or a JSON object of "
-                          "hyperparameters")
-    return values
 
 
 @dataclass
@@ -334,8 +303,13 @@ class MainConfig:
     output: str = option("outputs/hf-model", "folder for the published Hugging Face model")
     data_dir: str = option("data/{lang}", "folder for the preprocessed data ({lang} is replaced)")
     force: bool = option(False, "publish even when the compare report does not support it (recorded as a tag)")
+    evaluate: str = option("", "comma list of other languages to evaluate the published model on, e.g. sl,en")
 
     def __post_init__(self) -> None:
+        check_languages("evaluate", self.evaluate, LANGS, self.lang)
+        if self.evaluate and self.data not in ("hub", "sample"):
+            raise ConfigError(f"evaluate={self.evaluate}: main prepares the other languages from data=hub or "
+                              "data=sample; preprocess your own files and run the evaluate step (docs/evaluate.md)")
         if self.repeats < 3:
             raise ConfigError(
                 f"repeats={self.repeats}: comparing models needs at least 3 seeds per model (10 recommended); "
@@ -348,3 +322,18 @@ class MainConfig:
     @property
     def model_list(self) -> list[str]:
         return [m.strip() for m in self.models.split(",") if m.strip()]
+
+
+@dataclass
+class EvaluateConfig:
+    """Score a registered model version on other data as a run of its own, linked from the version."""
+
+    model: str = option("models:/frenk-hr@champion", "the version: models:/<name>@<alias>, models:/<name>/<version>, "
+                                                     "a train run id or runs:/<train run id>/...")
+    data: str = option("", "a prepared folder (preprocess output), or a .csv/.tsv/.jsonl/.parquet file with a text "
+                           "column (and label: FRENK class names, Acceptable/Offensive or the model's label ids)")
+    split: str = option("test", "the split of a prepared folder to score", EVAL_SPLITS)
+
+    def __post_init__(self) -> None:
+        if not self.data:
+            raise ConfigError("data is empty: give a prepared folder (preprocess output) or a file with a text column")

@@ -1,10 +1,12 @@
 """Checks of single values that the configs share: numbers from MLproject's floats, MLflow's rules
-for registered model names and aliases."""
+for registered model names and aliases, comma lists of languages, JSON of hyperparameters."""
 
 from __future__ import annotations
 
+import json
 import posixpath
 import re
+from pathlib import Path
 
 from .errors import ConfigError
 
@@ -59,3 +61,38 @@ def check_alias(alias: str) -> None:
     if RESERVED_ALIAS.fullmatch(alias):
         raise ConfigError(f"alias={alias!r} is reserved by MLflow ('latest' and v<number> name versions); "
                           "choose another alias, e.g. champion")
+
+
+def comma_list(text: str) -> list[str]:
+    """The non-empty items of a comma list."""
+    return [x.strip() for x in text.split(",") if x.strip()]
+
+
+def check_languages(option_name: str, text: str, langs: tuple[str, ...], own: str) -> None:
+    """A comma list of languages of ``langs`` other than ``own``."""
+    if not set(comma_list(text)) <= set(langs) - {own}:
+        raise ConfigError(f"{option_name}={text!r}: give a comma list of other languages than {own}, of "
+                          f"{', '.join(langs)} (e.g. {option_name}=sl,en)")
+
+
+def json_object(text: str) -> dict:
+    try:
+        value = json.loads(text or "{}")
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"args is not valid JSON ({exc}); example: args='{{\"num_train_epochs\": 12}}'") from None
+    if not isinstance(value, dict):
+        raise ConfigError("args must be a JSON object, e.g. {\"learning_rate\": 1e-5}")
+    return value
+
+
+def read_params_file(path: str) -> dict:
+    """Hyperparameters from a tune run's ``best_params.json`` (its ``params``) or a flat JSON object."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"params={path}: not a readable JSON file ({type(exc).__name__})") from None
+    values = data.get("params", data) if isinstance(data, dict) else None
+    if not isinstance(values, dict) or not values:
+        raise ConfigError(f"params={path}: expected best_params.json of a tune run, or a JSON object of "
+                          "hyperparameters")
+    return values

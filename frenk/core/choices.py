@@ -15,6 +15,8 @@ LANGUAGE_NAMES = {"hr": "Croatian", "sl": "Slovenian", "en": "English"}
 TOPICS = ("lgbt", "migrants")
 #: label schemes: Acceptable/Offensive, or the six FRENK classes
 SCHEMES = ("binary", "multiclass")
+#: the splits of a prepared folder that evaluate scores ("all": the three together)
+EVAL_SPLITS = ("test", "validation", "train", "all")
 #: numeric precision of a training ("auto": bf16/fp16 on a GPU that has it, fp32 on CPU)
 PRECISIONS = ("auto", "fp32", "fp16", "bf16")
 #: the training loops of transformer models: this project's (the Trainer) or simpletransformers'

@@ -17,7 +17,7 @@ class Tag:
     """Run tags (and, where named so, registered-model and model-version tags)."""
 
     # what a run is
-    STEP = "frenk.step"  #: the entry point: preprocess, train, tune, compare, publish, main
+    STEP = "frenk.step"  #: the entry point: preprocess, train, tune, compare, publish, main, evaluate
     LANG = "frenk.lang"
     LABELS = "frenk.labels"
     DATA_DIGEST = "frenk.data_digest"  #: digest of the prepared splits
@@ -83,6 +83,13 @@ class Tag:
     LOCK_PID = "frenk.lock_pid"
     LOCK_STARTED = "frenk.lock_started"
     LOCK_TOKEN = "frenk.lock_token"
+    # evaluate: a registered version scored on other data (out of domain), and the version's links back
+    EVALUATED_MODEL = "frenk.evaluated_model"  #: on an evaluate run: the registered model (its version: MODEL_VERSION)
+    EVALUATED_SPLIT = "frenk.evaluated_split"  #: the split of the prepared folder (test, validation, train, all; file)
+    TOPICS = "frenk.topics"  #: the topics of the evaluated comments, comma-separated
+    LABEL_MAPPING = "frenk.label_mapping"  #: how the data's gold labels became the model's (e.g. multiclass->binary)
+    PREDICTIONS_ONLY = "frenk.predictions_only"  #: true: the data had no labels, the run holds predictions only
+    EVALUATE_RUNS = "frenk.evaluate_runs"  #: on a model version: its evaluate runs, comma-separated
     # dataset inputs
     SOURCE = "frenk.source"
     PREPARED = "frenk.prepared"

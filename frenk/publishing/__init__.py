@@ -19,7 +19,8 @@ from .card import (
 )
 from .export import check_export, check_exportable, exportable, registry_alias, selection_text, system_to_publish
 from .gate import GateDecision, gate
+from .out_of_domain import OutOfDomainRow
 
 __all__ = ["CardFacts", "DataFacts", "GateDecision", "RunFacts", "base_model_of", "card_facts", "check_export",
            "check_exportable", "comment_intervals", "data_facts", "exportable", "gate", "registry_alias", "render_card",
-           "replay_command", "selection_text", "system_to_publish"]
+           "replay_command", "selection_text", "system_to_publish", "OutOfDomainRow"]

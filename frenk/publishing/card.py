@@ -17,6 +17,7 @@ from ..core.names import Metric, Tag
 from ..training import KINDS
 from .card_rows import ComparisonRow, comparison_rows, plain_number, replay_command
 from .export import selection_text
+from .out_of_domain import OutOfDomainRow
 
 if TYPE_CHECKING:
     from ..comparison import ComparisonReport
@@ -158,6 +159,8 @@ class CardFacts:
     published_intervals: dict[str, tuple[float, float]] = field(default_factory=dict)
     #: why the gate refused the promotion that force=true made anyway (None: the gate allowed it)
     forced: str | None = None
+    #: the version's evaluate runs on other data (the "Out of domain" table), oldest first
+    out_of_domain: tuple[OutOfDomainRow, ...] = ()
 
     @property
     def synthetic(self) -> bool:
@@ -244,7 +247,7 @@ def _names(params: str | Sequence[str]) -> Sequence[str]:
 def card_facts(name: str, version: str, published: RunFacts, seeds: list[RunFacts], report: ComparisonReport,
                compare_run_id: str, id2label: dict[int, str], repo_id: str = "", lang: str = "hr",
                published_intervals: dict[str, tuple[float, float]] | None = None,
-               forced: str | None = None) -> CardFacts:
+               forced: str | None = None, out_of_domain: Sequence[OutOfDomainRow] = ()) -> CardFacts:
     """The card's facts from the published run, its sibling seed runs and the compare report
     (``forced``: the gate's reason against a promotion that force=true made anyway)."""
     tags, params = published.tags, published.params
@@ -258,7 +261,7 @@ def card_facts(name: str, version: str, published: RunFacts, seeds: list[RunFact
         published=published, seeds=sorted(seeds, key=lambda r: int(r.seed or 0)), report=report,
         compare_run_id=compare_run_id, repo_id=repo_id, max_length=int(float(params.get("max_length", 128))),
         tune_run=tags.get(Tag.TUNE_RUN), published_intervals=published_intervals or {},
-        forced=forced,
+        forced=forced, out_of_domain=tuple(out_of_domain),
     )
 
 

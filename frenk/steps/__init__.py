@@ -5,10 +5,11 @@ points only parse options into the config and call one of these.
 """
 
 from .compare import compare
+from .evaluate import evaluate
 from .main import main
 from .preprocess import preprocess
 from .publish import publish
 from .train import train
 from .tune import tune
 
-__all__ = ["compare", "main", "preprocess", "publish", "train", "tune"]
+__all__ = ["compare", "evaluate", "main", "preprocess", "publish", "train", "tune"]

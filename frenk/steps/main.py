@@ -7,6 +7,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 from ..config import MainConfig, PublishConfig
+from ..core.checks import comma_list
 from ..core.errors import FrenkError
 from ..core.names import Tag
 from ..core.provenance import code_version
@@ -120,6 +121,28 @@ def _publish(chain: _Chain, cfg: MainConfig, system: str, name: str, version: st
                        pub.data.tags.get(experiments.NOTE_TAG, ""), output)
 
 
+def _evaluate_elsewhere(chain: _Chain, cfg: MainConfig, publication: Publication) -> None:
+    """The published version evaluated on each language of ``cfg.evaluate`` (its data prepared from the
+    same source, label scheme and seed into data_dir's folder of that language), each its own evaluate run."""
+    langs = comma_list(cfg.evaluate)
+    if not langs:
+        return
+    if not publication.promoted:
+        log.info(f"main: evaluate={cfg.evaluate}: skipped, nothing was published")
+        return
+    home = Path(cfg.data_dir).resolve()
+    for other in langs:
+        folder = home.parent / other if home.name == cfg.lang else Path(f"{home}-{other}")
+        prep = chain.step("preprocess", {"lang": other, "source": cfg.data, "labels": cfg.labels, "seed": cfg.seed,
+                                         "output": folder}, valid=_data_still_there(folder))
+        run = chain.step("evaluate", {"model": f"models:/{publication.name}/{publication.asked}", "data": folder},
+                         reuse_tags={Tag.DATA_DIGEST: prep.data.tags[Tag.DATA_DIGEST]})
+        m = run.data.metrics
+        log.info(f"main: evaluated {publication.name} version {publication.asked} on {other} ({folder}): "
+                 + (f"macro-F1 {m['test/macro_f1']:.4f}, accuracy {m['test/accuracy']:.4f}" if "test/macro_f1" in m
+                    else "predictions only") + f", run {run.info.run_id}")
+
+
 def main(cfg: MainConfig) -> list[StepRecord]:
     """preprocess -> (tune) -> train (each model, repeats) -> compare -> publish, as separate MLflow runs.
 
@@ -158,6 +181,7 @@ def main(cfg: MainConfig) -> list[StepRecord]:
         if version is None:
             raise FrenkError(f"no registered version of {name} for {system} in group {group}")
         outcome = _publish(chain, cfg, system, name, str(version.version), cmp.info.run_id)
+        _evaluate_elsewhere(chain, cfg, outcome)
         runs.set_tags({Tag.GROUP: group, Tag.STEPS: ",".join(f"{d.step}:{d.run_id}" for d in chain.done)})
         results.describe(f"{outcome.markdown(report.choice_text)} Steps: "
                          + ", ".join(f"{d.step} {results.run_link(d.run_id)}" + (" (reused)" if d.reused else "")

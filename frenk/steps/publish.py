@@ -20,7 +20,7 @@ from ..core.log import result
 from ..core.names import META_FILE, Tag
 from ..publishing import card_facts, check_export, check_exportable, comment_intervals, gate, hub, render_card
 from ..team import access
-from ..tracking import experiments, locks, registry, results, runs, search
+from ..tracking import evaluations, experiments, locks, registry, results, runs, search
 
 log = logging.getLogger(__name__)
 
@@ -169,15 +169,47 @@ def _stage(cfg: PublishConfig, folder: Path, version: str, run, report: Comparis
         runs.note_temp_dir(download)
         shutil.copytree(registry.download_model(cfg.name, version, Path(download)), folder, dirs_exist_ok=True)
     id2label = check_export(folder)  # loads strictly and predicts, before the folder is moved into place
+    facts = _card_facts(cfg.name, version, run, (report, compare_run_id), id2label, cfg.repo_id, cfg.lang, forced)
+    (folder / "README.md").write_text(render_card(facts), encoding="utf-8")
+    return facts
+
+
+def _card_facts(name: str, version: str, run, compared, id2label: dict[int, str], repo_id: str, lang: str,
+                forced: str | None):
+    """The card's facts, every number read from the store (the version's evaluate runs included)."""
+    report, compare_run_id = compared
     seeds = [search.run_facts(r) for r in search.seed_runs(run)]
     published = search.run_facts(run)
     predictions = search.run_predictions({"published": [published]}).get(published.run_id)
-    facts = card_facts(cfg.name, version, published, seeds, report, compare_run_id, id2label,
-                       repo_id=cfg.repo_id, lang=cfg.lang,
-                       published_intervals=comment_intervals(predictions) if predictions is not None else None,
-                       forced=forced)
-    (folder / "README.md").write_text(render_card(facts), encoding="utf-8")
-    return facts
+    return card_facts(name, version, published, seeds, report, compare_run_id, id2label, repo_id=repo_id, lang=lang,
+                      published_intervals=comment_intervals(predictions) if predictions is not None else None,
+                      forced=forced, out_of_domain=evaluations.out_of_domain_rows(name, version))
+
+
+def refresh_card(name: str, version: str) -> Path | None:
+    """Render the card of the folder ``name`` version ``version`` was published to again (after an
+    evaluate run: its "Out of domain" table), when that folder still holds this version's settled
+    publication; returns the folder, or None when there is none."""
+    mv = registry.model_version(name, version)
+    out = Path(mv.tags.get(Tag.PUBLISHED_TO) or "")
+    record = read_record(out) if mv.tags.get(Tag.PUBLISHED_TO) else {}
+    if record.get("name") != name or str(record.get("version")) != version or PENDING in record:
+        return None
+    config = json.loads((out / "config.json").read_text(encoding="utf-8"))
+    id2label = {int(k): v for k, v in config.get("id2label", {}).items()}
+    params = search.get_run(record["publish_run_id"], "publish run").data.params
+    compare_run_id = record["compare_run_id"]
+    forced = mv.tags.get(Tag.GATE) if mv.tags.get(Tag.FORCED) == "true" else None
+    facts = _card_facts(name, version, search.get_run(mv.run_id, "train run"),
+                        (search.load_report(compare_run_id), compare_run_id), id2label,
+                        _param(params.get("repo_id")), _param(params.get("lang")) or "hr", forced)
+    rewrite_file(out / "README.md", render_card(facts))
+    return out
+
+
+def _param(value: str | None) -> str:
+    """A parameter as ``mlflow run`` may have logged it (shell-quoted: ``''`` for empty)."""
+    return (value or "").strip("'")
 
 
 def _promotion(cfg: PublishConfig, out: Path, version: str, run, system: str, decision, compare_run_id: str,

@@ -165,7 +165,22 @@ def experiment_for_command(argv: list[str]) -> str | None:
     if entry == "publish":
         name = params.get("name") or "frenk-{lang}"
         return _experiment_of_version(name.replace("{lang}", params.get("lang", "hr")), params.get("version", ""))
+    if entry == "evaluate":
+        return _experiment_of_model(params.get("model", "models:/frenk-hr@champion"))
     return None
+
+
+def _experiment_of_model(uri: str) -> str | None:
+    """The experiment of the train run behind the version an evaluate's ``model`` names (None: MLflow's default,
+    where the step's refusal of a model it cannot find is recorded)."""
+    from ..core.errors import FrenkError
+    from .evaluations import resolve_version
+
+    try:
+        mv = resolve_version(uri)
+        return MlflowClient().get_run(mv.run_id).info.experiment_id if mv.run_id else None
+    except (FrenkError, mlflow.exceptions.MlflowException):
+        return None
 
 
 def _experiment_of_version(name: str, version: str) -> str | None:

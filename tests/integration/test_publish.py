@@ -464,3 +464,27 @@ def test_a_boolean_at_its_default_is_left_out_of_the_replay_however_it_was_logge
     for logged in ("false", "False"):  # mlflow run logs MLproject's "false", a direct call str(False)
         assert "params_any_model" not in replay_command({"model": "tiny", "params_any_model": logged}, [42])
     assert "-P params_any_model=true" in replay_command({"model": "tiny", "params_any_model": "true"}, [42])
+
+
+@pytest.mark.slow
+def test_an_evaluate_run_of_the_published_version_appears_on_its_card(store):
+    """Issue 22 point 5: the card's Out of domain table, read from the store, in the published folder."""
+    from frenk.config import EvaluateConfig
+    from frenk.data import PreprocessOptions, prepare, write_prepared
+    from frenk.steps import evaluate, publish
+
+    client = mlflow.MlflowClient()
+    champion = client.get_model_version_by_alias("frenk-hr", "champion") if any(
+        "champion" in v.aliases for v in client.search_model_versions("name='frenk-hr'")) else None
+    version = str(champion.version) if champion else store["tiny"].registered_version
+    out = store["root"] / "hf-ood"
+    publish(PublishConfig(output=str(out), version=version, force=True))
+    assert "## Out of domain" not in (out / "README.md").read_text()
+    sl = write_prepared(prepare(PreprocessOptions(lang="sl", source="sample")), store["root"] / "data-sl")
+    outcome = evaluate(EvaluateConfig(model=f"models:/frenk-hr/{version}", data=str(sl)))
+    card = (out / "README.md").read_text()
+    table = card.split("## Out of domain", 1)[1].split("\n## ", 1)[0]
+    (row,) = [line for line in table.splitlines() if line.startswith("| `")]
+    assert f"`{outcome.run_id}`" in row and f"| {outcome.n_comments} |" in row and "| sl / lgbt,migrants |" in row
+    assert f"{outcome.metrics['test_macro_f1']:.4f} | {outcome.metrics['test_accuracy']:.4f}" in row
+    assert card.startswith("---") and "## Provenance (MLflow)" in card  # the rest of the card is still there

@@ -13,7 +13,7 @@ import yaml
 from ..helpers import ROOT
 
 SPEC = yaml.safe_load((ROOT / "MLproject").read_text())
-STEPS = ["preprocess", "tune", "train", "compare", "publish", "main"]
+STEPS = ["preprocess", "tune", "train", "compare", "publish", "evaluate", "main"]
 
 
 def test_every_step_is_declared():

@@ -84,7 +84,7 @@ def _table(step: str) -> dict[str, str]:
 
 
 CONFIGS = {"preprocess": config.PreprocessConfig, "train": config.TrainConfig, "tune": config.TuneConfig,
-           "compare": config.CompareConfig, "publish": config.PublishConfig}
+           "compare": config.CompareConfig, "publish": config.PublishConfig, "evaluate": config.EvaluateConfig}
 #: the closed sets behind parameters the library checks (not click choices)
 CLOSED = {"lang": choices.LANGS, "labels": choices.SCHEMES, "precision": choices.PRECISIONS,
           "engine": choices.ENGINES, "keep_models": choices.KEEP_CHOICES, "sampler": choices.SAMPLERS,
