@@ -29,6 +29,7 @@ from ..core.interrupts import raise_if_stop_requested
 from ..core.log import verbose
 from ..core.names import Metric
 from ..data import PreparedData, scheme
+from .encodings import encode, tokenizer_for
 from .evaluation import core_metrics, evaluate
 from .listeners import EpochListener
 from .loading import NO_REMOTE_CODE, load_classifier, load_with_report
@@ -42,7 +43,7 @@ class EncodedDataset:
     """A torch-style dataset of tokenised, truncated, unpadded examples."""
 
     def __init__(self, tokenizer, frame: pd.DataFrame, max_length: int):
-        enc = tokenizer(frame["text"].tolist(), truncation=True, max_length=max_length)
+        enc = encode(tokenizer, frame["text"].tolist(), max_length)  # once per process (a search's trials)
         self.items = [
             {"input_ids": ids, "attention_mask": mask, "labels": int(label)}
             for ids, mask, label in zip(enc["input_ids"], enc["attention_mask"], frame["label"], strict=True)
@@ -64,7 +65,7 @@ def predict_proba(model, tokenizer, texts: Sequence[str], max_length: int, batch
         return np.zeros((0, model.config.num_labels), dtype=np.float32)
     device = next(model.parameters()).device
     model.eval()
-    encoded = tokenizer(list(texts), truncation=True, max_length=max_length)
+    encoded = encode(tokenizer, list(texts), max_length)
     order = np.argsort([len(ids) for ids in encoded["input_ids"]], kind="stable")
     out = np.zeros((len(texts), model.config.num_labels), dtype=np.float32)
     with torch.inference_mode():
@@ -214,13 +215,11 @@ def train_transformer(
     check the predictions. Not final (a tuning trial): validation only; the test split is
     never read and nothing is saved.
     """
-    from transformers import AutoTokenizer
-
     acc = accelerator()
     device = acc.kind
     precision = resolve_precision(settings.precision, acc)
     started = time.perf_counter()
-    tokenizer = AutoTokenizer.from_pretrained(source, **NO_REMOTE_CODE)
+    tokenizer = tokenizer_for(source)  # once per process
     model, load_report, per_device, accumulation = load_and_plan(source, data, settings, precision, max(acc.count, 1))
     history: list[dict[str, float]] = []
     curve: list[tuple[int, float]] = []
