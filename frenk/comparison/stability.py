@@ -195,9 +195,9 @@ def _pct(x: float) -> str:
     return "n/a" if isinstance(x, float) and math.isnan(x) else f"{100 * x:.1f}%"
 
 
-def flips_markdown(summary: Stability, table: pd.DataFrame | None, top: int = TOP_FLIPS) -> str:
+def flips_markdown(summary: Stability, table: pd.DataFrame | None, top: int = TOP_FLIPS, source: str = "") -> str:
     """``flips.md``: the flip shares, then the ``top`` least stable comments that flip (their
-    votes per system), from :func:`comment_table`'s order."""
+    votes per system), from :func:`comment_table`'s order; ``source``: where the texts came from."""
     lines = ["# Prediction stability", ""]
     if table is None or not summary.computed:
         return "\n".join(lines + [summary.note + ".", ""])
@@ -205,8 +205,7 @@ def flips_markdown(summary: Stability, table: pd.DataFrame | None, top: int = TO
               + "; ".join(f"{_pct(x.flip_share)} of comments for {s} ({x.runs} runs)" for s, x in summary.systems.items())
               + f"; the systems' majority labels differ on {_pct(summary.flip_share_across_systems)}, and not every "
               f"run agrees on {_pct(summary.flip_share_all_runs)}.", ""]
-    if summary.note:
-        lines += [f"Note: {summary.note}.", ""]
+    lines += [f"Note: {n}." for n in (summary.note, source) if n] + ([""] if summary.note or source else [])
     systems = list(summary.systems)
     unstable = table[(table["mean_agreement"] < 1) | table["flips_across_systems"]].head(top)
     if unstable.empty:

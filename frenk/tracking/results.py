@@ -194,6 +194,14 @@ def log_compare(report: ComparisonReport, markdown: str, params: dict) -> None:
         log_figure(fig, path)
 
 
+def log_stability(table: pd.DataFrame | None, flips: str) -> None:
+    """The per-comment stability table (``stability.json``, a table the UI previews) and the
+    least stable comments (``flips.md``) on the compare run."""
+    if table is not None:
+        mlflow.log_table(_json_safe(table), "stability.json")
+    mlflow.log_text(flips, "flips.md")
+
+
 def _interval(c) -> tuple:
     """The deciding interval of a pair: two-level when made, else the seed-level one."""
     if c.two_level is not None:

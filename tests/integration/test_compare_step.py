@@ -121,6 +121,15 @@ def test_verdicts_over_seeds_and_test_comments_and_counted_looks(mlflow_store):
     assert c.verdict.call == "better" and first.report.best_system == "bertic"
     assert (first.report.look, first.report.alpha_used) == (1, 0.025) and first.report.decisions == {"d1": 1}
     assert c.two_level.confidence == pytest.approx(0.975)
+    # #22.4: the stability of the predictions, per comment (stability.json) and the least stable (flips.md)
+    stability = first.report.stability
+    assert stability.n_comments == 1500 and set(stability.systems) == {"bertic", "xlmr"}
+    table = mlflow.artifacts.load_dict(f"runs:/{first.run_id}/stability.json")
+    assert table["columns"][:4] == ["id", "text", "label", "label_name"] and len(table["data"]) == 1500
+    assert "bertic.votes.1" in table["columns"] and "xlmr.agreement" in table["columns"]
+    flips = mlflow.artifacts.load_text(f"runs:/{first.run_id}/flips.md")
+    assert flips.startswith("# Prediction stability") and "texts not shown: the runs logged no local test file" in flips
+    assert f"{100 * stability.systems['bertic'].flip_share:.1f}% of comments for bertic (3 runs)" in flips
     tags = mlflow.get_run(first.run_id).data.tags
     assert tags["frenk.look"] == "1" and tags["frenk.best_system"] == "bertic"
     again = compare(CompareConfig(group="hr-binary", metrics="macro_f1"))
