@@ -118,7 +118,8 @@ def _stability(report: ComparisonReport) -> list[str]:
     lines = ["## Prediction stability", "", f"Over {st.n_comments} test comments (per comment: stability.json; the "
              "least stable: flips.md):", "", "| system | runs | label flips across seeds | mean agreement |",
              "|---|---|---|---|"]
-    lines += [f"| {s} | {x.runs} | {fmt(x.flip_share, 3)} | {fmt(x.mean_agreement, 3)} |" for s, x in st.systems.items()]
+    lines += [f"| {s} | {x.runs} | {fmt(x.flip_share, 3)} | {fmt(x.mean_agreement, 3)} |"
+              for s, x in st.systems.items()]
     return lines + ["", f"Majority labels differ across systems on {fmt(st.flip_share_across_systems, 3)} of the "
                         f"comments; not every run agrees on {fmt(st.flip_share_all_runs, 3)}.", ""]
 

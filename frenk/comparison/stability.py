@@ -202,7 +202,8 @@ def flips_markdown(summary: Stability, table: pd.DataFrame | None, top: int = TO
     if table is None or not summary.computed:
         return "\n".join(lines + [summary.note + ".", ""])
     lines += [f"Over {summary.n_comments} test comments: the label flips across seeds on "
-              + "; ".join(f"{_pct(x.flip_share)} of comments for {s} ({x.runs} runs)" for s, x in summary.systems.items())
+              + "; ".join(f"{_pct(x.flip_share)} of comments for {s} ({x.runs} runs)"
+                          for s, x in summary.systems.items())
               + f"; the systems' majority labels differ on {_pct(summary.flip_share_across_systems)}, and not every "
               f"run agrees on {_pct(summary.flip_share_all_runs)}.", ""]
     lines += [f"Note: {n}." for n in (summary.note, source) if n] + ([""] if summary.note or source else [])

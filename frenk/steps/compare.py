@@ -50,14 +50,14 @@ def compare(cfg: CompareConfig) -> CompareOutcome:
                                              [r.run_id for s in samples.values() for r in s])
     opts = replace(opts, look=look)
     if readable:  # a reader may compare; the report is printed, not logged
-        report, markdown, _ = _report(cfg, records, opts, samples, decisions)
+        report, markdown, _ = assemble(records, opts, samples, decisions, _selection(cfg))
         result(markdown)
         log.info(f"compare report not logged: you may only read {readable[0]}")
         return CompareOutcome(report, markdown, None)
     with runs.step_run(_run_name(cfg, samples), runs.frenk_tags(step="compare", group=cfg.group or None),
                        experiment_id=target) as run:
         runs.set_tags(look_tags)
-        report, markdown, by_run = _report(cfg, records, opts, samples, decisions)
+        report, markdown, by_run = assemble(records, opts, samples, decisions, _selection(cfg))
         digests = report.data_digests
         if len(digests) == 1:
             runs.set_tags(runs.frenk_tags(data_digest=digests[0]))
@@ -68,8 +68,12 @@ def compare(cfg: CompareConfig) -> CompareOutcome:
     return CompareOutcome(report, markdown, run.info.run_id)
 
 
-def _report(cfg: CompareConfig, records, opts: CompareOptions, samples,
-            decisions: dict[str, int]) -> tuple[ComparisonReport, str, dict]:
+def _selection(cfg: CompareConfig) -> dict[str, str]:
+    return {"group": cfg.group, "filter": cfg.filter, "by": cfg.by, "experiment": cfg.experiment}
+
+
+def assemble(records, opts: CompareOptions, samples, decisions: dict[str, int],
+             selection: dict[str, str] | None) -> tuple[ComparisonReport, str, dict]:
     """The report (every run's test predictions downloaded: the verdict over seeds and test
     comments, the per-example view of the best runs, the stability), its Markdown and the
     predictions by run id."""
@@ -79,7 +83,7 @@ def _report(cfg: CompareConfig, records, opts: CompareOptions, samples,
     worn = [w for d, n in decisions.items() if (w := decisions_warning(d, n))]
     report = replace(report, decisions=decisions, warnings=report.warnings + tuple(worn),
                      tuning=search.tuning_budgets(samples),
-                     selection={"group": cfg.group, "filter": cfg.filter, "by": cfg.by, "experiment": cfg.experiment})
+                     selection=selection)
     return report, render_markdown(report), by_run
 
 

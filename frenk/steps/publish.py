@@ -19,6 +19,7 @@ from ..core.interrupts import sigterm_as_interrupt
 from ..core.log import result
 from ..core.names import META_FILE, Tag
 from ..publishing import card_facts, check_export, check_exportable, comment_intervals, gate, hub, render_card
+from ..publishing.verify import refusal, report_mismatches
 from ..team import access
 from ..tracking import experiments, locks, registry, results, runs, search
 
@@ -89,6 +90,10 @@ def publish(cfg: PublishConfig) -> PublishOutcome:
 
 
 def _publish(cfg: PublishConfig) -> PublishOutcome:
+    if cfg.verify:  # check a published folder's card against the store (and push it), nothing else
+        from .verify import verify_folder
+
+        return verify_folder(cfg)
     out = Path(cfg.output)
     check_replaceable(out, PUBLISH_RECORD, "publication", EXPORT_FILES)  # a folder we may not replace: first
     runs.start_step()
@@ -146,7 +151,8 @@ def _export_and_promote(cfg: PublishConfig, out: Path, run, version: str, champi
             runs.set_tags(runs.frenk_tags(lang=facts.lang))
             promotion = {**_promotion(cfg, out, version, run, system, decision, compare_run_id, prun.info.run_id),
                          "previous_version": str(champion.version) if champion is not None else None}
-            _write_record(staging.path, cfg.name, version, run.info.run_id, compare_run_id, prun.info.run_id, promotion)
+            _write_record(staging.path, cfg.name, version, run.info.run_id, compare_run_id, prun.info.run_id,
+                          {**promotion, "repo_id": cfg.repo_id})
             with interrupts.deferred():  # the promotion is not stopped half-way
                 with locks.promotion_lock(cfg.name, f"publish run {prun.info.run_id} (version {version})"):
                     _check_champion_unchanged(cfg, out, version, champion)
@@ -169,15 +175,25 @@ def _stage(cfg: PublishConfig, folder: Path, version: str, run, report: Comparis
         runs.note_temp_dir(download)
         shutil.copytree(registry.download_model(cfg.name, version, Path(download)), folder, dirs_exist_ok=True)
     id2label = check_export(folder)  # loads strictly and predicts, before the folder is moved into place
+    facts = card_from_store(cfg.name, version, run, (report, compare_run_id), id2label, cfg.repo_id, cfg.lang, forced)
+    text = render_card(facts)
+    if wrong := report_mismatches(text, facts):  # the card's results must be the report's, never retyped
+        raise FrenkError(refusal("refusing to write the card", wrong))
+    (folder / "README.md").write_text(text, encoding="utf-8")
+    return facts
+
+
+def card_from_store(name: str, version: str, run, compared: tuple[ComparisonReport, str], id2label: dict[int, str],
+                    repo_id: str, lang: str, forced: str | None):
+    """The card's facts, all from the store: the train run ``run`` and its seed runs, the compare
+    report, the published run's interval over its test comments."""
+    report, compare_run_id = compared
     seeds = [search.run_facts(r) for r in search.seed_runs(run)]
     published = search.run_facts(run)
     predictions = search.run_predictions({"published": [published]}).get(published.run_id)
-    facts = card_facts(cfg.name, version, published, seeds, report, compare_run_id, id2label,
-                       repo_id=cfg.repo_id, lang=cfg.lang,
-                       published_intervals=comment_intervals(predictions) if predictions is not None else None,
-                       forced=forced)
-    (folder / "README.md").write_text(render_card(facts), encoding="utf-8")
-    return facts
+    return card_facts(name, version, published, seeds, report, compare_run_id, id2label, repo_id=repo_id, lang=lang,
+                      published_intervals=comment_intervals(predictions) if predictions is not None else None,
+                      forced=forced)
 
 
 def _promotion(cfg: PublishConfig, out: Path, version: str, run, system: str, decision, compare_run_id: str,
@@ -201,9 +217,11 @@ def _write_record(folder: Path, name: str, version: str, run_id: str, compare_ru
                   promotion: dict) -> None:
     """The publication record; ``pending`` holds the promotion until it is done (see :func:`complete_pending`)."""
     written = sorted([entry.name for entry in folder.iterdir()] + [PUBLISH_RECORD])
+    promotion = dict(promotion)
     (folder / PUBLISH_RECORD).write_text(json.dumps(
         {"name": name, "version": version, "run_id": run_id, "compare_run_id": compare_run_id,
-         "publish_run_id": publish_run_id, FILES_KEY: written, PENDING: promotion}, indent=2) + "\n")
+         "publish_run_id": publish_run_id, "repo_id": promotion.pop("repo_id", ""), FILES_KEY: written,
+         PENDING: promotion}, indent=2) + "\n")
 
 
 def _settle_record(out: Path) -> None:

@@ -91,7 +91,7 @@ def test_against_a_brute_force_count_on_random_predictions():
                     else math.isnan(got.systems[s].flip_share))
             assert got.systems[s].mean_agreement == pytest.approx(np.mean([t / len(rs) for t in top]))
             majorities.append([min(c for c, n in v.items() if n == max(v.values())) for v in votes])
-        assert got.flip_share_across_systems == pytest.approx(np.mean([len(set(col)) > 1 for col in zip(*majorities)]))
+        assert got.flip_share_across_systems == pytest.approx(np.mean([len(set(col)) > 1 for col in zip(*majorities, strict=True)]))
         pooled = np.concatenate(list(runs.values()))
         assert got.flip_share_all_runs == pytest.approx(np.mean([len(set(pooled[:, i])) > 1 for i in range(m)]))
 
