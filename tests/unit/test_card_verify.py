@@ -81,8 +81,8 @@ def test_a_hand_edited_card_is_found_number_by_number():
     prose = text.replace("## Intended uses and limits", "## What it is for (read this)")
     assert card_differences(prose, text) == []
     added = text.replace("## Usage", "It scored 0.99 on my own data.\n\n## Usage")
-    assert card_differences(added, text) == ["line %d: 0.99 where the store gives nothing"
-                                             % (added.splitlines().index("It scored 0.99 on my own data.") + 1)]
+    where = added.splitlines().index("It scored 0.99 on my own data.") + 1
+    assert card_differences(added, text) == [f"line {where}: 0.99 where the store gives nothing"]
     line = refusal("README.md", found * 7)
     assert "\n" not in line and line.startswith("README.md: its numbers differ from the tracking store's in 7 places (") and \
         line.endswith("; and 2 more)")
