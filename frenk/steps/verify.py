@@ -17,7 +17,7 @@ from ..core.log import result
 from ..core.names import Tag
 from ..publishing import hub, render_card
 from ..publishing.verify import card_differences, refusal, report_differences, report_mismatches
-from ..tracking import registry, runs, search
+from ..tracking import registry, results, runs, search
 from .compare import assemble
 from .publish import PUBLISH_RECORD, PublishOutcome, card_from_store, read_record
 
@@ -64,8 +64,10 @@ def verify_folder(cfg: PublishConfig) -> PublishOutcome:
     if differences:
         raise FrenkError(refusal(f"{folder / 'README.md'} is not the store's card", differences)
                          + "; publish again to regenerate it")
-    result(f"verified {folder / 'README.md'}: every number is the tracking store's (compare run "
-           f"{record['compare_run_id']} recomputed from its {sum(len(v) for v in report.runs.values())} runs)")
+    message = (f"verified {folder / 'README.md'}: every number is the tracking store's (compare run "
+               f"{record['compare_run_id']} recomputed from its {sum(len(v) for v in report.runs.values())} runs)")
+    results.describe_project_run("publish-verified", message[0].upper() + message[1:] + ".")
+    result(message)
     if cfg.push:  # only a card that verified is pushed
         hub.check_push(cfg.repo_id)
         result(f"pushed to {hub.push_folder(folder, cfg.repo_id)}")
