@@ -138,3 +138,29 @@ def test_verdicts_over_seeds_and_test_comments_and_counted_looks(mlflow_store):
     later = compare(CompareConfig(group="hr-binary", metrics="macro_f1"))
     assert (later.report.look, later.report.alpha_used) == (2, 0.0125) and later.report.decisions == {"d1": 2}
     assert mlflow.get_run(later.run_id).data.tags["frenk.look"] == "2" and "Look 2" in later.markdown
+
+
+def test_the_texts_of_the_test_comments_come_from_the_prepared_folder_only_while_it_is_unchanged(
+        mlflow_store, prepared_sample, tmp_path):
+    """#22.4: stability.json's texts are read from the folder a run logged as its test input, and
+    only while it holds the split the run used (its digest)."""
+    import shutil
+
+    from frenk.data.prepared import load_prepared
+    from frenk.tracking import comment_texts, results
+
+    folder = tmp_path / "hr"
+    shutil.copytree(prepared_sample, folder)
+    data = load_prepared(folder)
+    with mlflow.start_run() as run:
+        results.log_prepared_inputs(data, folder)
+    texts, names, source = comment_texts.comment_texts([run.info.run_id])
+    test = data.splits["test"]
+    assert texts == dict(zip(test["id"], test["text"], strict=True)) and source == f"texts from {folder / 'test.parquet'}"
+    assert names == {0: "Acceptable", 1: "Offensive"}
+    test.iloc[1:].to_parquet(folder / "test.parquet", index=False)  # the split changed since the run
+    texts, _, source = comment_texts.comment_texts([run.info.run_id])
+    assert texts == {} and source.endswith("no longer holds the test split the runs used (its digest differs)")
+    with mlflow.start_run() as bare:  # data prepared in-process: no file to read
+        pass
+    assert comment_texts.comment_texts([bare.info.run_id])[2].startswith("texts not shown: the runs logged no local")
