@@ -271,9 +271,14 @@ class PublishConfig:
     push: bool = option(False, "upload the folder to the Hugging Face Hub (token from HF_TOKEN)")
     repo_id: str = option("", "Hugging Face repository for push, e.g. user/bcms-bertic-frenk-hr")
     force: bool = option(False, "promote even when the compare report does not support it (recorded as a tag)")
+    verify: str = option("", "instead of publishing: check the card in this published folder against the tracking "
+                              "store (every number recomputed; with push=true, push the folder when they all agree)")
 
     def __post_init__(self) -> None:
         self.name = self.name.replace("{lang}", self.lang)
+        if self.verify and not Path(self.verify).is_dir():
+            raise ConfigError(f"verify={self.verify!r} is not a folder: give the output folder of a publish (it holds "
+                              "README.md and frenk_publish.json)")
         if not self.output:
             raise ConfigError("output is empty: give a folder for the Hugging Face model")
         if self.push and not self.repo_id:

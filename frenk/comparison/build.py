@@ -17,6 +17,7 @@ from .design import compare_pair, degenerate_runs, descriptive, example_view, fo
 from .interval import plan
 from .model import ComparisonReport, Descriptive, Friedman, PairResult
 from .selection import CompareOptions, RunRecord, check_comparable, metric_value, validation_key
+from .stability import stability
 from .variance_split import VarianceSplit, variance_split
 from .verdict import (
     PROTOCOL,
@@ -175,4 +176,12 @@ def build_report(
         pairing=opts.pairing, min_difference=opts.min_difference, look=opts.look,
         alpha_used=None if opts.look is None else opts.alpha_used, degenerate=degenerate,
         variance_splits=_variance_splits(samples, systems, primary),
+        stability=stability(run_frames(samples, run_predictions)),
     )
+
+
+def run_frames(samples: dict[str, list[RunRecord]], run_predictions: dict[str, pd.DataFrame] | None
+               ) -> dict[str, list[pd.DataFrame]]:
+    """Each system's runs' test predictions (the runs that logged them)."""
+    by_run = run_predictions or {}
+    return {s: [by_run[r.run_id] for r in runs if r.run_id in by_run] for s, runs in samples.items()}

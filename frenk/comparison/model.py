@@ -15,12 +15,13 @@ from ..core.errors import FrenkError
 from .interval import Plan
 from .parts import Effect, ExampleView, FoldView, Normality, Power, ReportedTest, Verdict
 from .selection import Skipped
+from .stability import Stability
 from .twolevel import TwoLevelResult
 from .variance_split import VarianceSplit
 
 #: the layout of report.json that :meth:`ComparisonReport.to_dict` writes; reports without
-#: ``"version"`` are layout 1 (the same keys, some missing in the oldest)
-REPORT_VERSION = 4
+#: ``"version"`` are layout 1 (the same keys, some missing in the oldest); 5 added ``stability``
+REPORT_VERSION = 5
 
 NAN = float("nan")
 
@@ -212,6 +213,8 @@ class ComparisonReport:
     #: by system, how much of its spread on the deciding metric its init seeds and its data seeds
     #: explain, where its runs cross the two (empty: no system did, or a report from before it)
     variance_splits: dict[str, VarianceSplit] = field(default_factory=dict)
+    #: how stable the systems' predictions are across seeds and systems (None: a report from before layout 5)
+    stability: Stability | None = None
 
     @property
     def decision_alpha(self) -> float:
@@ -256,7 +259,7 @@ class ComparisonReport:
             d["variance_splits"] = {s: v.to_dict() for s, v in self.variance_splits.items()}
         return {**d, "pairing": self.pairing, "min_difference": self.min_difference, "look": self.look,
                 "alpha_used": self.alpha_used, "decisions": self.decisions, "degenerate": self.degenerate,
-                "tuning": self.tuning,
+                "tuning": self.tuning, "stability": self.stability.to_dict() if self.stability else None,
                 "version": REPORT_VERSION}
 
     @classmethod
@@ -280,4 +283,5 @@ class ComparisonReport:
             d.get("selection"), pairing, d.get("min_difference", 0.0), d.get("look"), d.get("alpha_used"),
             d.get("decisions", {}), d.get("degenerate", {}), d.get("tuning", {}),
             {s: VarianceSplit.from_dict(v) for s, v in (d.get("variance_splits") or {}).items()},
+            Stability.from_dict(d.get("stability")),
         )

@@ -110,6 +110,20 @@ def _all_tests(c: PairResult) -> list[str]:
     return lines
 
 
+def _stability(report: ComparisonReport) -> list[str]:
+    """How often the label of a test comment flips across seeds and systems (nothing where it was not computed)."""
+    st = report.stability
+    if st is None or not st.computed:
+        return []
+    lines = ["## Prediction stability", "", f"Over {st.n_comments} test comments (per comment: stability.json; the "
+             "least stable: flips.md):", "", "| system | runs | label flips across seeds | mean agreement |",
+             "|---|---|---|---|"]
+    lines += [f"| {s} | {x.runs} | {fmt(x.flip_share, 3)} | {fmt(x.mean_agreement, 3)} |"
+              for s, x in st.systems.items()]
+    return lines + ["", f"Majority labels differ across systems on {fmt(st.flip_share_across_systems, 3)} of the "
+                        f"comments; not every run agrees on {fmt(st.flip_share_all_runs, 3)}.", ""]
+
+
 def render_markdown(report: ComparisonReport) -> str:
     """The report as Markdown tables (report.md, and the terminal)."""
     lines = _header(report)
@@ -129,6 +143,7 @@ def render_markdown(report: ComparisonReport) -> str:
         lines.append("")
     if report.warnings:
         lines += ["## Warnings", ""] + [f"- {w}" for w in dict.fromkeys(report.warnings)] + [""]
+    lines += _stability(report)
     lines += ["## Runs", ""] + [f"- {s}: {', '.join(ids)}" for s, ids in report.runs.items()]
     if report.skipped:
         lines += ["", "Skipped:", ""] + [f"- {s.run_id} ({s.system}): {s.reason}" for s in report.skipped]

@@ -223,9 +223,34 @@ class CardFacts:
         span = self.published_intervals.get(metric)
         return f" [{span[0]:.4f}, {span[1]:.4f}]" if span else ""
 
+    def reported(self, metric: str):
+        """The compare report's scores of this system on the card metric ``metric`` (``test_<name>``;
+        None where the report has none: a per-topic metric, or a report without descriptives)."""
+        name = metric.removeprefix("test_")
+        d = self.report.descriptives.get(name, {}).get(self.system)
+        return d if d is not None and d.values else None
+
     def spread(self, metric: str) -> str:
-        """Mean ± sd of ``metric`` over the seeds."""
+        """Mean ± sd of ``metric`` over the seeds: the compare report's where it has them (never
+        retyped), else over the seed runs beside the published one."""
+        d = self.reported(metric)
+        if d is not None:
+            return f"{d.mean:.4f} ± {d.sd:.4f}" if d.n > 1 else f"{d.mean:.4f}"
         return mean_sd([s.metrics[metric] for s in self.seeds if metric in s.metrics])
+
+    @property
+    def n_seeds(self) -> int:
+        """The seeds behind the mean ± sd: the report's n, else the seed runs'."""
+        d = self.reported(Metric.TEST_MACRO_F1)
+        return d.n if d is not None else len(self.seeds)
+
+    def published_score(self, metric: str) -> float:
+        """The published seed's ``metric``: its value in the compare report where it is one of the
+        compared runs, else the value its run logged."""
+        d, runs = self.reported(metric), self.report.runs.get(self.system, [])
+        if d is not None and self.published.run_id in runs and len(runs) == len(d.values):
+            return float(d.values[runs.index(self.published.run_id)])
+        return float(self.published.metrics[metric])
 
     def comparison_rows(self) -> list[ComparisonRow]:
         """The report's comparisons of this system, each pair's effects for its leader over the other."""
@@ -269,13 +294,16 @@ def _metadata(facts: CardFacts):
     from huggingface_hub import EvalResult, ModelCardData
 
     data = facts.data
+    # the Hub holds one value per result: the published seed's; its name gives the spread over seeds
     evals = [
         EvalResult(task_type="text-classification", task_name="Hate speech classification",
                    dataset_type=data.dataset_type, dataset_name=data.dataset_name,
-                   dataset_split="test", metric_type=kind, metric_name=label,
-                   metric_value=round(facts.published.metrics[key], 4), metric_config=None)
-        for key, kind, label in ((Metric.TEST_ACCURACY, "accuracy", "Accuracy (published seed)"),
-                                 (Metric.TEST_MACRO_F1, "f1", "Macro F1 (published seed)"))
+                   dataset_split="test", metric_type=kind,
+                   metric_name=f"{label} (published seed {facts.published.seed}; mean ± sd over {facts.n_seeds} "
+                               f"seeds: {facts.spread(key)})",
+                   metric_value=round(facts.published_score(key), 4), metric_config=None)
+        for key, kind, label in ((Metric.TEST_ACCURACY, "accuracy", "Accuracy"),
+                                 (Metric.TEST_MACRO_F1, "f1", "Macro F1"))
     ]
     return ModelCardData(
         language=facts.lang, license="other", license_name=data.license_name,

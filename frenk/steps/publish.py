@@ -19,6 +19,7 @@ from ..core.interrupts import sigterm_as_interrupt
 from ..core.log import result
 from ..core.names import META_FILE, Tag
 from ..publishing import card_facts, check_export, check_exportable, comment_intervals, gate, hub, render_card
+from ..publishing.verify import refusal, report_mismatches
 from ..team import access
 from ..tracking import evaluations, experiments, locks, registry, results, runs, search
 
@@ -89,6 +90,10 @@ def publish(cfg: PublishConfig) -> PublishOutcome:
 
 
 def _publish(cfg: PublishConfig) -> PublishOutcome:
+    if cfg.verify:  # check a published folder's card against the store (and push it), nothing else
+        from .verify import verify_folder
+
+        return verify_folder(cfg)
     out = Path(cfg.output)
     check_replaceable(out, PUBLISH_RECORD, "publication", EXPORT_FILES)  # a folder we may not replace: first
     runs.start_step()
@@ -146,7 +151,8 @@ def _export_and_promote(cfg: PublishConfig, out: Path, run, version: str, champi
             runs.set_tags(runs.frenk_tags(lang=facts.lang))
             promotion = {**_promotion(cfg, out, version, run, system, decision, compare_run_id, prun.info.run_id),
                          "previous_version": str(champion.version) if champion is not None else None}
-            _write_record(staging.path, cfg.name, version, run.info.run_id, compare_run_id, prun.info.run_id, promotion)
+            _write_record(staging.path, cfg.name, version, run.info.run_id, compare_run_id, prun.info.run_id,
+                          {**promotion, "repo_id": cfg.repo_id})
             with interrupts.deferred():  # the promotion is not stopped half-way
                 with locks.promotion_lock(cfg.name, f"publish run {prun.info.run_id} (version {version})"):
                     _check_champion_unchanged(cfg, out, version, champion)
@@ -169,14 +175,18 @@ def _stage(cfg: PublishConfig, folder: Path, version: str, run, report: Comparis
         runs.note_temp_dir(download)
         shutil.copytree(registry.download_model(cfg.name, version, Path(download)), folder, dirs_exist_ok=True)
     id2label = check_export(folder)  # loads strictly and predicts, before the folder is moved into place
-    facts = _card_facts(cfg.name, version, run, (report, compare_run_id), id2label, cfg.repo_id, cfg.lang, forced)
-    (folder / "README.md").write_text(render_card(facts), encoding="utf-8")
+    facts = card_from_store(cfg.name, version, run, (report, compare_run_id), id2label, cfg.repo_id, cfg.lang, forced)
+    text = render_card(facts)
+    if wrong := report_mismatches(text, facts):  # the card's results must be the report's, never retyped
+        raise FrenkError(refusal("refusing to write the card", wrong))
+    (folder / "README.md").write_text(text, encoding="utf-8")
     return facts
 
 
-def _card_facts(name: str, version: str, run, compared, id2label: dict[int, str], repo_id: str, lang: str,
-                forced: str | None):
-    """The card's facts, every number read from the store (the version's evaluate runs included)."""
+def card_from_store(name: str, version: str, run, compared: tuple[ComparisonReport, str], id2label: dict[int, str],
+                    repo_id: str, lang: str, forced: str | None):
+    """The card's facts, all from the store: the train run ``run`` and its seed runs, the compare
+    report, the published run's interval over its test comments."""
     report, compare_run_id = compared
     seeds = [search.run_facts(r) for r in search.seed_runs(run)]
     published = search.run_facts(run)
@@ -200,7 +210,7 @@ def refresh_card(name: str, version: str) -> Path | None:
     params = search.get_run(record["publish_run_id"], "publish run").data.params
     compare_run_id = record["compare_run_id"]
     forced = mv.tags.get(Tag.GATE) if mv.tags.get(Tag.FORCED) == "true" else None
-    facts = _card_facts(name, version, search.get_run(mv.run_id, "train run"),
+    facts = card_from_store(name, version, search.get_run(mv.run_id, "train run"),
                         (search.load_report(compare_run_id), compare_run_id), id2label,
                         _param(params.get("repo_id")), _param(params.get("lang")) or "hr", forced)
     rewrite_file(out / "README.md", render_card(facts))
@@ -233,9 +243,11 @@ def _write_record(folder: Path, name: str, version: str, run_id: str, compare_ru
                   promotion: dict) -> None:
     """The publication record; ``pending`` holds the promotion until it is done (see :func:`complete_pending`)."""
     written = sorted([entry.name for entry in folder.iterdir()] + [PUBLISH_RECORD])
+    promotion = dict(promotion)
     (folder / PUBLISH_RECORD).write_text(json.dumps(
         {"name": name, "version": version, "run_id": run_id, "compare_run_id": compare_run_id,
-         "publish_run_id": publish_run_id, FILES_KEY: written, PENDING: promotion}, indent=2) + "\n")
+         "publish_run_id": publish_run_id, "repo_id": promotion.pop("repo_id", ""), FILES_KEY: written,
+         PENDING: promotion}, indent=2) + "\n")
 
 
 def _settle_record(out: Path) -> None:

@@ -4,6 +4,7 @@ reports, publications. Each function logs to the active run."""
 from __future__ import annotations
 
 import math
+import os
 import tempfile
 import time
 import warnings
@@ -212,6 +213,14 @@ def log_compare(report: ComparisonReport, markdown: str, params: dict) -> None:
         log_figure(fig, path)
 
 
+def log_stability(table: pd.DataFrame | None, flips: str) -> None:
+    """The per-comment stability table (``stability.json``, a table the UI previews) and the
+    least stable comments (``flips.md``) on the compare run."""
+    if table is not None:
+        mlflow.log_table(_json_safe(table), "stability.json")
+    mlflow.log_text(flips, "flips.md")
+
+
 def _interval(c) -> tuple:
     """The deciding interval of a pair: two-level when made, else the seed-level one."""
     if c.two_level is not None:
@@ -242,6 +251,16 @@ def describe(text: str, run_id: str | None = None) -> None:
 
 #: the MLflow 3.17 UI's workflow of model training (its page parameter ``workflowType``)
 ML_WORKFLOW = "machine_learning"
+
+
+def describe_project_run(name: str, text: str) -> None:
+    """Under ``mlflow run``, the run it made for a step that opens none (publish verify=): its name
+    and description; nothing otherwise (a check that only reads leaves no run)."""
+    run_id = os.environ.get("MLFLOW_RUN_ID")
+    if run_id:
+        client = mlflow.MlflowClient()
+        client.set_tag(run_id, "mlflow.runName", name)
+        describe(text, run_id)
 
 
 def run_link(run_id: str) -> str:

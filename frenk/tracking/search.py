@@ -82,6 +82,21 @@ def train_runs(experiment: str, group: str, filter_string: str, by: str) -> list
                                   output_format="list", max_results=50000)
     except mlflow.exceptions.MlflowException as exc:
         raise TrackingError(f"MLflow rejected the search {query!r}: {exc.message}") from None
+    return records(runs, by)
+
+
+def runs_by_id(run_ids: list[str], by: str) -> list:
+    """The train runs ``run_ids`` (in any experiment) as comparison records, systems by ``by``."""
+    found = []
+    for start in range(0, len(run_ids), 100):  # a long IN list in chunks
+        chunk = ", ".join(f"'{r}'" for r in run_ids[start:start + 100])
+        found += mlflow.search_runs(search_all_experiments=True, filter_string=f"attributes.run_id IN ({chunk})",
+                                    output_format="list", max_results=50000)
+    return records(found, by)
+
+
+def records(runs: list, by: str) -> list:
+    """MLflow runs as comparison records, their systems the values of the tag ``by``."""
     tag = by[len("tags."):] if by.startswith("tags.") else by
     parents = {r.data.tags.get("mlflow.parentRunId") for r in runs}
     statuses = parent_statuses(runs)

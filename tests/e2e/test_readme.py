@@ -56,6 +56,10 @@ def test_the_readme_run_block_works_top_to_bottom(tmp_path):
                  or "frenk.repeats" in r.data.tags]
     assert described and all(r.data.tags.get("mlflow.note.content") for r in described)
     assert "compare-hr-binary" in {r.info.run_name for r in runs}
+    # #22: the compare run logs the stability of the predictions, with the comments' texts from data/hr
+    for compared in [r for r in runs if r.data.tags.get("frenk.step") == "compare"]:
+        assert {"stability.json", "flips.md"} <= {a.path for a in client.list_artifacts(compared.info.run_id)}
+        assert "texts from " in mlflow.artifacts.load_text(f"runs:/{compared.info.run_id}/flips.md")
     assert client.get_model_version_by_alias("frenk-hr", "baseline").tags["frenk.model"] == "tfidf"
     # the bundled 3 x 3 grid, each configuration raced over up to 3 tuning seeds; the best has all 3
     trials = [r for r in runs if r.data.tags.get("frenk.step") == "tune-trial"]

@@ -121,6 +121,15 @@ def test_verdicts_over_seeds_and_test_comments_and_counted_looks(mlflow_store):
     assert c.verdict.call == "better" and first.report.best_system == "bertic"
     assert (first.report.look, first.report.alpha_used) == (1, 0.025) and first.report.decisions == {"d1": 1}
     assert c.two_level.confidence == pytest.approx(0.975)
+    # #22.4: the stability of the predictions, per comment (stability.json) and the least stable (flips.md)
+    stability = first.report.stability
+    assert stability.n_comments == 1500 and set(stability.systems) == {"bertic", "xlmr"}
+    table = mlflow.artifacts.load_dict(f"runs:/{first.run_id}/stability.json")
+    assert table["columns"][:4] == ["id", "text", "label", "label_name"] and len(table["data"]) == 1500
+    assert "bertic.votes.1" in table["columns"] and "xlmr.agreement" in table["columns"]
+    flips = mlflow.artifacts.load_text(f"runs:/{first.run_id}/flips.md")
+    assert flips.startswith("# Prediction stability") and "texts not shown: the runs logged no local test file" in flips
+    assert f"{100 * stability.systems['bertic'].flip_share:.1f}% of comments for bertic (3 runs)" in flips
     tags = mlflow.get_run(first.run_id).data.tags
     assert tags["frenk.look"] == "1" and tags["frenk.best_system"] == "bertic"
     again = compare(CompareConfig(group="hr-binary", metrics="macro_f1"))
@@ -129,3 +138,29 @@ def test_verdicts_over_seeds_and_test_comments_and_counted_looks(mlflow_store):
     later = compare(CompareConfig(group="hr-binary", metrics="macro_f1"))
     assert (later.report.look, later.report.alpha_used) == (2, 0.0125) and later.report.decisions == {"d1": 2}
     assert mlflow.get_run(later.run_id).data.tags["frenk.look"] == "2" and "Look 2" in later.markdown
+
+
+def test_the_texts_of_the_test_comments_come_from_the_prepared_folder_only_while_it_is_unchanged(
+        mlflow_store, prepared_sample, tmp_path):
+    """#22.4: stability.json's texts are read from the folder a run logged as its test input, and
+    only while it holds the split the run used (its digest)."""
+    import shutil
+
+    from frenk.data.prepared import load_prepared
+    from frenk.tracking import comment_texts, results
+
+    folder = tmp_path / "hr"
+    shutil.copytree(prepared_sample, folder)
+    data = load_prepared(folder)
+    with mlflow.start_run() as run:
+        results.log_prepared_inputs(data, folder)
+    texts, names, source = comment_texts.comment_texts([run.info.run_id])
+    test = data.splits["test"]
+    assert texts == dict(zip(test["id"], test["text"], strict=True)) and source == f"texts from {folder / 'test.parquet'}"
+    assert names == {0: "Acceptable", 1: "Offensive"}
+    test.iloc[1:].to_parquet(folder / "test.parquet", index=False)  # the split changed since the run
+    texts, _, source = comment_texts.comment_texts([run.info.run_id])
+    assert texts == {} and source.endswith("no longer holds the test split the runs used (its digest differs)")
+    with mlflow.start_run() as bare:  # data prepared in-process: no file to read
+        pass
+    assert comment_texts.comment_texts([bare.info.run_id])[2].startswith("texts not shown: the runs logged no local")

@@ -147,6 +147,45 @@ def test_publish_promotes_exports_and_writes_an_honest_card(store, capfd):
     compare_note = mlflow.get_run(store["compare"].run_id).data.tags["mlflow.note.content"]
     assert store["compare"].report.summary in compare_note
 
+    _verify_the_card(store, out, text)
+
+
+def _verify_the_card(store, out: Path, text: str) -> None:
+    """#22.5: the card's numbers are the compare report's, every one reproduced from the store by
+    publish verify=; a copy edited by hand is refused in one line (and never pushed)."""
+    import shutil
+
+    from huggingface_hub import ModelCard
+
+    from frenk.steps import publish
+
+    report = store["compare"].report
+    f1 = report.descriptives["macro_f1"]["tiny"]
+    assert f"| mean ± sd over {f1.n} seeds |" in text and f"{f1.mean:.4f} ± {f1.sd:.4f}" in text
+    published = report.runs["tiny"].index(store["tiny"].best.run_id)
+    index = {r.metric_type: r for r in ModelCard.load(out / "README.md").data.eval_results}
+    assert index["f1"].metric_value == round(f1.values[published], 4)
+    assert index["f1"].metric_name == (f"Macro F1 (published seed {store['tiny'].best.seed}; mean ± sd over {f1.n} "
+                                       f"seeds: {f1.mean:.4f} ± {f1.sd:.4f})")
+    assert "## How to verify" in text and "-P verify=path/to/this/folder" in text
+    outcome = publish(PublishConfig(verify=str(out)))  # recomputes the report and the card from the store
+    assert outcome.reason == "verified"
+    edited = store["root"] / "hf-edited"
+    shutil.copytree(out, edited)
+    card = (edited / "README.md").read_text()
+    (edited / "README.md").write_text(card.replace(f"{f1.mean:.4f} ± {f1.sd:.4f}", "0.9900 ± 0.0010"))
+    with pytest.raises(FrenkError, match=r"hf-edited/README.md is not the store's card: its numbers differ from "
+                                         r"the tracking store's in \d+ places? \(line \d+: [^;]*0.9900") as refused:
+        publish(PublishConfig(verify=str(edited), push=True, repo_id="someone/frenk-hr"))
+    assert "\n" not in str(refused.value)
+    # the compare run's stability, with the comments' texts from the prepared folder the runs used
+    table = mlflow.artifacts.load_dict(f"runs:/{store['compare'].run_id}/stability.json")
+    rows = [dict(zip(table["columns"], r, strict=True)) for r in table["data"]]
+    assert len(rows) == report.stability.n_comments > 0 and all(r["text"] for r in rows)
+    assert {"tiny.votes.Offensive", "tfidf.agreement"} <= set(table["columns"])
+    flips = mlflow.artifacts.load_text(f"runs:/{store['compare'].run_id}/flips.md")
+    assert f"texts from {store['data']}" in flips
+
 
 @pytest.mark.slow
 def test_publish_never_deletes_files_it_did_not_write(store):
