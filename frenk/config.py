@@ -158,6 +158,8 @@ class TrainConfig(ModelDataConfig):
     args: str = option("{}", "JSON of hyperparameters, simpletransformers names accepted (num_train_epochs, "
                              "learning_rate, train_batch_size, max_seq_length, manual_seed); overrides the parameters "
                              "above")
+    slurm: str = option("", "with repeats, train the seeds as a Slurm job array: a TOML file of Slurm options "
+                            "(docs/slurm.md), or true for the cluster's defaults (empty: train here)")
 
     def __post_init__(self) -> None:
         self._args = _json_object(self.args)
