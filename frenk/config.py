@@ -86,6 +86,9 @@ class TuneConfig(ModelDataConfig):
     max_length: int = option(128, "truncate comments to this many tokens (unless the space tunes max_length)")
     precision: str = option("auto", "auto, fp32, fp16 or bf16", PRECISIONS)
     device_batch_size: int = option(0, "upper bound of the per-device batch (0: largest that fits)")
+    workers: int = option(1, "with slurm: tune workers on the shared storage, each a task of one Slurm job array")
+    slurm: str = option("", "run the workers as a Slurm job array: a TOML file of Slurm options (docs/slurm.md), or "
+                            "true for the cluster's defaults (empty: tune here)")
 
     def __post_init__(self) -> None:
         if self.metric.startswith("test"):
@@ -100,6 +103,9 @@ class TuneConfig(ModelDataConfig):
             raise ConfigError(f"max_length={self.max_length}: must be at least 8")
         if self.seeds < 1:
             raise ConfigError(f"seeds={self.seeds}: each configuration needs at least one seed (1: one per trial)")
+        if self.workers < 1 or (self.workers > 1 and not self.slurm):
+            raise ConfigError(f"workers={self.workers}: give at least 1; several workers run on Slurm (-P slurm=...), "
+                              "or start the same tune command several times on one storage")
 
 
 #: names accepted in ``-P args='{...}'``: simpletransformers' model_args (as published FRENK

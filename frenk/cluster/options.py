@@ -86,5 +86,5 @@ def read_options(value: str) -> SlurmOptions:
     try:
         values: dict = {k: tuple(v) if k in ("modules", "extra") else v for k, v in table.items()}
         return SlurmOptions(**values)
-    except TypeError as exc:
-        raise ConfigError(f"slurm={value}: {exc}") from None
+    except (TypeError, ConfigError) as exc:
+        raise ConfigError(f"slurm={value}: {str(exc).removeprefix('slurm: ')}") from None

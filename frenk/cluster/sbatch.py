@@ -22,8 +22,8 @@ log = logging.getLogger(__name__)
 ROLE_ENV = "FRENK_SLURM_ROLE"
 PARENT_ENV = "FRENK_SLURM_PARENT_RUN"
 FOLDER_ENV = "FRENK_SLURM_FOLDER"
-#: the roles of a task: one seed of the array, or the task after it that finishes the parent
-ROLES = ("seed", "finish")
+#: the roles of a task: one seed of the array, the task after it that finishes the parent, a tune worker
+ROLES = ("seed", "finish", "tune")
 
 
 @dataclass(frozen=True)
@@ -44,11 +44,11 @@ class Task:
 def current_task() -> Task | None:
     """The task this process is, or None on a login node (or anywhere outside a fan-out)."""
     role = os.environ.get(ROLE_ENV, "")
-    if role not in ROLES or not os.environ.get(PARENT_ENV):
+    if role not in ROLES or (role != "tune" and not os.environ.get(PARENT_ENV)):
         return None
     array, index = os.environ.get("SLURM_ARRAY_JOB_ID", ""), os.environ.get("SLURM_ARRAY_TASK_ID", "")
     job = f"{array}_{index}" if array and index else os.environ.get("SLURM_JOB_ID", "")
-    return Task(role, os.environ[PARENT_ENV], Path(os.environ[FOLDER_ENV]), int(index or 0), job)
+    return Task(role, os.environ.get(PARENT_ENV, ""), Path(os.environ.get(FOLDER_ENV, ".")), int(index or 0), job)
 
 
 def slurm_tags(task: Task) -> dict[str, str]:
