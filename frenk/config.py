@@ -87,8 +87,7 @@ class TuneConfig(ModelDataConfig):
     precision: str = option("auto", "auto, fp32, fp16 or bf16", PRECISIONS)
     device_batch_size: int = option(0, "upper bound of the per-device batch (0: largest that fits)")
     workers: int = option(1, "with slurm: tune workers on the shared storage, each a task of one Slurm job array")
-    slurm: str = option("", "run the workers as a Slurm job array: a TOML file of Slurm options (docs/slurm.md), or "
-                            "true for the cluster's defaults (empty: tune here)")
+    slurm: str = option("", "run the workers as a Slurm job array: a TOML file of options (docs/slurm.md) or true")
 
     def __post_init__(self) -> None:
         if self.metric.startswith("test"):
@@ -104,8 +103,7 @@ class TuneConfig(ModelDataConfig):
         if self.seeds < 1:
             raise ConfigError(f"seeds={self.seeds}: each configuration needs at least one seed (1: one per trial)")
         if self.workers < 1 or (self.workers > 1 and not self.slurm):
-            raise ConfigError(f"workers={self.workers}: give at least 1; several workers run on Slurm (-P slurm=...), "
-                              "or start the same tune command several times on one storage")
+            raise ConfigError(f"workers={self.workers}: at least 1, and more only on Slurm (-P slurm=...)")
 
 
 #: names accepted in ``-P args='{...}'``: simpletransformers' model_args (as published FRENK

@@ -9,7 +9,6 @@ import sys
 import tempfile
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import NoReturn
 
 from .. import cluster
 from ..config import TrainConfig, TuneConfig
@@ -48,11 +47,9 @@ def tune(cfg: TuneConfig) -> TuneOutcome:
         raise ConfigError(f"model={cfg.model} has no hyperparameters to tune; tune a transformer (e.g. model=tiny or "
                           "bertic)")
     space = load_space(cfg.space, spec.preset.name if spec.preset else None)
-    options = cluster.read_options(cfg.slurm) if cfg.slurm and cluster.current_task() is None else None
     runs.start_step()
     access.require_write(experiments.write_targets(cfg.lang, cfg.labels), "tune (its runs in the experiment)")
-    if options is not None:  # on a login node: the workers as a Slurm job array, each this very command
-        _workers_on_slurm(cfg, options, spec.name)
+    _workers_on_slurm(cfg, spec.name)  # with slurm, on a login node: the workers as a job array (and the end)
     data = load_or_prepare(cfg.data, PreprocessOptions(lang=cfg.lang, labels=cfg.labels))
     check_scheme(data, cfg.lang, cfg.labels, cfg.data)
     study = cfg.study or default_study_name(cfg.model, cfg.lang, cfg.labels, space, cfg.seeds)
@@ -129,9 +126,13 @@ def _report(result: SearchResult, run_id: str, cfg: TuneConfig) -> None:
         show(f"train it over seeds: {train_command(cfg, run_id, result.best_params)}")
 
 
-def _workers_on_slurm(cfg: TuneConfig, options: cluster.SlurmOptions, model: str) -> NoReturn:
-    """Submit ``cfg.workers`` tasks of this command on the shared storage, wait for them all and
-    exit with their status (each worker logs its tune run and trials as a local worker does)."""
+def _workers_on_slurm(cfg: TuneConfig, model: str) -> None:
+    """With ``slurm`` on a login node: submit ``cfg.workers`` tasks of this command on the shared
+    storage, wait for them all and exit with their status (each worker logs its tune run and trials
+    as a local worker does). Elsewhere (no slurm, or in a task): nothing."""
+    if not cfg.slurm or cluster.current_task() is not None:
+        return
+    options = cluster.read_options(cfg.slurm)
     name = f"frenk-tune-{model}-{cfg.lang}"
     job, status = cluster.submit_and_wait(options, [sys.executable, *sys.argv], name, "tune", "",
                                           Path.cwd() / "frenk-slurm-tune", [f"--array=0-{cfg.workers - 1}"])
