@@ -85,6 +85,8 @@ class TuneConfig(ModelDataConfig):
     max_length: int = option(128, "truncate comments to this many tokens (unless the space tunes max_length)")
     precision: str = option("auto", "auto, fp32, fp16 or bf16", PRECISIONS)
     device_batch_size: int = option(0, "upper bound of the per-device batch (0: largest that fits)")
+    workers: int = option(1, "with slurm: tune workers on the shared storage, each a task of one Slurm job array")
+    slurm: str = option("", "run the workers as a Slurm job array: a TOML file of options (docs/slurm.md) or true")
 
     def __post_init__(self) -> None:
         if self.metric.startswith("test"):
@@ -99,6 +101,8 @@ class TuneConfig(ModelDataConfig):
             raise ConfigError(f"max_length={self.max_length}: must be at least 8")
         if self.seeds < 1:
             raise ConfigError(f"seeds={self.seeds}: each configuration needs at least one seed (1: one per trial)")
+        if self.workers < 1 or (self.workers > 1 and not self.slurm):
+            raise ConfigError(f"workers={self.workers}: at least 1, and more only on Slurm (-P slurm=...)")
 
 
 #: names accepted in ``-P args='{...}'``: simpletransformers' model_args (as published FRENK
@@ -149,6 +153,8 @@ class TrainConfig(ModelDataConfig):
     args: str = option("{}", "JSON of hyperparameters, simpletransformers names accepted (num_train_epochs, "
                              "learning_rate, train_batch_size, max_seq_length, manual_seed); overrides the parameters "
                              "above")
+    slurm: str = option("", "with repeats, train the seeds as a Slurm job array: a TOML file of Slurm options "
+                            "(docs/slurm.md), or true for the cluster's defaults (empty: train here)")
 
     def __post_init__(self) -> None:
         self._args = json_object(self.args)

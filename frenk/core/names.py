@@ -47,6 +47,11 @@ class Tag:
     CONTINUED_BY = "frenk.continued_by"  #: on a stopped parent: the run that resumed it
     TRAIN_DIGEST = "frenk.train_digest"  #: digest of what a resumed training must match
     TRACKING_USER = "frenk.tracking_user"  #: the basic-auth user that started a run
+    # Slurm (train -P slurm=...)
+    SLURM_JOB = "frenk.slurm_job"  #: a seed run's array task (<array job>_<index>); a parent's: the array job
+    SLURM_ARRAY_INDEX = "frenk.slurm_array_index"  #: a seed run's index in the array
+    SLURM_FINISH_JOB = "frenk.slurm_finish_job"  #: on a parent: the job that summarised it and registered the best
+    MISSING_SEEDS = "frenk.missing_seeds"  #: on a parent whose seed tasks failed for good: their seeds
     # orphans: who started a run, and what it left on disk
     HOST = "frenk.host"
     PID = "frenk.pid"

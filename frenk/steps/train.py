@@ -38,7 +38,7 @@ from .train_recovery import TrainRecovery
 log = logging.getLogger(__name__)
 
 
-def _checked_inputs(cfg: TrainConfig):
+def checked_inputs(cfg: TrainConfig):
     """Everything that can be checked before training, in order of cost; returns (spec, data, settings)."""
     spec = resolve(cfg.model)  # unknown preset / model not found / a folder that ships code: before anything else
     runs.start_step()  # tracking server not reachable: before training; orphaned runs marked FAILED
@@ -100,13 +100,17 @@ def train(cfg: TrainConfig, listeners: Sequence[TrainListener | EpochListener] =
     step ends, also when it fails or is stopped: SIGTERM ends like Ctrl+C, with the current
     seed's run and the parent KILLED and the finished seeds' runs kept.
     """
+    if cfg.slurm and cfg.repeats > 1:  # the seeds as a Slurm job array
+        from .train_slurm import fanned_out
+
+        return fanned_out(cfg)
     quiet_progress_bars()
     with sigterm_as_interrupt():
-        spec, data, settings = _checked_inputs(cfg)
+        spec, data, settings = checked_inputs(cfg)
         sources = seed_sources(cfg.seed, cfg.repeats, cfg.vary)  # each seed's init and data seeds
         seeds = list(sources)
         nested = cfg.repeats > 1
-        tags, top_tags, params = _tags_and_params(cfg, spec, data, settings)
+        tags, top_tags, params = tags_and_params(cfg, spec, data, settings)
         run_name = f"{spec.name}-{cfg.lang}-" + (f"{cfg.repeats}seeds" if nested else f"s{cfg.seed}")
         seed_runs = SeedRuns(data, {**params, "model_source": spec.source or spec.kind},
                              f"{spec.name}-{cfg.lang}-s{{seed}}", nested, sources)
@@ -131,10 +135,10 @@ def train(cfg: TrainConfig, listeners: Sequence[TrainListener | EpochListener] =
 
 
 #: parameters that change nothing a resumed training must match (the same results either way)
-_SAME_RESULTS = ("parallel", "params_any_model", "reuse_tuning_seeds")
+_SAME_RESULTS = ("parallel", "params_any_model", "reuse_tuning_seeds", "slurm")
 
 
-def _tags_and_params(cfg: TrainConfig, spec, data, settings) -> tuple[dict[str, str], dict[str, str], dict]:
+def tags_and_params(cfg: TrainConfig, spec, data, settings) -> tuple[dict[str, str], dict[str, str], dict]:
     """The seeds' tags, the step run's tags (the repeats or the seed, the digest a resume compares)
     and the parameters as used."""
     nested = cfg.repeats > 1

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import shlex
 import shutil
+import sys
 import tempfile
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+from .. import cluster
 from ..config import TrainConfig, TuneConfig
 from ..core.errors import ConfigError, FrenkError
 from ..core.interrupts import sigterm_as_interrupt
@@ -22,6 +25,8 @@ from ..training import kind_of, resolve
 from ..tuning import SearchPlan, SearchResult, default_study_name, load_space, sampler_name, search
 from ..tuning.plots import study_figures
 from ..tuning.summary import search_summary
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -44,6 +49,7 @@ def tune(cfg: TuneConfig) -> TuneOutcome:
     space = load_space(cfg.space, spec.preset.name if spec.preset else None)
     runs.start_step()
     access.require_write(experiments.write_targets(cfg.lang, cfg.labels), "tune (its runs in the experiment)")
+    _workers_on_slurm(cfg, spec.name)  # with slurm, on a login node: the workers as a job array (and the end)
     data = load_or_prepare(cfg.data, PreprocessOptions(lang=cfg.lang, labels=cfg.labels))
     check_scheme(data, cfg.lang, cfg.labels, cfg.data)
     study = cfg.study or default_study_name(cfg.model, cfg.lang, cfg.labels, space, cfg.seeds)
@@ -118,3 +124,18 @@ def _report(result: SearchResult, run_id: str, cfg: TuneConfig) -> None:
             show(f"not clearly worse than the best (its seeds cannot tell them apart): trial(s) "
                  f"{', '.join(map(str, others))}")
         show(f"train it over seeds: {train_command(cfg, run_id, result.best_params)}")
+
+
+def _workers_on_slurm(cfg: TuneConfig, model: str) -> None:
+    """With ``slurm`` on a login node: submit ``cfg.workers`` tasks of this command on the shared
+    storage, wait for them all and exit with their status (each worker logs its tune run and trials
+    as a local worker does). Elsewhere (no slurm, or in a task): nothing."""
+    if not cfg.slurm or cluster.current_task() is not None:
+        return
+    options = cluster.read_options(cfg.slurm)
+    name = f"frenk-tune-{model}-{cfg.lang}"
+    job, status = cluster.submit_and_wait(options, [sys.executable, *sys.argv], name, "tune", "",
+                                          Path.cwd() / "frenk-slurm-tune", [f"--array=0-{cfg.workers - 1}"])
+    log.info(f"the {cfg.workers} tune worker(s) of the Slurm job array {job} ended with status {status} "
+             f"(their output: frenk-slurm-logs/{name}-{job}_<index>.out)")
+    sys.exit(status)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import mlflow
 
 from ..core.errors import TrackingError
-from ..core.names import Metric
+from ..core.names import Metric, Tag
 from ..data import PreparedData
 from ..training import TrainListener, TrainResult
 from .registry import log_model
@@ -19,6 +19,10 @@ from .runs import active_run_id, frenk_tags, inherited_tags, log_params, resume_
 
 #: the events of a :class:`~frenk.training.TrainListener`, the only ones a recovery replays
 EVENTS = ("on_seed_start", "on_epoch", "on_seed_result", "on_seed_end")
+
+
+#: the parent's tags a seed run does not carry
+_NOT_INHERITED = (Tag.REPEATS, Tag.TEMP_DIRS, Tag.SLURM_JOB, Tag.SLURM_FINISH_JOB)
 
 
 @dataclass(frozen=True)
@@ -35,8 +39,11 @@ class SeedRuns(TrainListener):
     else into the active run itself. :meth:`outcome` tells each seed's run id and logged model URI."""
 
     def __init__(self, data: PreparedData, params: dict, run_name: str, nested: bool,
-                 sources: Mapping[int, tuple[int, int]] | None = None):
+                 sources: Mapping[int, tuple[int, int]] | None = None, parent_run_id: str | None = None,
+                 extra_tags: Mapping[str, str] | None = None):
         self.data, self.params, self.run_name, self.nested = data, params, run_name, nested
+        #: a Slurm task's seed: the child of this run (not active here), with these tags too
+        self.parent_run_id, self.extra_tags = parent_run_id, dict(extra_tags or {})
         #: each seed's init and data seeds (a seed without an entry: itself for both)
         self.sources = {seed: tuple(pair) for seed, pair in (sources or {}).items()}
         self.run_ids: dict[int, str] = {}
@@ -69,7 +76,9 @@ class SeedRuns(TrainListener):
         if self.nested and seed in self.run_ids:  # logging it again after an outage
             self.reopen(seed)
         elif self.nested:
-            self._context = step_run(self.run_name.format(seed=seed), {**inherited_tags(), **tags}, nested=True)
+            inherited = inherited_tags(_NOT_INHERITED, self.parent_run_id)
+            self._context = step_run(self.run_name.format(seed=seed), {**inherited, **tags, **self.extra_tags},
+                                     nested=True, parent_run_id=self.parent_run_id)
             self._context.__enter__()
         self.run_ids[seed] = active_run_id()
         if not self.nested:

@@ -99,7 +99,7 @@ def frenk_tags(**values: object) -> dict[str, str]:
 
 @contextlib.contextmanager
 def step_run(run_name: str, tags: dict[str, str], nested: bool = False, *, lang: str | None = None,
-             labels: str | None = None, experiment_id: str | None = None) -> Iterator:
+             labels: str | None = None, experiment_id: str | None = None, parent_run_id: str | None = None) -> Iterator:
     """Start (or, under ``mlflow run``, resume) the run of a step.
 
     A top-level run goes to ``experiment_id`` if given, else to ``frenk-<lang>-<labels>``, unless
@@ -111,13 +111,14 @@ def step_run(run_name: str, tags: dict[str, str], nested: bool = False, *, lang:
     """
     configure()
     own = {Tag.CODE_VERSION: code_version(), Tag.HOST: socket.gethostname(), Tag.PID: str(os.getpid())}
-    parent = mlflow.active_run()
+    parent = mlflow.get_run(parent_run_id) if parent_run_id else mlflow.active_run()
     target: str | None
     if nested and parent is not None:
         target = parent.info.experiment_id
     else:
         target = experiments.for_step(lang, labels, experiment_id)
-    with (mlflow.start_run(run_name=run_name, nested=nested, tags={**tags, **own}, experiment_id=target) as run,
+    with (mlflow.start_run(run_name=run_name, nested=nested, tags={**tags, **own}, experiment_id=target,
+                           parent_run_id=parent_run_id) as run,
           ended_killed_on_interrupt(run.info.run_id)):
         yield run
 
@@ -249,9 +250,10 @@ def active_run_id() -> str:
     return run.info.run_id
 
 
-def inherited_tags(exclude: tuple[str, ...] = (Tag.REPEATS, Tag.TEMP_DIRS)) -> dict[str, str]:
-    """The ``frenk.*`` tags of the active run, for a nested run to carry too."""
-    tags = mlflow.get_run(active_run_id()).data.tags
+def inherited_tags(exclude: tuple[str, ...] = (Tag.REPEATS, Tag.TEMP_DIRS),
+                   run_id: str | None = None) -> dict[str, str]:
+    """The ``frenk.*`` tags of the active run (or of ``run_id``), for a nested run to carry too."""
+    tags = mlflow.get_run(run_id or active_run_id()).data.tags
     return {k: v for k, v in tags.items() if k.startswith(PREFIX) and k not in exclude}
 
 

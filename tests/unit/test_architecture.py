@@ -69,6 +69,15 @@ def test_the_team_package_imports_only_the_core(path):
     assert not offending, f"{path.relative_to(ROOT)} imports {offending}: frenk.team imports only frenk.core"
 
 
+@pytest.mark.parametrize("path", [p for p in SOURCES if p.relative_to(PACKAGE).parts[0] == "cluster"],
+                         ids=lambda p: str(p.relative_to(ROOT)))
+def test_the_cluster_package_imports_only_the_core(path):
+    """frenk.cluster (the Slurm client: options, job script, sbatch) knows nothing of MLflow or the steps."""
+    offending = [m for m, _ in _imports(path) if m.startswith("frenk") and not m.startswith(("frenk.core",
+                                                                                              "frenk.cluster"))]
+    assert not offending, f"{path.relative_to(ROOT)} imports {offending}: frenk.cluster imports only frenk.core"
+
+
 def test_the_team_package_exists():
     assert (PACKAGE / TEAM / "server.py") in SOURCES and (PACKAGE / TEAM / "access.py") in SOURCES
     assert not (PACKAGE / "tracking" / "server.py").exists() and not (PACKAGE / "tracking" / "access.py").exists()

@@ -1,0 +1,144 @@
+"""Training fanned out to a real Slurm (CI's one-node cluster, `.ci/slurm-up`): `train -P repeats=3
+-P slurm=...` as a 3-task job array and a finishing task ends in the same runs, tags and registered
+version as the same command run here. Without sbatch/squeue, or a cluster that does not answer,
+these tests are skipped; under CI=true they fail."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+import mlflow
+import pytest
+
+from ..helpers import ROOT, all_runs, mlflow_run, without_mlflow_vars
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+#: tags that differ between two runs of the same command, and the Slurm ones
+VARYING = {"frenk.host", "frenk.pid", "frenk.temp_dirs", "frenk.slurm_job", "frenk.slurm_array_index",
+           "frenk.slurm_finish_job", "mlflow.parentRunId", "mlflow.source.name", "mlflow.source.type",
+           "mlflow.user", "mlflow.log-model.history", "frenk.best_run_id", "mlflow.note.content"}
+
+
+def _require_slurm() -> None:
+    reason = None
+    if not (shutil.which("sbatch") and shutil.which("squeue")):
+        reason = "sbatch/squeue are not on PATH"
+    else:
+        answer = subprocess.run(["sinfo", "-h", "-o", "%T"], capture_output=True, text=True, timeout=30)
+        if answer.returncode != 0 or not answer.stdout.strip():
+            reason = f"the Slurm cluster does not answer ({answer.stderr.strip()[:200]})"
+    if reason is None:
+        return
+    if IN_CI:
+        pytest.fail(f"{reason}; in CI, .ci/run must start a one-node Slurm (.ci/slurm-up)")
+    pytest.skip(f"{reason}: these tests need a Slurm cluster (.ci/slurm-up starts one)")
+
+
+def _layout(uri: str) -> dict:
+    mlflow.set_tracking_uri(uri)
+    train = [r for r in all_runs() if r.data.tags.get("frenk.step") == "train"]
+    (parent,) = [r for r in train if "frenk.repeats" in r.data.tags]
+    seeds = sorted((r for r in train if r is not parent), key=lambda r: int(r.data.tags["frenk.seed"]))
+    versions = mlflow.MlflowClient().search_model_versions("name='frenk-hr'")
+
+    def shape(run) -> dict:
+        return {"status": run.info.status, "tags": {k: v for k, v in run.data.tags.items() if k not in VARYING},
+                "metrics": sorted(run.data.metrics), "params": sorted(run.data.params),
+                "artifacts": sorted(a.path for a in mlflow.MlflowClient().list_artifacts(run.info.run_id))}
+
+    assert all(s.data.tags["mlflow.parentRunId"] == parent.info.run_id for s in seeds)
+    best = next(s for s in seeds if s.info.run_id == parent.data.tags["frenk.best_run_id"])
+    return {"parent": shape(parent), "seeds": [shape(s) for s in seeds], "versions": len(versions),
+            "version_run": best.data.tags["frenk.seed"], "slurm": [s.data.tags.get("frenk.slurm_array_index")
+                                                                   for s in seeds]}
+
+
+@pytest.mark.slow
+def test_train_with_repeats_on_slurm_is_an_array_with_the_local_runs_layout_also_when_a_task_is_preempted(
+        tmp_path, prepared_sample):
+    _require_slurm()
+    params = {"model": "tiny", "data": prepared_sample, "repeats": 3, "epochs": 1, "max_length": 32}
+    local_uri, slurm_uri = f"sqlite:///{tmp_path}/local.db", f"sqlite:///{tmp_path}/slurm.db"
+    local = mlflow_run("train", params, local_uri, tmp_path)
+    assert local.returncode == 0, local.stderr[-3000:]
+    (tmp_path / "slurm.toml").write_text('cpus_per_task = 1\ntime = "00:20:00"\n')
+    fanned = _preempted_once({**params, "slurm": tmp_path / "slurm.toml"}, slurm_uri, tmp_path)
+    assert fanned.returncode == 0, fanned.stderr[-3000:]
+    mlflow.set_tracking_uri(slurm_uri)
+    tried = mlflow.search_runs(search_all_experiments=True, output_format="list", run_view_type=3,
+                               filter_string="tags.`frenk.slurm_array_index` = '0'")
+    assert sorted(r.info.lifecycle_stage for r in tried) == ["active", "deleted"]  # the preempted try is gone
+    assert "as the Slurm job array" in fanned.stderr + fanned.stdout
+    here, there = _layout(local_uri), _layout(slurm_uri)
+    assert there["slurm"] == ["0", "1", "2"] and here["slurm"] == [None] * 3
+    there["parent"]["params"].remove("slurm") if "slurm" not in here["parent"]["params"] else None
+    for side in (here, there):
+        side.pop("slurm")
+        for run in [side["parent"], *side["seeds"]]:
+            run["params"] = [p for p in run["params"] if p != "slurm"]
+    assert here == there
+    assert here["versions"] == 1
+
+
+def _preempted_once(params: dict, uri: str, cwd) -> subprocess.CompletedProcess:
+    """The `mlflow run` of ``params``, its array task 0 requeued (SIGTERM, as a preemption) while
+    it trains; Slurm's delay before a requeued job starts again is lifted."""
+    env = {**without_mlflow_vars(), "MLFLOW_TRACKING_URI": uri,
+           "PATH": f"{os.path.dirname(sys.executable)}{os.pathsep}{os.environ['PATH']}"}
+    cmd = [sys.executable, "-m", "mlflow", "run", str(ROOT), "-e", "train", "--env-manager", "local"]
+    for key, value in params.items():
+        cmd += ["-P", f"{key}={value}"]
+    process = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        task = _running_task(uri, process)
+        subprocess.run(["scontrol", "requeue", task], check=True, capture_output=True, timeout=60)
+        for _ in range(60):
+            time.sleep(1)
+            state = subprocess.run(["squeue", "-h", "-j", task, "-o", "%T"], capture_output=True, text=True).stdout
+            if "PENDING" in state:
+                subprocess.run(["scontrol", "update", f"jobid={task}", "StartTime=now"], capture_output=True)
+                break
+        out, err = process.communicate(timeout=1200)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    return subprocess.CompletedProcess(cmd, process.returncode, out, err)
+
+
+def _running_task(uri: str, process: subprocess.Popen) -> str:
+    """The array task of index 0 once its seed run trains (``<array job>_0``)."""
+    client = mlflow.MlflowClient(uri)
+    for _ in range(600):
+        if process.poll() is not None:
+            pytest.fail(f"the training ended before its task could be requeued: {process.stderr.read()[-3000:]}")
+        try:
+            found = client.search_runs([e.experiment_id for e in client.search_experiments()],
+                                       "tags.`frenk.slurm_array_index` = '0' AND attributes.status = 'RUNNING'")
+        except Exception:  # the store is being created
+            found = []
+        if found:
+            time.sleep(3)
+            return found[0].data.tags["frenk.slurm_job"]
+        time.sleep(0.5)
+    pytest.fail("no seed task started within 5 minutes")
+
+
+@pytest.mark.slow
+def test_two_tune_workers_on_slurm_train_the_bundled_grid_once_in_all(tmp_path, prepared_sample):
+    _require_slurm()
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    mlflow.set_tracking_uri(uri)
+    mlflow.search_experiments()  # the schema, before the workers start together
+    params = {"model": "tiny", "data": prepared_sample, "storage": tmp_path / "study.journal", "seeds": 1,
+              "max_length": 32, "workers": 2, "slurm": "true"}
+    done = mlflow_run("tune", params, uri, tmp_path, timeout=1200)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "tune worker(s) of the Slurm job array" in done.stderr + done.stdout
+    trials = [r for r in all_runs() if r.data.tags.get("frenk.step") == "tune-trial"]
+    assert len(trials) == 9 and {r.info.status for r in trials} == {"FINISHED"}  # tiny's bundled 3 x 3 grid
+    assert len({(r.data.params["learning_rate"], r.data.params["epochs"]) for r in trials}) == 9
+    assert len([r for r in all_runs() if r.data.tags.get("frenk.step") == "tune"]) == 2  # one run per worker
