@@ -16,7 +16,7 @@ from pathlib import Path
 import mlflow
 import pytest
 
-from frenk.config import PublishConfig
+from frenk.config import PublishConfig, TuneConfig
 from frenk.team.server import free_port, start_mlflow_server, stop_process, wait_healthy
 
 from ..helpers import compared_store
@@ -48,13 +48,15 @@ def browser_available():
 
 @pytest.fixture(scope="module")
 def store(browser_available, tmp_path_factory, prepared_sample):
-    """tfidf and tiny, three seeds each, compared, and tiny published (forced): all through the library.
-    After the browser check (no training when it cannot run)."""
-    from frenk.steps import publish
+    """tfidf and tiny, three seeds each, compared, tiny published (forced), and a small tune of tiny
+    (two trials of its grid, one seed): all through the library. After the browser check (no
+    training when it cannot run)."""
+    from frenk.steps import publish, tune
 
     with compared_store(tmp_path_factory.mktemp("browser"), prepared_sample, 3) as state:
         published = publish(PublishConfig(output=str(state["root"] / "hf"), force=True))
-        yield {**state, "published": published}
+        tuned = tune(TuneConfig(model="tiny", data=str(prepared_sample), trials=2, seeds=1))
+        yield {**state, "published": published, "tune": tuned}
 
 
 @pytest.fixture(scope="module")
@@ -135,10 +137,26 @@ def test_the_ui_shows_experiment_descriptions_verdict_and_champion(store, server
             verdict = _plain(compared.data.tags[NOTE])
             expect(page.get_by_test_id("note-editor-preview-content")).to_contain_text(verdict)
             page.screenshot(path=shots / "compare-run.png")
+            # its statistics chart across compare runs: a section per pair and metric, in the ML views
+            assert any(m.startswith("compare/") for m in compared.data.metrics), compared.data.metrics
+            page.goto(f"{server}/#/experiments/{compared.info.experiment_id}/runs/{compared.info.run_id}/model-metrics"
+                      "?workflowType=machine_learning")
+            expect(page.get_by_text(re.compile(r"^compare/macro_f1/tfidf_vs_tiny")).first).to_be_visible()
+            expect(page.get_by_text("difference", exact=True).first).to_be_visible()
+            expect(page.get_by_text("Evaluations", exact=True)).to_have_count(0)  # not the GenAI views' breadcrumb
+            page.screenshot(path=shots / "compare-metrics.png")
             page.goto(f"{server}/#/experiments/{compared.info.experiment_id}/runs/{compared.info.run_id}/artifacts")
             page.get_by_text("report.md", exact=True).click()
             expect(page.get_by_role("heading", name=title)).to_be_visible()
             page.screenshot(path=shots / "compare-report.png")
+
+            # the tune parent: what the search found, in its description, in the machine-learning views
+            tuned = client.get_run(store["tune"].run_id)
+            page.goto(f"{server}/#/experiments/{tuned.info.experiment_id}/runs/{tuned.info.run_id}"
+                      "?workflowType=machine_learning")
+            expect(page.get_by_test_id("note-editor-preview-content")).to_contain_text(_plain(tuned.data.tags[NOTE]))
+            expect(page.get_by_text("Evaluations", exact=True)).to_have_count(0)  # not the GenAI views' breadcrumb
+            page.screenshot(path=shots / "tune-parent-run.png")
 
             # the registered model: the champion alias on the champion's version
             page.goto(f"{server}/#/models/frenk-hr")
