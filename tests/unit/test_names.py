@@ -17,7 +17,9 @@ from ..helpers import ROOT
 PACKAGE = ROOT / "frenk"
 #: frenk's own modules, which prose may name (``frenk.tracking``, ``frenk.core.names``)
 MODULES = {p.stem for p in PACKAGE.glob("*.py")} | {p.name for p in PACKAGE.iterdir() if p.is_dir()}
-README = (ROOT / "README.md").read_text()
+#: the documentation: the README and its reference pages under docs/ (the parameter tables are in
+#: docs/parameters.md)
+README = "\n".join(path.read_text() for path in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))])
 
 
 def _all_names() -> set[str]:
@@ -72,7 +74,7 @@ def test_every_name_is_in_the_readme():
 
 def _table(step: str) -> dict[str, str]:
     """The README's parameter table of ``step``: parameter name -> its whole row."""
-    section = README.split(f"### {step} parameters", 1)[1].split("\n\n", 2)[1]
+    section = re.split(rf"^#+ {step} parameters$", README, maxsplit=1, flags=re.M)[1].split("\n\n", 2)[1]
     rows = {}
     for line in section.splitlines():
         cells = line.split(" | ")
@@ -120,6 +122,6 @@ def test_the_config_choices_come_from_the_core():
 
 
 def test_main_names_every_parameter():
-    prose = README.split("### main parameters", 1)[1].split("##", 1)[0]
+    prose = re.split(r"^#+ main parameters$", README, maxsplit=1, flags=re.M)[1].split("\n#", 1)[0]
     missing = [f.name for f in dataclasses.fields(config.MainConfig) if f"`{f.name}`" not in prose]
     assert not missing, f"README's main section does not name {missing}"
