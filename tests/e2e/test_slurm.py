@@ -82,6 +82,13 @@ def test_train_with_repeats_on_slurm_is_an_array_with_the_local_runs_layout_also
             run["params"] = [p for p in run["params"] if p != "slurm"]
     assert here == there
     assert here["versions"] == 1
+    # compare counts each seed once: the preempted try is deleted, the requeued one is the sample
+    from frenk.comparison.selection import select_samples
+    from frenk.config import CompareConfig
+    from frenk.tracking import search
+
+    samples, _ = select_samples(search.train_runs("", "hr-binary", "", CompareConfig(group="hr-binary").by), ("macro_f1",))
+    assert {system: len(runs) for system, runs in samples.items()} == {"tiny": 3}
 
 
 def _preempted_once(params: dict, uri: str, cwd) -> subprocess.CompletedProcess:
