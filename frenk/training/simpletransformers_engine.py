@@ -86,6 +86,17 @@ def _st_args(settings: TrainSettings, folder: Path, per_device: int, accumulatio
     }
 
 
+def loss_windows(losses: Sequence[float], before: int, accumulation: int) -> list[tuple[int, float]]:
+    """An epoch's batch losses as :data:`~.engine.LOSS_LOGS_PER_EPOCH` (optimizer step, mean loss)
+    points, as the default engine logs them (``before``: the batches of the earlier epochs)."""
+    from .engine import LOSS_LOGS_PER_EPOCH
+
+    size = max(1, -(-len(losses) // LOSS_LOGS_PER_EPOCH))
+    return [(max(1, (before + start + len(losses[start:start + size])) // max(accumulation, 1)),
+             float(sum(losses[start:start + size]) / len(losses[start:start + size])))
+            for start in range(0, len(losses), size)]
+
+
 def _classification_model(model_type: str, source: str, args: dict, num_labels: int, use_cuda: bool,
                           listeners: Sequence[EpochListener], history: list[dict[str, float]]):
     """A ``ClassificationModel`` that reports each epoch's validation to ``listeners`` as it ends,
@@ -98,6 +109,8 @@ def _classification_model(model_type: str, source: str, args: dict, num_labels: 
     class ReportingModel(ClassificationModel):
         def __init__(self, *a, **kw):
             self.epoch_losses = []  # the training losses of the epoch so far (see _collect_losses)
+            self.loss_curve: list[tuple[int, float]] = []  # as the default engine's: a few points an epoch
+            self.batches = 0
             super().__init__(*a, **kw)
 
         def _evaluate_during_training(self, *a, **kw):
@@ -106,6 +119,8 @@ def _classification_model(model_type: str, source: str, args: dict, num_labels: 
                    Metric.VAL_MACRO_F1: float(results["macro_f1"])}
             if self.epoch_losses:  # the mean over the epoch's steps, as the default engine reports it
                 row[Metric.TRAIN_LOSS] = float(sum(self.epoch_losses) / len(self.epoch_losses))
+                self.loss_curve += loss_windows(self.epoch_losses, self.batches, self.args.gradient_accumulation_steps)
+                self.batches += len(self.epoch_losses)
                 self.epoch_losses.clear()
             history.append({"epoch": len(history) + 1, **row})
             for listener in listeners:
@@ -196,12 +211,12 @@ def train_simpletransformers(source: str, data: PreparedData, settings: TrainSet
         hook.remove()
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    model, tokenizer = st.model.to(torch.float32), st.tokenizer
+    model, tokenizer, curve = st.model.to(torch.float32), st.tokenizer, st.loss_curve
     del st
     result = TrainResult(
         model_dir=None, evaluation=None, validation={}, history=history, per_device_batch=per_device,
         accumulation_steps=accumulation, precision="fp16" if fp16 else "fp32", device=device,
-        train_seconds=time.perf_counter() - started, load_report=asdict(load_report),
+        train_seconds=time.perf_counter() - started, load_report=asdict(load_report), loss_curve=curve,
     )
     conclude(model, tokenizer, data, settings, work_dir, result, final)
     del model  # freed before the saved copy is loaded

@@ -53,3 +53,11 @@ def test_no_kind_name_is_spelled_outside_the_registry_and_the_presets():
     assert len(sources) > 40
     offending = [hit for path in sources for hit in _kind_literals(path)]
     assert not offending, f"kind names belong in frenk/training/kinds.py (or presets.py): {offending}"
+
+
+def test_the_simpletransformers_engine_logs_its_loss_a_few_times_an_epoch():
+    """Its batch losses become the default engine's points: 4 window means an epoch, by optimizer step."""
+    from frenk.training.simpletransformers_engine import loss_windows
+
+    assert loss_windows([1, 2, 3, 4, 5, 6, 7, 8], 0, 1) == [(2, 1.5), (4, 3.5), (6, 5.5), (8, 7.5)]
+    assert loss_windows([1, 3, 5], 8, 1) == [(9, 1.0), (10, 3.0), (11, 5.0)]  # after 8 batches of epoch 1
