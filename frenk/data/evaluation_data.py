@@ -9,7 +9,6 @@ label cannot become one of the six classes, so a binary folder is refused for a 
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from ..core.errors import ConfigError, DataError
 from .cleaning import example_id, normalise_text
 from .labels import LabelMappingError, map_label, scheme
 from .prepared import SPLITS, canonical_digest, load_prepared
-from .sources import FORMATS, read_text_file
+from .sources import parse_file
 
 #: ``frenk.label_mapping`` of data already in the model's scheme, and of a file's labels taken by name
 SAME_SCHEME, BY_NAME, NO_LABELS = "none", "by name", "no labels"
@@ -100,23 +99,10 @@ def _prepared_split(root: Path, split: str, model_scheme: str) -> EvalData:
 
 
 def _read(path: Path) -> pd.DataFrame:
-    suffix = path.suffix.lower()
     try:
-        if suffix == ".parquet":
-            frame = pd.read_parquet(path)
-        elif suffix in (".csv", ".tsv"):
-            frame = pd.read_csv(io.StringIO(read_text_file(path)), sep="\t" if suffix == ".tsv" else ",", dtype=object,
-                                keep_default_na=False, na_values=[""])
-        elif suffix == ".jsonl":
-            frame = pd.read_json(io.StringIO(read_text_file(path)), lines=True, dtype=False)
-        else:
-            raise DataError(f"data={path}: unsupported format {suffix!r}; use a prepared folder or one of "
-                            f"{', '.join(FORMATS)}")
-    except DataError:
-        raise
-    except Exception as exc:  # the parsers' own errors: say which file
-        raise DataError(f"data={path}: cannot be parsed as {suffix[1:]}: {str(exc)[:300]}") from None
-    frame.columns = [str(c).strip().lower() for c in frame.columns]
+        frame = parse_file(path)  # preprocess's reader, without its label requirement
+    except DataError as exc:
+        raise DataError(f"data={exc}") from None
     if "text" not in frame.columns:
         raise DataError(f"data={path}: no 'text' column (found {', '.join(frame.columns) or 'none'}); a file to "
                         "evaluate needs the comments in 'text' (and, for metrics, their gold labels in 'label')")

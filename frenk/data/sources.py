@@ -47,8 +47,10 @@ def read_text_file(path: Path) -> str:
         ) from None
 
 
-def read_file(path: Path) -> pd.DataFrame:
-    """Read one file into a frame of strings/objects, with its original row numbers."""
+def parse_file(path: Path) -> pd.DataFrame:
+    """One CSV/TSV/JSONL/Parquet file as a frame, its column names lower-cased and stripped (names
+    differing in case or spaces between files must not split columns); a one-line DataError for an
+    unknown format, a parser's error or a repeated column."""
     suffix = path.suffix.lower()
     try:
         if suffix == ".parquet":
@@ -68,12 +70,17 @@ def read_file(path: Path) -> pd.DataFrame:
     except DataError:
         raise
     except Exception as exc:  # parser errors from pandas/pyarrow: say which file
-        raise DataError(f"{path}: cannot be parsed as {suffix[1:]}: {exc}") from exc
-    # column names differing in case or spaces between files must not split columns
+        raise DataError(f"{path}: cannot be parsed as {suffix[1:]}: {str(exc)[:300]}") from None
     frame.columns = [str(c).strip().lower() for c in frame.columns]
     if frame.columns.duplicated().any():
         dup = sorted(set(frame.columns[frame.columns.duplicated()]))
         raise DataError(f"{path}: columns {dup} appear more than once (names are compared case-insensitively)")
+    return frame
+
+
+def read_file(path: Path) -> pd.DataFrame:
+    """Read one file into a frame of strings/objects, with its original row numbers."""
+    frame = parse_file(path)
     missing = [c for c in ("text", "label") if c not in frame.columns]
     if missing:
         raise DataError(
