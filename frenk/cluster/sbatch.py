@@ -11,6 +11,7 @@ import os
 import shlex
 import shutil
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,8 +23,9 @@ log = logging.getLogger(__name__)
 ROLE_ENV = "FRENK_SLURM_ROLE"
 PARENT_ENV = "FRENK_SLURM_PARENT_RUN"
 FOLDER_ENV = "FRENK_SLURM_FOLDER"
-#: the roles of a task: one seed of the array, the task after it that finishes the parent, a tune worker
-ROLES = ("seed", "finish", "tune")
+#: the roles of a task: one seed of the array, the task after it that finishes the parent, a tune worker,
+#: main's compare after every training
+ROLES = ("seed", "finish", "tune", "compare")
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,12 @@ def _sbatch_command(options: SlurmOptions, extra: list[str], logs: Path) -> list
     return ["sbatch", "--parsable", "--export=ALL", f"--output={logs}/%x-%A_%a.out", *options.sbatch_args(), *extra]
 
 
+def after_all(jobs: list[str]) -> list[str]:
+    """The sbatch options of a task that starts once every job of ``jobs`` has ended well (Slurm
+    cancels it when one of them fails: it would wait for ever)."""
+    return [f"--dependency=afterok:{':'.join(jobs)}", "--kill-on-invalid-dep=yes"] if jobs else []
+
+
 def logs_of(folder: Path) -> Path:
     """Where the tasks of the fan-out ``folder`` write their output (``<job name>-<job>_<index>.out``)."""
     return folder.parent / "frenk-slurm-logs"
@@ -105,9 +113,9 @@ def submit(options: SlurmOptions, command: list[str], name: str, role: str, pare
 
 
 def submit_and_wait(options: SlurmOptions, command: list[str], name: str, role: str, parent_run_id: str,
-                    folder: Path, extra: list[str]) -> tuple[str, int]:
-    """Submit one task and wait until it has ended (``sbatch --wait``); returns its job id (said as
-    soon as it is known) and its exit status."""
+                    folder: Path, extra: list[str], announce: Callable[[str], None] | None = None) -> tuple[str, int]:
+    """Submit one task and wait until it has ended (``sbatch --wait``); returns its job id (said, and
+    given to ``announce``, as soon as it is known) and its exit status."""
     process = subprocess.Popen([*_sbatch_command(options, extra, logs_of(folder)), "--wait"], stdin=subprocess.PIPE,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                env=_environment(role, parent_run_id, folder))
@@ -117,6 +125,8 @@ def submit_and_wait(options: SlurmOptions, command: list[str], name: str, role: 
     job = process.stdout.readline().strip().split(";")[0]
     if job:
         log.info(f"submitted job {job} ({name}); waiting for it to end")
+        if announce is not None:
+            announce(job)
     status = process.wait()
     if not job:
         raise ConfigError(f"slurm: sbatch refused the job: {process.stderr.read().strip()}")

@@ -14,6 +14,7 @@ from ..core.provenance import code_version
 from ..data import load_prepared
 from ..publishing import exportable, system_to_publish
 from ..tracking import experiments, projects, registry, results, runs, search
+from .main_slurm import trained_on_slurm
 
 log = logging.getLogger(__name__)
 
@@ -35,14 +36,27 @@ class _Chain:
         self.experiment, self.main_run_id = experiment, main_run_id
         self.done: list[StepRecord] = []
 
-    def step(self, entry_point: str, params: dict, valid=lambda run: True, reuse_tags=None):
+    def reused(self, entry_point: str, params: dict, valid=lambda run: True, reuse_tags=None):
+        """The finished run of ``entry_point`` with these parameters to reuse (recorded), or None."""
         previous = search.find_reusable(entry_point, params, self.experiment, reuse_tags)
-        if previous is not None and valid(previous):
-            log.info(f"main: {entry_point}: reusing finished run {previous.info.run_id}")
-            self.done.append(StepRecord(entry_point, previous.info.run_id, True))
+        if previous is None or not valid(previous):
+            return None
+        log.info(f"main: {entry_point}: reusing finished run {previous.info.run_id}")
+        self.record(entry_point, previous.info.run_id, True)
+        return previous
+
+    def record(self, entry_point: str, run_id: str, reused: bool = False) -> None:
+        self.done.append(StepRecord(entry_point, run_id, reused))
+
+    def step(self, entry_point: str, params: dict, valid=lambda run: True, reuse_tags=None, launch=None):
+        """The step's run: a finished one reused, else ``entry_point`` run now with ``params`` and
+        ``launch`` (parameters that do not change what it computes, such as where it runs)."""
+        previous = self.reused(entry_point, params, valid, reuse_tags)
+        if previous is not None:
             return previous
         log.info(f"main: {entry_point}: running")
-        run = projects.run_entry_point(PROJECT, entry_point, params, self.experiment, self.main_run_id)
+        run = projects.run_entry_point(PROJECT, entry_point, {**params, **(launch or {})}, self.experiment,
+                                       self.main_run_id)
         self.done.append(StepRecord(entry_point, run.info.run_id, False))
         return run
 
@@ -105,7 +119,8 @@ def _tune_transformers(chain: _Chain, cfg: MainConfig, data_dir: Path, digest: s
     tuned = {}
     for model in models:
         run = chain.step("tune", {"model": model, "data": data_dir, "lang": cfg.lang, "labels": cfg.labels,
-                                  "seed": cfg.seed, "seeds": cfg.tune_seeds}, reuse_tags={Tag.DATA_DIGEST: digest})
+                                  "seed": cfg.seed, "seeds": cfg.tune_seeds}, reuse_tags={Tag.DATA_DIGEST: digest},
+                         launch={"slurm": cfg.slurm} if cfg.slurm else None)
         tuned[model] = run.info.run_id
     return tuned
 
@@ -143,6 +158,15 @@ def _evaluate_elsewhere(chain: _Chain, cfg: MainConfig, publication: Publication
                     else "predictions only") + f", run {run.info.run_id}")
 
 
+def _trained_here(chain: _Chain, trains: dict[str, dict], group: str, digest: str):
+    """Each model's train step in turn, then compare; the compare run."""
+    for params in trains.values():
+        chain.step("train", params, reuse_tags={Tag.DATA_DIGEST: digest})
+    last_trained = search.last_trained(group)
+    return chain.step("compare", {"group": group}, valid=lambda run: run.info.start_time >= last_trained,
+                      reuse_tags={Tag.DATA_DIGEST: digest})
+
+
 def main(cfg: MainConfig) -> list[StepRecord]:
     """preprocess -> (tune) -> train (each model, repeats) -> compare -> publish, as separate MLflow runs.
 
@@ -164,15 +188,12 @@ def main(cfg: MainConfig) -> list[StepRecord]:
         group = f"main-{cfg.lang}-{cfg.labels}-{digest[:8]}-{code_version()[:8]}"
         name = f"frenk-{cfg.lang}"
         tuned = _tune_transformers(chain, cfg, data_dir, digest) if cfg.tune else {}
-        for model in cfg.model_list:
-            chain.step("train", {"model": model, "data": data_dir, "lang": cfg.lang, "labels": cfg.labels,
-                                 "repeats": cfg.repeats, "seed": cfg.seed, "group": group, "register": name,
-                                 **({"params": tuned[model]} if model in tuned else {})},
-                       reuse_tags={Tag.DATA_DIGEST: digest})
+        trains = {model: {"model": model, "data": data_dir, "lang": cfg.lang, "labels": cfg.labels,
+                          "repeats": cfg.repeats, "seed": cfg.seed, "group": group, "register": name,
+                          **({"params": tuned[model]} if model in tuned else {})} for model in cfg.model_list}
+        cmp = (trained_on_slurm(chain, PROJECT, cfg, trains, group, digest) if cfg.slurm
+               else _trained_here(chain, trains, group, digest))
         group_runs = search.group_train_runs(group)
-        last_trained = max((r.info.end_time or 0 for r in group_runs), default=0)
-        cmp = chain.step("compare", {"group": group}, valid=lambda run: run.info.start_time >= last_trained,
-                         reuse_tags={Tag.DATA_DIGEST: digest})
         report = search.load_report(cmp.info.run_id)
         system = system_to_publish(report)  # by mean validation score over seeds, never by test
         log.info(f"main: publishing {system}: {report.choice_text}")

@@ -75,15 +75,31 @@ def _submitted(cfg: TrainConfig, options: cluster.SlurmOptions) -> TrainOutcome:
             runs.set_tags(runs.frenk_tags(slurm_job=array))
             log.info(f"submitted seeds {seeds} as the Slurm job array {array} (squeue -j {array}); parent run {parent}")
             job, status = cluster.submit_and_wait(options, command, f"{name}-finish", "finish", parent, folder,
-                                                  [f"--dependency=afterany:{array}"])
+                                                  [f"--dependency=afterany:{array}"], announce=_finish_job_known)
             if status != 0:
-                raise ModelError(f"the Slurm task {job} that finishes the training ended with status {status}: see its "
-                                 f"log in {folder.parent / 'frenk-slurm-logs'} and the parent run {parent}")
+                _failed(job, status, parent, folder)
             found, run_ids = fanout.read_seeds(folder, seeds)
             fitted = fit_seeds(spec, data, settings, seeds, folder, cfg.keep_models, finished=found, sources=sources)
             version = read_state(folder, OUTCOME_FILE, {}, "Slurm outcome")["version"]
     fanout.remove(folder)
     return outcome(cfg, spec.name, fitted, run_ids, version, parent)
+
+
+def _failed(job: str, status: int, parent: str, folder: Path) -> None:
+    """The login node's error when the finishing task failed: the seeds it found missing, if so."""
+    logs = cluster.logs_of(folder)
+    missing = fanout.missing_seeds(parent)
+    if missing:
+        raise ModelError(f"seeds [{missing.replace(',', ', ')}] of the training did not finish (their Slurm tasks "
+                         f"failed for good; see {logs}): the parent {parent} is FAILED and nothing is registered; "
+                         "train again to retrain them")
+    raise ModelError(f"the Slurm task {job} that finishes the training ended with status {status}: see its "
+                     f"log in {logs} and the parent run {parent}")
+
+
+def _finish_job_known(job: str) -> None:
+    """On the parent as soon as it is submitted (main's compare task waits for it): the finishing job."""
+    runs.set_tags(runs.frenk_tags(slurm_finish_job=job))
 
 
 def _seed_task(cfg: TrainConfig, task: cluster.Task) -> None:

@@ -49,7 +49,7 @@ def tune(cfg: TuneConfig) -> TuneOutcome:
     space = load_space(cfg.space, spec.preset.name if spec.preset else None)
     runs.start_step()
     access.require_write(experiments.write_targets(cfg.lang, cfg.labels), "tune (its runs in the experiment)")
-    _workers_on_slurm(cfg, spec.name)  # with slurm, on a login node: the workers as a job array (and the end)
+    _workers_on_slurm(cfg, spec.name)  # with slurm, on a login node: the workers as a job array first
     data = load_or_prepare(cfg.data, PreprocessOptions(lang=cfg.lang, labels=cfg.labels))
     check_scheme(data, cfg.lang, cfg.labels, cfg.data)
     study = cfg.study or default_study_name(cfg.model, cfg.lang, cfg.labels, space, cfg.seeds)
@@ -60,7 +60,8 @@ def tune(cfg: TuneConfig) -> TuneOutcome:
                              "device_batch_size": cfg.device_batch_size})
     tags = runs.frenk_tags(step="tune", model=spec.name, model_id=spec.source or spec.kind, lang=cfg.lang,
                            labels=cfg.labels, data_digest=data.data_digest, study=study,
-                           sampler=sampler_name(cfg.sampler, space), data_source=data.manifest["source"][:500])
+                           sampler=sampler_name(cfg.sampler, space), data_source=data.manifest["source"][:500],
+                           **_worker_tags())
     work_root = Path(tempfile.mkdtemp(prefix="frenk-tune-"))
     trial_runs = TrialRuns(f"{spec.name}-{cfg.lang}-trial{{trial}}")
     run_id = None
@@ -126,10 +127,18 @@ def _report(result: SearchResult, run_id: str, cfg: TuneConfig) -> None:
         show(f"train it over seeds: {train_command(cfg, run_id, result.best_params)}")
 
 
+def _worker_tags() -> dict[str, str]:
+    """A Slurm tune worker's run: its task (``<array job>_<index>``) and index; elsewhere none."""
+    task = cluster.current_task()
+    return cluster.slurm_tags(task) if task is not None and task.role == "tune" else {}
+
+
 def _workers_on_slurm(cfg: TuneConfig, model: str) -> None:
     """With ``slurm`` on a login node: submit ``cfg.workers`` tasks of this command on the shared
-    storage, wait for them all and exit with their status (each worker logs its tune run and trials
-    as a local worker does). Elsewhere (no slurm, or in a task): nothing."""
+    storage and wait for them all (each worker logs its tune run and trials as a local worker does);
+    when one failed, exit with its status; else the study is spent, and this command goes on as a
+    rerun of it does: its own run trains nothing and summarises the study (the run that
+    ``train -P params=`` and main take). Elsewhere (no slurm, or in a task): nothing."""
     if not cfg.slurm or cluster.current_task() is not None:
         return
     options = cluster.read_options(cfg.slurm)
@@ -138,4 +147,5 @@ def _workers_on_slurm(cfg: TuneConfig, model: str) -> None:
                                           Path.cwd() / "frenk-slurm-tune", [f"--array=0-{cfg.workers - 1}"])
     log.info(f"the {cfg.workers} tune worker(s) of the Slurm job array {job} ended with status {status} "
              f"(their output: frenk-slurm-logs/{name}-{job}_<index>.out)")
-    sys.exit(status)
+    if status != 0:
+        sys.exit(status)

@@ -25,3 +25,37 @@ def run_entry_point(project: Path, entry_point: str, params: dict[str, object], 
         raise FrenkError(f"the {entry_point} step failed: {exc}") from None
     mlflow.MlflowClient().set_tag(submitted.run_id, Tag.MAIN_RUN, main_run_id)
     return mlflow.get_run(submitted.run_id)
+
+
+def start_entry_point(project: Path, entry_point: str, params: dict[str, object], experiment_id: str):
+    """Start an entry point of the project as its own MLflow run without waiting for it (``mlflow run``
+    in a process of its own); returns the handle :func:`wait_entry_point` takes (its ``run_id`` is
+    known at once)."""
+    return mlflow.projects.run(
+        str(project), entry_point=entry_point, parameters={k: param_value(v) for k, v in params.items()},
+        experiment_id=experiment_id, env_manager="local", synchronous=False,
+    )
+
+
+def ended(submitted) -> bool:
+    """Whether the process of :func:`start_entry_point`'s run has ended."""
+    return submitted.get_status() != "RUNNING"
+
+
+def wait_entry_point(submitted, entry_point: str, main_run_id: str):
+    """Wait for a run :func:`start_entry_point` started; the run (tagged with the main run), or
+    FrenkError when it failed."""
+    if not submitted.wait():
+        raise FrenkError(f"the {entry_point} step failed (run {submitted.run_id}; its output is above)")
+    mlflow.MlflowClient().set_tag(submitted.run_id, Tag.MAIN_RUN, main_run_id)
+    return mlflow.get_run(submitted.run_id)
+
+
+def run_tag(run_id: str, tag: str) -> str | None:
+    return mlflow.get_run(run_id).data.tags.get(tag)
+
+
+def tag_main_run(run_id: str, main_run_id: str):
+    """Tag a step's run (started elsewhere, e.g. in a Slurm task) with the main run; returns the run."""
+    mlflow.MlflowClient().set_tag(run_id, Tag.MAIN_RUN, main_run_id)
+    return mlflow.get_run(run_id)

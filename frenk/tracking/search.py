@@ -271,6 +271,14 @@ def group_train_runs(group: str) -> list:
     ))
 
 
+def last_trained(group: str) -> int:
+    """When the newest training of ``group`` ended its last seed (ms): a compare that started after it
+    compared them all. A parent's own end time is not it: a training on Slurm ends its parent twice
+    (its finishing task, then the login node's command, after compare may have started)."""
+    return max(((r.info.end_time or 0) if Tag.REPEATS not in r.data.tags else r.info.start_time
+                for r in group_train_runs(group)), default=0)
+
+
 def find_reusable(entry_point: str, params: dict[str, object], experiment_id: str, tags: dict[str, str] | None = None):
     """The newest finished run of ``entry_point`` made by this code version with exactly these
     parameter values (and these tags) in ``experiment_id`` or, for runs logged before frenk used

@@ -6,6 +6,7 @@ these tests are skipped; under CI=true they fail."""
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -92,23 +93,21 @@ def test_train_with_repeats_on_slurm_is_an_array_with_the_local_runs_layout_also
 
 
 def _preempted_once(params: dict, uri: str, cwd) -> subprocess.CompletedProcess:
-    """The `mlflow run` of ``params``, its array task 0 requeued (SIGTERM, as a preemption) while
-    it trains; Slurm's delay before a requeued job starts again is lifted."""
-    env = {**without_mlflow_vars(), "MLFLOW_TRACKING_URI": uri,
-           "PATH": f"{os.path.dirname(sys.executable)}{os.pathsep}{os.environ['PATH']}"}
-    cmd = [sys.executable, "-m", "mlflow", "run", str(ROOT), "-e", "train", "--env-manager", "local"]
-    for key, value in params.items():
-        cmd += ["-P", f"{key}={value}"]
-    process = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    """The `mlflow run` of ``params``, its array task 0 stopped while it trains by `scancel
+    --signal=TERM --batch` (what a preemption sends) and then requeued (`scontrol requeue`); the
+    finishing task is held meanwhile, so that it cannot start in between, and Slurm's delay before
+    a requeued job starts again is lifted."""
+    process, cmd = _started("train", params, uri, cwd)
     try:
-        task = _running_task(uri, process)
+        task = _running_task(uri, process, "0")
+        finishing = _finishing_job(uri)
+        subprocess.run(["scontrol", "hold", finishing], check=True, capture_output=True, timeout=60)
+        subprocess.run(["scancel", "--signal=TERM", "--batch", task], check=True, capture_output=True, timeout=60)
+        _wait_state(task, lambda state: "RUNNING" not in state and "COMPLETING" not in state)
         subprocess.run(["scontrol", "requeue", task], check=True, capture_output=True, timeout=60)
-        for _ in range(60):
-            time.sleep(1)
-            state = subprocess.run(["squeue", "-h", "-j", task, "-o", "%T"], capture_output=True, text=True).stdout
-            if "PENDING" in state:
-                subprocess.run(["scontrol", "update", f"jobid={task}", "StartTime=now"], capture_output=True)
-                break
+        _wait_state(task, lambda state: "PENDING" in state)
+        subprocess.run(["scontrol", "update", f"jobid={task}", "StartTime=now"], capture_output=True)
+        subprocess.run(["scontrol", "release", finishing], check=True, capture_output=True, timeout=60)
         out, err = process.communicate(timeout=1200)
     finally:
         if process.poll() is None:
@@ -116,15 +115,48 @@ def _preempted_once(params: dict, uri: str, cwd) -> subprocess.CompletedProcess:
     return subprocess.CompletedProcess(cmd, process.returncode, out, err)
 
 
-def _running_task(uri: str, process: subprocess.Popen) -> str:
-    """The array task of index 0 once its seed run trains (``<array job>_0``)."""
+def _started(entry_point: str, params: dict, uri: str, cwd) -> tuple[subprocess.Popen, list[str]]:
+    env = {**without_mlflow_vars(), "MLFLOW_TRACKING_URI": uri,
+           "PATH": f"{os.path.dirname(sys.executable)}{os.pathsep}{os.environ['PATH']}"}
+    cmd = [sys.executable, "-m", "mlflow", "run", str(ROOT), "-e", entry_point, "--env-manager", "local"]
+    for key, value in params.items():
+        cmd += ["-P", f"{key}={value}"]
+    process = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return process, cmd
+
+
+def _wait_state(job: str, reached, seconds: int = 120) -> str:
+    """Wait until squeue's state of ``job`` satisfies ``reached`` (a job gone from squeue: "")."""
+    state = ""
+    for _ in range(seconds * 2):
+        state = subprocess.run(["squeue", "-h", "-j", job, "-o", "%T"], capture_output=True, text=True).stdout
+        if reached(state):
+            return state
+        time.sleep(0.5)
+    pytest.fail(f"Slurm job {job} stayed {state.strip()!r} for {seconds} s")
+
+
+def _finishing_job(uri: str) -> str:
+    """The finishing job of the (one) training of the store, tagged on its parent at submission."""
+    client = mlflow.MlflowClient(uri)
+    for _ in range(240):
+        found = client.search_runs([e.experiment_id for e in client.search_experiments()],
+                                   "tags.`frenk.slurm_finish_job` LIKE '%'")
+        if found:
+            return found[0].data.tags["frenk.slurm_finish_job"]
+        time.sleep(0.5)
+    pytest.fail("the training's parent run named no finishing job within 2 minutes")
+
+
+def _running_task(uri: str, process: subprocess.Popen, index: str) -> str:
+    """The array task of ``index`` once its seed run trains (``<array job>_<index>``)."""
     client = mlflow.MlflowClient(uri)
     for _ in range(600):
         if process.poll() is not None:
-            pytest.fail(f"the training ended before its task could be requeued: {process.stderr.read()[-3000:]}")
+            pytest.fail(f"the training ended before its task could be stopped: {process.stderr.read()[-3000:]}")
         try:
             found = client.search_runs([e.experiment_id for e in client.search_experiments()],
-                                       "tags.`frenk.slurm_array_index` = '0' AND attributes.status = 'RUNNING'")
+                                       f"tags.`frenk.slurm_array_index` = '{index}' AND attributes.status = 'RUNNING'")
         except Exception:  # the store is being created
             found = []
         if found:
@@ -135,17 +167,100 @@ def _running_task(uri: str, process: subprocess.Popen) -> str:
 
 
 @pytest.mark.slow
+def test_a_seed_task_cancelled_for_good_fails_the_training_and_the_parent_names_the_missing_seed(
+        tmp_path, prepared_sample):
+    _require_slurm()
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    params = {"model": "tiny", "data": prepared_sample, "repeats": 2, "epochs": 1, "max_length": 32, "slurm": "true"}
+    process, _ = _started("train", params, uri, tmp_path)
+    try:
+        task = _running_task(uri, process, "1")
+        subprocess.run(["scancel", task], check=True, capture_output=True, timeout=60)
+        out, err = process.communicate(timeout=900)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode != 0
+    assert "seeds [43] of the training did not finish" in out + err, err[-3000:]
+    mlflow.set_tracking_uri(uri)
+    runs = all_runs()
+    (parent,) = [r for r in runs if "frenk.repeats" in r.data.tags]
+    assert parent.info.status == "FAILED" and parent.data.tags["frenk.missing_seeds"] == "43"
+    by_seed = {r.data.tags["frenk.seed"]: r.info.status for r in runs if r is not parent}
+    assert by_seed == {"42": "FINISHED", "43": by_seed["43"]} and by_seed["43"] in ("KILLED", "FAILED")
+    assert not mlflow.MlflowClient().search_model_versions("name='frenk-hr'")  # nothing registered
+
+
+def _optuna_storage(tmp_path) -> tuple[dict, dict[str, str]]:
+    """The workers' shared storage: a fresh PostgreSQL database where a server is given (always in
+    CI; its URL with the password only in the environment, as docs/slurm.md says), else a journal."""
+    url = os.environ.get("FRENK_TEST_POSTGRES_URL")
+    if not url:
+        if IN_CI:
+            pytest.fail("FRENK_TEST_POSTGRES_URL is not set; in CI, .ci/run starts PostgreSQL")
+        return {"storage": tmp_path / "study.journal"}, {}
+    from frenk.core.secret_params import STORAGE_ENV
+    from frenk.team.server import create_database, with_database
+
+    name = f"slurm_{secrets.token_hex(4)}"
+    create_database(url, name)
+    return {}, {STORAGE_ENV: with_database(url, name)}
+
+
+@pytest.mark.slow
 def test_two_tune_workers_on_slurm_train_the_bundled_grid_once_in_all(tmp_path, prepared_sample):
     _require_slurm()
     uri = f"sqlite:///{tmp_path}/mlflow.db"
     mlflow.set_tracking_uri(uri)
     mlflow.search_experiments()  # the schema, before the workers start together
-    params = {"model": "tiny", "data": prepared_sample, "storage": tmp_path / "study.journal", "seeds": 1,
-              "max_length": 32, "workers": 2, "slurm": "true"}
-    done = mlflow_run("tune", params, uri, tmp_path, timeout=1200)
+    storage, env = _optuna_storage(tmp_path)
+    params = {"model": "tiny", "data": prepared_sample, **storage, "seeds": 1, "max_length": 32, "workers": 2,
+              "slurm": "true"}
+    done = mlflow_run("tune", params, uri, tmp_path, timeout=1200, env_vars=env)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "tune worker(s) of the Slurm job array" in done.stderr + done.stdout
     trials = [r for r in all_runs() if r.data.tags.get("frenk.step") == "tune-trial"]
     assert len(trials) == 9 and {r.info.status for r in trials} == {"FINISHED"}  # tiny's bundled 3 x 3 grid
     assert len({(r.data.params["learning_rate"], r.data.params["epochs"]) for r in trials}) == 9
-    assert len([r for r in all_runs() if r.data.tags.get("frenk.step") == "tune"]) == 2  # one run per worker
+    tunes = [r for r in all_runs() if r.data.tags.get("frenk.step") == "tune"]
+    assert len(tunes) == 3  # one run per worker, and the login node's, which summarises the spent study
+    (summary,) = [r for r in tunes if "frenk.slurm_job" not in r.data.tags]  # the login node's
+    workers = [r for r in tunes if r is not summary]
+    assert sorted(r.data.tags["frenk.slurm_array_index"] for r in workers) == ["0", "1"]
+    assert sum(r.data.metrics["new_trainings"] for r in workers) == 9 and summary.data.metrics["new_trainings"] == 0
+    assert summary.data.metrics["trials"] == 9
+    assert summary.data.params.keys() >= {"best.learning_rate", "best.epochs"}  # what train -P params= reads
+
+
+@pytest.mark.slow
+def test_main_on_slurm_trains_every_model_as_an_array_and_compares_in_a_task_after_them(tmp_path):
+    _require_slurm()
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    out = tmp_path / "hf"
+    # force: whether 3 seeds of the tiny smoke model beat TF-IDF's mean is chance (the gate is tested elsewhere)
+    params = {"lang": "hr", "data": "sample", "models": "tiny,tfidf", "repeats": 3, "output": out,
+              "data_dir": tmp_path / "data", "force": "true", "slurm": "true"}
+    first = mlflow_run("main", params, uri, tmp_path, timeout=1500)
+    assert first.returncode == 0, first.stderr[-4000:]
+    assert "5 steps, 0 reused" in first.stdout, first.stdout[-2000:]
+    mlflow.set_tracking_uri(uri)
+    runs = all_runs()
+    assert {r.info.status for r in runs} == {"FINISHED"}
+    parents = [r for r in runs if r.data.tags.get("frenk.step") == "train" and "frenk.repeats" in r.data.tags]
+    assert sorted(p.data.tags["frenk.model"] for p in parents) == ["tfidf", "tiny"]
+    finishing = [p.data.tags["frenk.slurm_finish_job"] for p in parents]
+    # compare waited for both finishing tasks in Slurm (afterok), and ran as a task of its own
+    line = next(x for x in first.stdout.splitlines() if "compare: a Slurm task after the finishing jobs" in x)
+    assert sorted(line.split("finishing jobs ")[1].split(", ")) == sorted(finishing)
+    for parent in parents:
+        seeds = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
+        assert sorted(s.data.tags["frenk.slurm_array_index"] for s in seeds) == ["0", "1", "2"]
+    (cmp,) = [r for r in runs if r.data.tags.get("frenk.step") == "compare"]
+    (main_run,) = [r for r in runs if r.data.tags.get("frenk.step") == "main"]
+    assert cmp.data.tags["frenk.main_run"] == main_run.info.run_id
+    assert cmp.info.start_time >= max(r.info.end_time for r in runs if "frenk.slurm_array_index" in r.data.tags)
+    assert mlflow.MlflowClient().get_model_version_by_alias("frenk-hr", "champion")
+    assert (out / "model.safetensors").is_file()
+    # a rerun reuses every step, the Slurm trainings included (where it runs is not what it computes)
+    second = mlflow_run("main", params, uri, tmp_path, timeout=600)
+    assert second.returncode == 0 and "5 steps, 5 reused" in second.stdout, second.stderr[-3000:]

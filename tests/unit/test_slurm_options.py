@@ -39,3 +39,10 @@ def test_the_job_script_runs_the_command_with_no_secret_of_the_environment(monke
     script = job_script(read_options("true"), ["python", "entrypoints/train.py", "--model", "a b"], "frenk-x")
     assert "s3cret-pw" not in script and "unset MLFLOW_RUN_ID" in script
     assert "python entrypoints/train.py --model 'a b' &" in script and "scontrol requeue" in script
+
+
+def test_a_task_after_others_waits_for_them_all_to_end_well_and_is_cancelled_when_one_fails():
+    from frenk.cluster import after_all
+
+    assert after_all(["12", "15"]) == ["--dependency=afterok:12:15", "--kill-on-invalid-dep=yes"]
+    assert after_all([]) == []  # nothing to wait for (every training reused): no dependency
