@@ -106,3 +106,24 @@ def test_the_race_looks_after_each_batch(tmp_path, monkeypatch, prepared_sample,
         assert result.trainings == 27 - (3 - seeds_of_a_pruned_trial) * len(pruned)
     assert all(len(b) == parallel for b in InProcess.batches) and bool(InProcess.batches) == (parallel > 1)
     assert result.best_params == {"learning_rate": truth.best[0], "epochs": truth.best[1]}
+
+
+def test_auto_on_one_gpu_trains_a_trials_first_seed_alone_then_as_many_as_its_memory_allows(
+        tmp_path, monkeypatch, prepared_sample):
+    monkeypatch.setattr(trial_seeds, "SeedProcesses", InProcess)
+    monkeypatch.setattr(trial_seeds, "measures_first", lambda parallel: parallel == "auto")  # as on one GPU
+    measured = []
+
+    def width(settings, first, remaining):
+        measured.append(remaining)
+        return settings, 2
+
+    monkeypatch.setattr(trial_seeds, "measured_width", width)
+    InProcess.batches = []
+    truth = use(graded(sd=0.01, seed=4))
+    plan = SearchPlan(space=parse_space(GRID_YAML), study="s", storage=str(tmp_path / "j.journal"), seeds=3,
+                      race=False, parallel="auto")
+    _, result = search(resolve(KNOWN_TRUTH), load_prepared(prepared_sample), plan, Path(tmp_path))
+    seeds = tuning_seeds(3)
+    assert measured == [2] * 9 and InProcess.batches == [seeds[1:]] * 9  # per trial: the first alone, then two
+    assert result.trainings == len(truth.trained) == 27
