@@ -32,7 +32,7 @@ from .core.names import Metric, Tag, search_tag
 from .core.secret_params import refuse_credentials
 from .data import PreprocessOptions
 from .training.presets import PRESETS
-from .training.seeds import cross_size
+from .training.seeds import check_vary
 from .training.settings import parse_parallel
 
 
@@ -82,6 +82,9 @@ class TuneConfig(ModelDataConfig):
                                       "(1000000, 1000001, ...) in turn and its value is their mean")
     race: bool = option(True, "prune a configuration after a seed once it is clearly worse than the best finished "
                               "one (false: every configuration trains every seed)")
+    parallel: str = option("1", "seeds of a trial trained at once, each in a process of its own (raced after each "
+                                "batch): a number, or auto (on one GPU: the first seed alone, then as many at once "
+                                "as its peak memory allows; on a CPU: 1)")
     seed: int = option(42, "seed of the sampler (a study made before seeds were raced: also the seed its trials "
                            "trained)")
     max_length: int = option(128, "truncate comments to this many tokens (unless the space tunes max_length)")
@@ -105,6 +108,7 @@ class TuneConfig(ModelDataConfig):
             raise ConfigError(f"seeds={self.seeds}: each configuration needs at least one seed (1: one per trial)")
         if self.workers < 1 or (self.workers > 1 and not self.slurm):
             raise ConfigError(f"workers={self.workers}: at least 1, and more only on Slurm (-P slurm=...)")
+        self.parallel = str(parse_parallel(self.parallel))
 
 
 #: names accepted in ``-P args='{...}'``: simpletransformers' model_args (as published FRENK
@@ -171,7 +175,7 @@ class TrainConfig(ModelDataConfig):
         self._apply_args()
         if self.repeats < 1:
             raise ConfigError(f"repeats={self.repeats}: must be at least 1")
-        self._check_vary()
+        check_vary(self.vary, self.repeats, self.engine)
         if self.max_length < 8:
             raise ConfigError(f"max_length={self.max_length}: must be at least 8")
         if min(self.epochs, self.learning_rate, self.batch_size, self.device_batch_size, self.weight_decay) < 0:
@@ -185,15 +189,6 @@ class TrainConfig(ModelDataConfig):
         self.register = self.register.replace("{lang}", self.lang)
         if self.register:
             check_model_name("register", self.register)
-
-    def _check_vary(self) -> None:
-        if self.vary not in VARY:
-            raise ConfigError(f"vary={self.vary!r}: use one of {', '.join(VARY)}")
-        if self.vary == "cross":
-            cross_size(self.repeats)
-        if self.vary != "both" and self.engine == "simpletransformers":
-            raise ConfigError(f"vary={self.vary}: simpletransformers has one seed (manual_seed) for the "
-                              "initialisation and the data order; use engine=frenk to vary them apart")
 
     def _apply_args(self) -> None:
         for key, value in self._args.items():

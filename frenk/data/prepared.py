@@ -147,6 +147,9 @@ class _SplitsWithoutTest(dict):
 
     values = items
 
+    def __reduce__(self):  # pickled (a tuning trial's seeds trained in processes): still closed there
+        return type(self), (dict(dict.items(self)),)
+
 
 def without_test(data: PreparedData) -> PreparedData:
     """The same data with the test split closed: reading it raises (a tuning trial must

@@ -54,7 +54,7 @@ def tune(cfg: TuneConfig) -> TuneOutcome:
     check_scheme(data, cfg.lang, cfg.labels, cfg.data)
     study = cfg.study or default_study_name(cfg.model, cfg.lang, cfg.labels, space, cfg.seeds)
     plan = SearchPlan(space=space, metric=cfg.metric, sampler=cfg.sampler, pruner=cfg.pruner, trials=cfg.trials,
-                      seeds=cfg.seeds, race=cfg.race,
+                      seeds=cfg.seeds, race=cfg.race, parallel=cfg.parallel,
                       timeout=cfg.timeout, seed=cfg.seed, study=study, storage=storage_url(cfg.storage),
                       fixed={"max_length": cfg.max_length, "precision": cfg.precision,
                              "device_batch_size": cfg.device_batch_size})

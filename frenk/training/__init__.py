@@ -43,6 +43,7 @@ from .loading import (
 )
 from .memory import Accelerator, accelerator, gpu_probe, plan_batches, resolve_precision
 from .presets import PRESETS, ModelSpec, Preset, resolve
+from .processes import SeedProcesses, measured_width, measures_first
 from .result import TrainResult
 from .seeds import SeedSources, cross_size, seed_sources
 from .settings import TrainSettings, parse_parallel, settings_for
@@ -60,5 +61,5 @@ __all__ = [
     "fit_seeds", "gpu_probe", "load_classifier",
     "load_saved", "majority_baseline", "plan_batches", "predict_proba", "resolve", "resolve_precision",
     "settings_for", "summarise", "SeedSources", "cross_size", "seed_sources", "seed_settings", "train_tfidf",
-    "train_transformer",
+    "train_transformer", "SeedProcesses", "measured_width", "measures_first",
 ]

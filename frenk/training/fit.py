@@ -12,7 +12,6 @@ import functools
 import shutil
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from multiprocessing.pool import AsyncResult
 from pathlib import Path
 
 import numpy as np
@@ -20,13 +19,12 @@ import numpy as np
 from ..core.choices import ENGINES, KEEP_CHOICES
 from ..core.errors import ConfigError, ModelError
 from ..core.interrupts import raise_if_stop_requested
-from ..core.log import quiet_progress_bars
 from ..core.names import Metric
 from ..data import PreparedData
 from .kinds import kind_named, kind_of
 from .listeners import EpochListener, TrainListener, as_listeners, epoch_hooks
-from .memory import accelerator, seeds_at_once
 from .presets import ModelSpec
+from .processes import SeedProcesses, measured_width, measures_first
 from .result import TrainResult
 from .seeds import SeedSources
 from .settings import TrainSettings, parse_parallel
@@ -179,9 +177,9 @@ def fit_seeds(spec: ModelSpec, data: PreparedData, settings: TrainSettings, seed
                           lambda hooks: fit(spec, data, seed_settings(settings, seed, sources), work, hooks)))
 
     width = parallel if isinstance(parallel, int) else 1
-    if parallel == "auto" and accelerator().kind == "cuda" and accelerator().count == 1 and len(todo) > 1:
+    if measures_first(parallel) and len(todo) > 1:
         fit_here(todo.pop(0))  # measures what one seed needs
-        settings, width = _measured_width(settings, done[-1].result, len(todo))
+        settings, width = measured_width(settings, done[-1].result, len(todo))
     if width > 1 and len(todo) > 1:
         _fit_in_processes(spec, data, {s: seed_settings(settings, s, sources) for s in todo}, work_root, listeners,
                           store_each, min(width, len(todo)), add_done)
@@ -189,14 +187,6 @@ def fit_seeds(spec: ModelSpec, data: PreparedData, settings: TrainSettings, seed
         for seed in todo:
             fit_here(seed)
     return _seeds_result(sorted(done, key=lambda r: seeds.index(r.seed)), keep_best_on_disk)
-
-
-def _measured_width(settings: TrainSettings, first: TrainResult, remaining: int) -> tuple[TrainSettings, int]:
-    """After the first seed on one GPU: the settings of the other seeds (the first one's per-device
-    batch, the same plan in every process) and how many of them its measured peak memory fits in
-    the free memory at once."""
-    settings = replace(settings, device_batch_size=first.per_device_batch)
-    return settings, seeds_at_once((first.peak_gpu_memory_mb or 0) * 2**20, accelerator().free_bytes or 0, remaining)
 
 
 def _seeds_result(done: list[SeedResult], keep_best_on_disk: bool) -> SeedsResult:
@@ -219,44 +209,13 @@ def _fit_in_processes(spec, data, settings: dict[int, TrainSettings], work_root:
                       keep_weights: bool, width: int, on_done: Callable[[SeedResult], object]) -> None:
     """Train each seed of ``settings`` (with its settings) in ``width`` processes at once; the
     listeners follow each seed in order."""
-    import multiprocessing
-    import os
-
-    threads = max(1, (os.cpu_count() or 1) // width)
-    seeds = list(settings)
-    for seed in seeds:
-        (work_root / f"seed-{seed}").mkdir()
-    # spawn: a clean interpreter (CUDA cannot be used in a forked child); the pool's exit terminates them all
-    with multiprocessing.get_context("spawn").Pool(width, initializer=_quiet_process, initargs=(threads,)) as pool:
-        pending = {seed: pool.apply_async(_train_in_process, (spec, data, settings[seed], work_root / f"seed-{seed}"))
-                   for seed in seeds}
-        for seed in seeds:
+    with SeedProcesses(width) as processes:
+        for seed, one in settings.items():
+            (work := work_root / f"seed-{seed}").mkdir()
+            processes.start(seed, spec, data, one, work)
+        for seed in settings:
             raise_if_stop_requested()
-            on_done(_fit_one(seed, listeners, keep_weights, functools.partial(_replayed, pending[seed])))
-
-
-def _quiet_process(threads: int) -> None:
-    """A training process: its share of the CPU threads, no progress bars (as the step's own)."""
-    import torch
-
-    torch.set_num_threads(threads)
-    quiet_progress_bars()
-
-
-def _train_in_process(spec: ModelSpec, data: PreparedData, settings: TrainSettings, work: Path):
-    """In a training process: train one seed; return its result and its epoch rows."""
-    epochs: list[tuple[int, dict[str, float]]] = []
-    result = fit(spec, data, settings, work, [lambda epoch, metrics: epochs.append((epoch, metrics))])
-    return result, epochs
-
-
-def _replayed(job: AsyncResult, hooks: list[EpochListener]) -> TrainResult:
-    """The result of a training process (waiting for it), its epoch rows sent to ``hooks``."""
-    result, epochs = job.get()
-    for epoch, metrics in epochs:
-        for hook in hooks:
-            hook(epoch, metrics)
-    return result
+            on_done(_fit_one(seed, listeners, keep_weights, functools.partial(processes.result, seed)))
 
 
 class FinishedSeeds(TrainListener):

@@ -58,3 +58,15 @@ def seed_sources(seed: int, repeats: int, vary: str = "both") -> dict[int, SeedS
             pair = SeedSources(seed + r // k, seed + r % k)
         out[seed + r] = pair
     return out
+
+
+def check_vary(vary: str, repeats: int, engine: str) -> None:
+    """``vary`` is a choice, ``cross`` has a square number of repeats, and only the frenk engine
+    varies the two seeds apart."""
+    if vary not in VARY:
+        raise ConfigError(f"vary={vary!r}: use one of {', '.join(VARY)}")
+    if vary == "cross":
+        cross_size(repeats)
+    if vary != "both" and engine == "simpletransformers":
+        raise ConfigError(f"vary={vary}: simpletransformers has one seed (manual_seed) for the "
+                          "initialisation and the data order; use engine=frenk to vary them apart")

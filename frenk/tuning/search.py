@@ -5,14 +5,13 @@ to the pruner, and never trains a configuration the study has already evaluated.
 The budget (``trials``) counts the study's trials across all workers and invocations, so a
 finished grid adds no trial when run again, and two workers on one storage divide the grid
 (Optuna's grid sampler gives trial number k the k-th grid point). Each trial trains the study's
-tuning seeds in turn, raced (:mod:`.racing`): its value is the mean over the seeds it trained.
+tuning seeds in turn (``parallel`` at once), raced (:mod:`.racing`; :mod:`.trial_seeds`): its value
+is the mean over the seeds it trained.
 Tracking follows through :class:`TrialListener` hooks.
 """
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -23,11 +22,11 @@ import optuna
 import pandas as pd
 from optuna.trial import TrialState
 
-from ..core.choices import RACE_ALPHA, STEP_STRIDE, TIED_ALPHA, TUNE_METRICS
+from ..core.choices import RACE_ALPHA, TIED_ALPHA, TUNE_METRICS
 from ..core.errors import MAX_TRIALS, ConfigError, check_limit
 from ..core.names import Attr, Metric
-from ..data import PreparedData, without_test
-from ..training import ModelSpec, fit, settings_for
+from ..data import PreparedData
+from ..training import ModelSpec, parse_parallel
 from .racing import clearly_worse, pooled_spread
 from .space import SearchSpace
 from .study import (
@@ -40,6 +39,7 @@ from .study import (
     study_seeds,
     worker_id,
 )
+from .trial_seeds import TrialSeeds, seed_values
 
 #: trials that hold a place in the budget (failed ones are retried instead)
 COUNTED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING, TrialState.WAITING)
@@ -59,6 +59,7 @@ class SearchPlan:
     seeds: int = 1  # seeds per configuration, at most (raced)
     race: bool = True  # prune a configuration once it is clearly worse than the incumbent
     race_alpha: float = RACE_ALPHA  # the racing rule's one-sided level
+    parallel: int | str = 1  # seeds of a trial trained at once (raced after each batch), or auto
     timeout: float = 0  # seconds for this invocation; 0: none
     seed: int = 42
     study: str = ""
@@ -78,6 +79,7 @@ class SearchPlan:
         if self.seeds < 1:
             raise ConfigError(f"seeds={self.seeds}: each configuration needs at least one seed")
         check_limit("trials x seeds", budget(self, name) * self.seeds, MAX_TRIALS, "trainings")
+        self.parallel = parse_parallel(self.parallel)
 
 
 class TrialListener:
@@ -161,68 +163,12 @@ def _retry_failed(study: optuna.Study) -> int:
     return queued
 
 
-def _seed_values(trial: optuna.trial.FrozenTrial) -> list[float]:
-    return [float(v) for v in (trial.user_attrs.get(Attr.SEED_VALUES) or {}).values()]
-
-
-def _race_state(study: optuna.Study, number: int, maximize: bool):
-    """The incumbent (the finished trial with the best mean over its seeds, or None) and the
-    study's pooled seed spread, other than trial ``number``."""
-    raced = [t for t in study.get_trials(deepcopy=False) if t.number != number and _seed_values(t)]
-    spread = pooled_spread(_seed_values(t) for t in raced)
-    complete = [t for t in raced if t.state == TrialState.COMPLETE]
-    sign = 1 if maximize else -1
-    best = max(complete, key=lambda t: sign * np.mean(_seed_values(t)), default=None)
-    return best, spread
-
-
-class _Objective:
+class _Objective(TrialSeeds):
     def __init__(self, spec: ModelSpec, data: PreparedData, plan: SearchPlan, work_root: Path, listeners,
                  limit: int, seeds: list[int]):
-        self.spec, self.data, self.plan = spec, without_test(data), plan
-        self.work_root, self.listeners, self.limit, self.seeds = work_root, listeners, limit, seeds
-        self.maximize = TUNE_METRICS[plan.metric] == "maximize"
+        super().__init__(spec, data, plan, work_root, listeners, seeds)
+        self.limit = limit
         self.surplus = False  # whether the last trial found the budget spent by other workers
-        self.trainings = 0  # trainings this process ran
-        self.values: dict[str, float] = {}  # the current trial's value per seed
-
-    def _train(self, trial: optuna.Trial, params: dict, seed: int, index: int) -> float:
-        def report(epoch: int, metrics: dict[str, float]) -> None:
-            step = index * STEP_STRIDE + epoch
-            for listener in self.listeners:
-                listener.on_epoch(step, metrics)
-            if self.plan.metric in metrics:
-                trial.report(metrics[self.plan.metric], step)
-                if trial.should_prune():
-                    raise optuna.TrialPruned(f"pruned after epoch {epoch} of seed {seed}")
-
-        settings = settings_for(self.spec, **{**self.plan.fixed, **params, "seed": seed})
-        work = Path(tempfile.mkdtemp(prefix=f"trial-{trial.number}-", dir=self.work_root))
-        try:
-            self.trainings += 1
-            return fit(self.spec, self.data, settings, work, [report], final=False).validation[self.plan.metric]
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
-
-    def _train_seeds(self, trial: optuna.Trial, params: dict) -> float:
-        """The mean over the study's seeds, raced: pruned as soon as it is clearly worse than the
-        incumbent. A retried trial keeps the seeds its failed trial finished."""
-        retry_of = trial.user_attrs.get(Attr.RETRY_OF)
-        values = self.values  # emptied for each trial by __call__
-        if retry_of is not None:
-            values.update(trial.study.trials[retry_of].user_attrs.get(Attr.SEED_VALUES) or {})
-        for index, seed in enumerate(self.seeds):
-            if str(seed) not in values:
-                values[str(seed)] = self._train(trial, params, seed, index)
-                trial.set_user_attr(Attr.SEED_VALUES, values)
-            for listener in self.listeners:
-                listener.on_seed(seed, values[str(seed)])
-            if index + 1 < len(self.seeds) and self.plan.race:
-                incumbent, spread = _race_state(trial.study, trial.number, self.maximize)
-                if incumbent is not None and clearly_worse(list(values.values()), _seed_values(incumbent), spread,
-                                                           self.maximize, self.plan.race_alpha):
-                    raise optuna.TrialPruned(f"clearly worse than trial {incumbent.number} after {index + 1} seed(s)")
-        return float(np.mean(list(values.values())))
 
     def __call__(self, trial: optuna.Trial) -> float:
         # two workers that read the count at once both create a trial: the later one trains nothing
@@ -245,7 +191,7 @@ class _Objective:
                     raise optuna.TrialPruned(f"same configuration as trial {earlier.number}, which was pruned")
                 value = earlier.value
             else:
-                value = self._train_seeds(trial, params)
+                value = self.train_seeds(trial, params)
                 state = "complete"
             return value
         except optuna.TrialPruned:
@@ -263,7 +209,7 @@ def _trainings(study: optuna.Study) -> int:
     (which keeps the seeds it finished)."""
     trials = study.get_trials(deepcopy=False)
     retried = {t.user_attrs.get(Attr.RETRY_OF) for t in trials}
-    return sum(len(_seed_values(t)) for t in trials if t.number not in retried)
+    return sum(len(seed_values(t)) for t in trials if t.number not in retried)
 
 
 def tied_with_best(study: optuna.Study, best: optuna.trial.FrozenTrial | None, maximize: bool,
@@ -272,10 +218,10 @@ def tied_with_best(study: optuna.Study, best: optuna.trial.FrozenTrial | None, m
     racing rule: the configurations its seeds cannot tell from the best."""
     if best is None:
         return []
-    trials = [t for t in study.get_trials(deepcopy=False) if _seed_values(t)]
-    spread = pooled_spread(_seed_values(t) for t in trials)
+    trials = [t for t in study.get_trials(deepcopy=False) if seed_values(t)]
+    spread = pooled_spread(seed_values(t) for t in trials)
     return sorted(t.number for t in trials if t.state == TrialState.COMPLETE
-                  and not clearly_worse(_seed_values(t), _seed_values(best), spread, maximize, alpha))
+                  and not clearly_worse(seed_values(t), seed_values(best), spread, maximize, alpha))
 
 
 def _table(study: optuna.Study, metric: str, tied: list[int]) -> pd.DataFrame:
@@ -283,7 +229,7 @@ def _table(study: optuna.Study, metric: str, tied: list[int]) -> pd.DataFrame:
     for t in study.get_trials(deepcopy=False):
         if t.user_attrs.get(Attr.SURPLUS):
             continue
-        values = _seed_values(t)
+        values = seed_values(t)
         rows.append({"trial": t.number, "state": t.state.name.lower(),
                      metric: float(np.mean(values)) if values else t.value, "seeds": len(values),
                      "seed_sd": float(np.std(values, ddof=1)) if len(values) > 1 else None,

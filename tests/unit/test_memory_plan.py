@@ -67,9 +67,11 @@ def test_parallel_accepts_a_whole_number_or_auto(value, parsed):
     assert parse_parallel(value) == parsed
 
 
+@pytest.mark.parametrize("step", ["train", "tune"])
 @pytest.mark.parametrize("value", ["0", "1.5", "-2", "many", ""])
-def test_parallel_refuses_anything_else_with_what_to_give(value):
-    from frenk.config import TrainConfig
+def test_parallel_refuses_anything_else_with_what_to_give(value, step):
+    from frenk.config import TrainConfig, TuneConfig
 
     with pytest.raises(ConfigError, match="whole number of seeds to train at once"):
-        TrainConfig(model="tiny", parallel=value)
+        {"train": TrainConfig, "tune": TuneConfig}[step](model="tiny", parallel=value)
+    assert TuneConfig(model="tiny", parallel="AUTO").parallel == "auto" and TuneConfig(model="tiny").parallel == "1"

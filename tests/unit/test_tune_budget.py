@@ -9,7 +9,7 @@ import optuna
 
 from frenk.data import load_prepared
 from frenk.training import resolve
-from frenk.tuning import SearchPlan, parse_space, search
+from frenk.tuning import SearchPlan, parse_space, search, trial_seeds
 from frenk.tuning.study import open_storage
 
 search_module = importlib.import_module("frenk.tuning.search")  # frenk.tuning.search is also the function
@@ -38,7 +38,7 @@ def test_a_trial_created_after_another_worker_took_the_last_place_trains_nothing
     def no_training(*args, **kwargs):
         raise AssertionError("a surplus trial trained")
 
-    monkeypatch.setattr(search_module, "fit", no_training)
+    monkeypatch.setattr(trial_seeds, "fit", no_training)
     space = parse_space("learning_rate: [1.0e-3, 2.0e-3]\nepochs: [1]\n")
     plan = SearchPlan(space=space, trials=1, study="raced", storage=journal)
     study, result = search(resolve("tiny"), load_prepared(prepared_sample), plan, tmp_path)
