@@ -34,14 +34,17 @@ def trained_on_slurm(chain, project: Path, cfg, trains: dict[str, dict], group: 
             started[model] = projects.start_entry_point(project, "train", {**params, "slurm": cfg.slurm},
                                                         chain.experiment)
     try:
-        jobs = [job for job in (_finishing_job(s) for s in started.values()) if job]
+        jobs = [_finishing_job(s) for s in started.values()]
         if not started:
             last_trained = search.last_trained(group)
             previous = chain.reused("compare", {"group": group}, lambda run: run.info.start_time >= last_trained,
                                     reuse)
             if previous is not None:
                 return previous
-        job, status = _submit_compare(chain, project, options, group, cfg, jobs)
+        if not all(jobs):  # a training ended before it submitted its finishing task: it failed (said below)
+            job, status = "(not submitted)", 1
+        else:
+            job, status = _submit_compare(chain, project, options, group, cfg, [j for j in jobs if j])
     finally:
         _wait_all(chain, started)
     if status != 0:
