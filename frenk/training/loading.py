@@ -106,7 +106,8 @@ def _base_key(source: str, id2label: dict[int, str] | None, model_class: type[An
     import torch
 
     folder = Path(source)
-    where, files = source, ()
+    where = source
+    files: tuple[tuple[str, int, int], ...] = ()
     if folder.is_dir():
         where = str(folder.resolve())
         files = tuple(sorted((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in folder.iterdir() if p.is_file()))
