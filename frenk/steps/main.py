@@ -162,8 +162,7 @@ def _trained_here(chain: _Chain, trains: dict[str, dict], group: str, digest: st
     """Each model's train step in turn, then compare; the compare run."""
     for params in trains.values():
         chain.step("train", params, reuse_tags={Tag.DATA_DIGEST: digest})
-    last_trained = search.last_trained(group)
-    return chain.step("compare", {"group": group}, valid=lambda run: run.info.start_time >= last_trained,
+    return chain.step("compare", {"group": group}, valid=search.compared_after_training(group),
                       reuse_tags={Tag.DATA_DIGEST: digest})
 
 

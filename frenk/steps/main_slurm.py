@@ -14,7 +14,7 @@ from pathlib import Path
 from .. import cluster
 from ..core.errors import FrenkError
 from ..core.names import Tag
-from ..tracking import projects, search
+from ..tracking import projects, runs, search
 
 log = logging.getLogger(__name__)
 #: seconds between two looks at a starting training's parent run, for its finishing job
@@ -36,9 +36,7 @@ def trained_on_slurm(chain, project: Path, cfg, trains: dict[str, dict], group: 
     try:
         jobs = [_finishing_job(s) for s in started.values()]
         if not started:
-            last_trained = search.last_trained(group)
-            previous = chain.reused("compare", {"group": group}, lambda run: run.info.start_time >= last_trained,
-                                    reuse)
+            previous = chain.reused("compare", {"group": group}, search.compared_after_training(group), reuse)
             if previous is not None:
                 return previous
         if not all(jobs):  # a training ended before it submitted its finishing task: it failed (said below)
@@ -75,11 +73,11 @@ def _finishing_job(submitted) -> str | None:
     """The job that finishes a started training (on its parent run as soon as it is submitted), or
     None when the training ended before it had one (it failed early: waiting for it says so)."""
     while not projects.ended(submitted):
-        job = projects.run_tag(submitted.run_id, Tag.SLURM_FINISH_JOB)
+        job = runs.run_tag(submitted.run_id, Tag.SLURM_FINISH_JOB)
         if job:
             return job
         time.sleep(POLL)
-    return projects.run_tag(submitted.run_id, Tag.SLURM_FINISH_JOB)
+    return runs.run_tag(submitted.run_id, Tag.SLURM_FINISH_JOB)
 
 
 def _submit_compare(chain, project: Path, options: cluster.SlurmOptions, group: str, cfg,

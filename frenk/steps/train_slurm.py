@@ -22,6 +22,7 @@ from ..config import TrainConfig
 from ..core.errors import ConfigError, ModelError
 from ..core.interrupts import sigterm_as_interrupt
 from ..core.log import quiet_progress_bars
+from ..core.names import Tag
 from ..core.state import read_state, write_state
 from ..tracking import fanout, runs
 from ..tracking.listeners import LoggedSeeds, SeedRuns
@@ -88,7 +89,7 @@ def _submitted(cfg: TrainConfig, options: cluster.SlurmOptions) -> TrainOutcome:
 def _failed(job: str, status: int, parent: str, folder: Path) -> None:
     """The login node's error when the finishing task failed: the seeds it found missing, if so."""
     logs = cluster.logs_of(folder)
-    missing = fanout.missing_seeds(parent)
+    missing = runs.run_tag(parent, Tag.MISSING_SEEDS)
     if missing:
         raise ModelError(f"seeds [{missing.replace(',', ', ')}] of the training did not finish (their Slurm tasks "
                          f"failed for good; see {logs}): the parent {parent} is FAILED and nothing is registered; "

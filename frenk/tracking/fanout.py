@@ -100,10 +100,5 @@ def mark_missing(parent_run_id: str, missing: list[int]) -> None:
     client.set_tag(parent_run_id, Tag.MISSING_SEEDS, ",".join(map(str, missing)))
 
 
-def missing_seeds(parent_run_id: str) -> str:
-    """The seeds the finishing task named missing on the parent (comma-separated), or ""."""
-    return mlflow.get_run(parent_run_id).data.tags.get(Tag.MISSING_SEEDS, "")
-
-
 def remove(folder: Path) -> None:
     shutil.rmtree(folder, ignore_errors=True)

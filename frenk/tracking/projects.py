@@ -23,8 +23,7 @@ def run_entry_point(project: Path, entry_point: str, params: dict[str, object], 
         )
     except ExecutionException as exc:
         raise FrenkError(f"the {entry_point} step failed: {exc}") from None
-    mlflow.MlflowClient().set_tag(submitted.run_id, Tag.MAIN_RUN, main_run_id)
-    return mlflow.get_run(submitted.run_id)
+    return tag_main_run(submitted.run_id, main_run_id)
 
 
 def start_entry_point(project: Path, entry_point: str, params: dict[str, object], experiment_id: str):
@@ -47,12 +46,7 @@ def wait_entry_point(submitted, entry_point: str, main_run_id: str):
     FrenkError when it failed."""
     if not submitted.wait():
         raise FrenkError(f"the {entry_point} step failed (run {submitted.run_id}; its output is above)")
-    mlflow.MlflowClient().set_tag(submitted.run_id, Tag.MAIN_RUN, main_run_id)
-    return mlflow.get_run(submitted.run_id)
-
-
-def run_tag(run_id: str, tag: str) -> str | None:
-    return mlflow.get_run(run_id).data.tags.get(tag)
+    return tag_main_run(submitted.run_id, main_run_id)
 
 
 def tag_main_run(run_id: str, main_run_id: str):

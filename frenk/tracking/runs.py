@@ -257,6 +257,11 @@ def inherited_tags(exclude: tuple[str, ...] = (Tag.REPEATS, Tag.TEMP_DIRS),
     return {k: v for k, v in tags.items() if k.startswith(PREFIX) and k not in exclude}
 
 
+def run_tag(run_id: str, tag: str) -> str | None:
+    """Tag ``tag`` of run ``run_id`` as the store has it now, or None."""
+    return mlflow.get_run(run_id).data.tags.get(tag)
+
+
 def set_tags(tags: dict[str, str]) -> None:
     mlflow.set_tags(tags)
 

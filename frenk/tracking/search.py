@@ -279,6 +279,13 @@ def last_trained(group: str) -> int:
                 for r in group_train_runs(group)), default=0)
 
 
+def compared_after_training(group: str):
+    """Whether a compare run started after every training of ``group`` had ended its seeds (a
+    predicate on the run): else it compared fewer runs than there are now."""
+    trained = last_trained(group)
+    return lambda run: run.info.start_time >= trained
+
+
 def find_reusable(entry_point: str, params: dict[str, object], experiment_id: str, tags: dict[str, str] | None = None):
     """The newest finished run of ``entry_point`` made by this code version with exactly these
     parameter values (and these tags) in ``experiment_id`` or, for runs logged before frenk used

@@ -116,6 +116,9 @@ def _preempted_once(params: dict, uri: str, cwd) -> subprocess.CompletedProcess:
 
 
 def _started(entry_point: str, params: dict, uri: str, cwd) -> tuple[subprocess.Popen, list[str]]:
+    """``mlflow run`` of ``params`` started (not waited for), the store's schema made first: the test
+    polls the store meanwhile, and two processes creating one SQLite schema at once fail."""
+    mlflow.MlflowClient(uri).search_experiments()
     env = {**without_mlflow_vars(), "MLFLOW_TRACKING_URI": uri,
            "PATH": f"{os.path.dirname(sys.executable)}{os.pathsep}{os.environ['PATH']}"}
     cmd = [sys.executable, "-m", "mlflow", "run", str(ROOT), "-e", entry_point, "--env-manager", "local"]

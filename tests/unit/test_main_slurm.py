@@ -30,7 +30,7 @@ def _stubbed(monkeypatch, finishing: dict[str, str | None], failing: set[str]):
     monkeypatch.setattr(main_slurm.projects, "start_entry_point",
                         lambda project, ep, params, experiment: types.SimpleNamespace(run_id=params["model"]))
     monkeypatch.setattr(main_slurm.projects, "ended", lambda s: finishing[s.run_id] is None)
-    monkeypatch.setattr(main_slurm.projects, "run_tag", lambda run_id, tag: finishing[run_id])
+    monkeypatch.setattr(main_slurm.runs, "run_tag", lambda run_id, tag: finishing[run_id])
 
     def wait(s, entry_point, main_run_id):
         if s.run_id in failing:
