@@ -39,6 +39,16 @@ def _higher_known_means(report: ComparisonReport, metric: str, system: str, othe
                                     and theirs > mine]
 
 
+def _ties_text(ties: list[PairResult], system: str) -> str:
+    """How ``system`` ties: equivalent (within the margin) or undecided (neither better nor
+    equivalent), each with the systems it ties with that way."""
+    equivalent = [c.other(system) for c in ties if c.verdict.call == "equivalent"]
+    undecided = [c.other(system) for c in ties if c.verdict.call != "equivalent"]
+    parts = ([f"equivalent to {', '.join(equivalent)} (within the margin)"] if equivalent else []) + (
+        [f"undecided against {', '.join(undecided)} (neither better nor equivalent)"] if undecided else [])
+    return " and ".join(parts)
+
+
 def gate(report: ComparisonReport, system: str, has_champion: bool) -> GateDecision:
     """May ``system`` be promoted on the strength of ``report``?
 
@@ -86,5 +96,5 @@ def gate(report: ComparisonReport, system: str, has_champion: bool) -> GateDecis
             f"{system} is not significantly different from {others} on {metric}, but its mean is lower than "
             f"{', '.join(better)}'s: a worse mean is never promoted; {_plan(ties)} (force=true overrides)",
         )
-    return GateDecision(True, f"{system} is equal to {others} on {metric} within the verdict rules, "
-                              "has the better mean, and there is no champion yet")
+    return GateDecision(True, f"{system} is {_ties_text(ties, system)} on {metric}, has the better mean, "
+                              "and there is no champion yet")

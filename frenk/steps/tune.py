@@ -110,8 +110,8 @@ def train_command(cfg: TuneConfig, run_id: str, tuned: dict) -> str:
 def _report(result: SearchResult, run_id: str, cfg: TuneConfig) -> None:
     counts = result.table["state"].value_counts().to_dict() if len(result.table) else {}
     show(f"study {result.study}: {result.new_trials} new trial(s), {len(result.table)} in all "
-          f"({', '.join(f'{n} {s}' for s, n in sorted(counts.items()))}); sampler {result.sampler}, pruner "
-          f"{result.pruner}")
+          f"({', '.join(f'{n} {s}' for s, n in sorted(counts.items()))}); sampler {result.sampler}, "
+          f"{result.pruning}")
     trials, most = result.budget
     show(f"trainings: {result.new_trainings} new, {result.trainings} in all, of a budget of {trials} trial(s) x "
          f"{len(result.seeds)} seed(s) = {most} at most (seeds {', '.join(map(str, result.seeds))})")

@@ -119,6 +119,14 @@ class SearchResult:
     trainings: int = 0
     #: the finished trials the seeds cannot tell from the best (the best among them)
     tied: list[int] = field(default_factory=list)
+    #: the seeds were raced (``race`` and more than one seed): a trial may be pruned between its seeds
+    raced: bool = False
+
+    @property
+    def pruning(self) -> str:
+        """Who prunes, in words: the per-epoch pruner within a seed, and the race between seeds."""
+        between = "; seeds raced: a configuration clearly worse than the best gets no more seeds" if self.raced else ""
+        return f"pruner {self.pruner} within a seed{between}"
 
 
 def budget(plan: SearchPlan, sampler: str) -> int:
@@ -269,5 +277,5 @@ def search(spec: ModelSpec, data: PreparedData, plan: SearchPlan, work_root: Pat
         best_value=best.value if best else None, best_params=dict(best.params) if best else {},
         best_trial=best.number if best else None, table=_table(study, plan.metric, tied), failed_orphans=orphans,
         seeds=seeds, budget=(limit, limit * len(seeds)), new_trainings=objective.trainings,
-        trainings=_trainings(study), tied=tied,
+        trainings=_trainings(study), tied=tied, raced=plan.race and len(seeds) > 1,
     )

@@ -11,9 +11,10 @@ def search_summary(result: SearchResult, train_command: str) -> str:
     budget, the configurations tied with the best, and the command that trains the best."""
     trials, most = result.budget
     seeds = len(result.seeds)
-    lines = [f"Study `{result.study}` ({result.sampler} sampler, {result.pruner} pruner): {len(result.table)} trial(s) "
-             f"of {trials}, {result.trainings} training(s) of at most {most} ({seeds} seed(s) per configuration, "
-             f"raced)."]
+    raced = ", raced" if result.raced else ""
+    lines = [f"Study `{result.study}` ({result.sampler} sampler, {result.pruning}): {len(result.table)} trial(s) "
+             f"of {trials}, {result.trainings} training(s) of at most {most} ({seeds} seed(s) per configuration"
+             f"{raced})."]
     if result.best_trial is None:
         lines.append("No trial has finished yet.")
         return "\n\n".join(lines)

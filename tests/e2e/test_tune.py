@@ -48,7 +48,7 @@ def test_a_grid_raced_over_three_seeds_runs_each_point_once_a_rerun_trains_nothi
               "seeds": 3, **FAST}
     first = mlflow_run("tune", params, uri, tmp_path)
     assert first.returncode == 0, first.stderr[-3000:]
-    assert "9 new trial(s), 9 in all" in first.stdout and "sampler grid, pruner none" in first.stdout
+    assert "9 new trial(s), 9 in all" in first.stdout and "sampler grid, pruner none within a seed; seeds raced" in first.stdout
     assert "of a budget of 9 trial(s) x 3 seed(s) = 27 at most (seeds 1000000, 1000001, 1000002)" in first.stdout
     trials = _runs(uri, **{"frenk.step": "tune-trial"})
     assert sorted(int(r.data.tags["frenk.trial"]) for r in trials) == list(range(9))

@@ -20,6 +20,7 @@ from frenk.data import load_prepared
 from frenk.training import resolve
 from frenk.tuning import SearchPlan, parse_space, search
 from frenk.tuning.racing import Spread, clearly_worse, margin, pooled_spread, tuning_seeds
+from frenk.tuning.summary import search_summary
 
 optuna.logging.set_verbosity(optuna.logging.ERROR)
 
@@ -97,6 +98,10 @@ def test_a_clearly_worse_configuration_never_trains_its_remaining_seeds(tmp_path
     assert pruned and all(len(t.user_attrs["frenk.seed_values"]) == 1 for t in pruned)
     assert result.best_params == {"learning_rate": truth.best[0], "epochs": truth.best[1]}
     assert result.seeds == seeds and result.budget == (9, 27) and result.tied == [result.best_trial]
+    # the trials pruned between seeds are the race's, whatever the per-epoch pruner (none here)
+    assert result.pruning.endswith("within a seed; seeds raced: a configuration clearly worse than the best gets "
+                                   "no more seeds"), result.pruning
+    assert "(3 seed(s) per configuration, raced)" in search_summary(result, "mlflow run . -e train")
     row = result.table.iloc[0]
     assert row["trial"] == result.best_trial and row["seeds"] == 3 and row["tied_with_best"]
     assert row["val_macro_f1"] == pytest.approx(np.mean([truth.quality[truth.best] + truth.noise(*truth.best, s)
@@ -111,6 +116,7 @@ def test_without_racing_every_configuration_trains_every_seed(tmp_path, data):
     truth = graded(sd=0.01, seed=4)
     _, result = _study(tmp_path, data, truth, seeds=2, race=False)
     assert len(truth.trained) == 18 and len(set(truth.trained)) == 18  # never a (configuration, seed) twice
+    assert "raced" not in result.pruning and "raced" not in search_summary(result, "mlflow run . -e train")
 
 
 def test_a_study_keeps_its_seeds_and_a_study_from_before_racing_keeps_its_one_seed(tmp_path, data):

@@ -192,6 +192,7 @@ def test_a_clear_seed_level_difference_that_one_test_set_cannot_carry_is_not_bet
     assert not gate(report, "a", has_champion=True).allowed
     first = gate(report, "a", has_champion=False)  # a first champion that is not worse may still be promoted
     assert first.allowed and "no champion yet" in first.reason
+    assert "is undecided against b (neither better nor equivalent) on macro_f1" in first.reason, first.reason
     seeds_only = build_report(records, CompareOptions(metrics=("macro_f1",)))
     assert seeds_only.comparisons[0].verdict.call == "better" and seeds_only.comparisons[0].verdict.level == "seeds"
     assert "for this test set alone" in seeds_only.comparisons[0].verdict.text
@@ -217,6 +218,9 @@ def test_equivalent_systems_are_called_equivalent():
     opts = CompareOptions(metrics=("accuracy",), min_difference=0.03, two_level_resamples=1000)
     report = build_report(records, opts, run_predictions=preds)
     assert report.comparisons[0].verdict.call == "equivalent" and report.comparisons[0].verdict.better is None
+    leader, other = sorted("ab", key=lambda s: report.mean(report.primary_metric, s), reverse=True)
+    decision = gate(report, leader, has_champion=False)
+    assert decision.allowed and f"is equivalent to {other} (within the margin)" in decision.reason, decision.reason
 
 
 def test_degenerate_seeds_are_flagged_kept_and_the_verdict_without_them_is_given():
